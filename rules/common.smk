@@ -1,0 +1,42 @@
+# Config validation (before any job runs), the tasks sheet, and input helpers.
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow_scripts"))
+
+from deepcis.config import read_tasks, validate_config
+from deepcis.errors import DeepcisError
+from deepcis.io_utils import config_sha256
+
+SPLITS = ["train", "valid", "test"]
+
+try:
+    _validated = validate_config(config)
+    config.clear()
+    config.update(_validated)
+    EXAMPLE_DIR = Path(config["example"]["dir"])
+    # Files inside the example folder are made by rule simulate_example, so they need not exist yet.
+    TASKS = read_tasks(
+        config["tasks"],
+        existing_or_made=lambda p: Path(p).is_file() or EXAMPLE_DIR in Path(p).parents,
+    )
+except DeepcisError as error:
+    raise WorkflowError(str(error))
+
+TASK_NAMES = [t["name"] for t in TASKS]
+TASK_PEAKS = {t["name"]: t["peaks"] for t in TASKS}
+CONFIG_SHA256 = config_sha256(config)
+
+
+def blacklist_input():
+    return [config["blacklist"]] if config["blacklist"] else []
+
+
+def final_outputs():
+    return [
+        "results/prepare/stats.tsv",
+        "results/prepare/class_balance.png",
+        *expand("results/encode/{split}.h5", split=SPLITS),
+    ]

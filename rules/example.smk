@@ -1,0 +1,25 @@
+# The bundled example: a synthetic genome with planted JASPAR motifs (docs/example-data.md).
+EXAMPLE_TASKS = ["CTCF", "GATA1", "GATA1_TAL1", "FOXA1", "AP1"]
+
+
+rule simulate_example:
+    input:
+        motifs="resources/motifs/planted_motifs.jaspar",
+    output:
+        genome=f"{EXAMPLE_DIR}/genome.fa",
+        peaks=expand(f"{EXAMPLE_DIR}/peaks/{{task}}.narrowPeak", task=EXAMPLE_TASKS),
+        blacklist=f"{EXAMPLE_DIR}/blacklist.bed",
+        vcf=f"{EXAMPLE_DIR}/variants.vcf.gz",
+        truth=f"{EXAMPLE_DIR}/variants_truth.tsv",
+        sites=f"{EXAMPLE_DIR}/motif_sites.bed",
+        summary=f"{EXAMPLE_DIR}/summary.json",
+    params:
+        seed=config["example"]["seed"],
+    log:
+        "logs/example/simulate_example.log",
+    benchmark:
+        "benchmarks/example/simulate_example.tsv"
+    conda:
+        "../envs/example.yaml"
+    script:
+        "../workflow_scripts/simulate_example.py"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Set up everything deepcis needs on Debian 12 + Python 3.11: Debian packages (bedtools,
+# bgzip/tabix) and a virtual environment .venv with the pinned Python packages.
+# Safe to rerun: it installs only what is missing or changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(bedtools tabix)
+missing=()
+command -v bedtools >/dev/null || missing+=(bedtools)
+command -v bgzip >/dev/null && command -v tabix >/dev/null || missing+=(tabix)
+if ((${#missing[@]})); then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${APT_PACKAGES[@]}" >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+if [ ! -x .venv/bin/python ]; then
+    echo "setup: creating .venv with $($PYTHON --version)"
+    "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.requirements.sha256
+want=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "setup: installing pinned Python packages (requirements.txt)"
+    .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+    .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+    echo "$want" >"$stamp"
+fi
+echo "setup: ready ($(.venv/bin/python --version), $(bedtools --version))"

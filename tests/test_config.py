@@ -1,0 +1,85 @@
+import pytest
+from conftest import REPO
+
+from deepcis.config import read_tasks, validate_config
+from deepcis.errors import ConfigError
+
+MINIMAL = {"genome": "g.fa", "tasks": "tasks.tsv"}
+
+
+def test_defaults_are_filled():
+    cfg = validate_config(MINIMAL)
+    assert cfg["prepare"]["window_length"] == 1000
+    assert cfg["prepare"]["deepsea"] == {"bin_size": 200, "min_fraction": 0.5}
+    assert cfg["split"]["valid"] == ["chr7"] and cfg["split"]["test"] == ["chr8", "chr9"]
+    assert cfg["prepare"]["negatives"]["strategy"] == "random"
+    assert cfg["seed"] == 42 and cfg["blacklist"] is None
+
+
+def test_input_is_not_modified():
+    original = {"genome": "g.fa", "tasks": "t.tsv", "prepare": {}}
+    validate_config(original)
+    assert original["prepare"] == {}
+
+
+def test_bundled_config_is_valid():
+    import yaml
+
+    cfg = validate_config(yaml.safe_load((REPO / "config" / "config.yaml").read_text()))
+    assert cfg["prepare"]["mode"] == "deepsea"
+
+
+@pytest.mark.parametrize(
+    "patch, message",
+    [
+        ({"prepare": {"window_length": -5}}, "config key prepare.window_length: -5 is less than the minimum of 1"),
+        ({"prepare": {"mode": "selene"}}, "config key prepare.mode: 'selene' is not one of"),
+        ({"prepare": {"windowlength": 5}}, "config key prepare: Additional properties are not allowed"),
+        ({"seed": "abc"}, "config key seed: 'abc' is not of type 'integer'"),
+        ({"prepare": {"window_length": 100, "deepsea": {"bin_size": 200}}}, "bin_size: 200 is larger than"),
+        ({"split": {"valid": ["chr1"], "test": ["chr1"]}}, r"\['chr1'\] are in both"),
+        ({"split": {"mode": "fractions", "fractions": {"valid": 0.5, "test": 0.5}}}, "must leave a fraction"),
+        ({"prepare": {"negatives": {"flank_min": 10, "flank_max": 5}}}, "flank_min: larger than flank_max"),
+    ],
+)
+def test_bad_config_names_the_key(patch, message):
+    with pytest.raises(ConfigError, match=message):
+        validate_config(MINIMAL | patch)
+
+
+def test_missing_required_key():
+    with pytest.raises(ConfigError, match="'genome' is a required property"):
+        validate_config({"tasks": "t.tsv"})
+
+
+def _sheet(tmp_path, text):
+    path = tmp_path / "tasks.tsv"
+    path.write_text(text)
+    (tmp_path / "a.bed").write_text("chr1\t1\t2\n")
+    return path
+
+
+def test_tasks_sheet(tmp_path):
+    path = _sheet(tmp_path, "name\tpeaks\tcell_type\nA\ta.bed\tK562\nB\ta.bed\t\n")
+    tasks = read_tasks(path, base_dir=tmp_path)
+    assert [t["name"] for t in tasks] == ["A", "B"]
+    assert tasks[0]["cell_type"] == "K562" and tasks[1]["cell_type"] == ""
+    assert tasks[0]["peaks"] == str(tmp_path / "a.bed")
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("name\tpeaks\nA\ta.bed\nA\ta.bed\n", r"line 3: duplicate task name 'A' \(first on line 2\)"),
+        ("name\tpeaks\nA\tmissing.bed\n", "line 2: peak file missing.bed of task 'A' not found"),
+        ("name\tfile\nA\ta.bed\n", "line 1: header lacks the column 'peaks'"),
+        ("name\tpeaks\nbad name\ta.bed\n", "line 2: column name: 'bad name' does not match"),
+        ("name\tpeaks\nA\ta.bed\textra\n", "line 2: 3 columns, the header has 2"),
+        ("name\tpeaks\tcolour\nA\ta.bed\tred\n", "line 2: column .*'colour' was unexpected"),
+        ("name\tpeaks\n", "lists no task"),
+        ("", "is empty"),
+    ],
+)
+def test_bad_tasks_sheet_names_the_row(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        read_tasks(_sheet(tmp_path, text), base_dir=tmp_path)

@@ -1,0 +1,97 @@
+import gzip
+
+import pytest
+from conftest import write_bed
+
+from deepcis.errors import InputError
+from deepcis.peaks import parse_region, read_intervals
+
+SIZES = {"chr1": 10_000, "chr2": 5_000}
+
+
+def test_bed_and_narrowpeak(tmp_path):
+    path = write_bed(
+        tmp_path / "p.narrowPeak",
+        [
+            ("chr2", 100, 300, ".", 0, ".", 1.0, -1, -1, 50),
+            ("chr1", 500, 900, ".", 0, ".", 1.0, -1, -1, -1),
+            ("chr1", 10, 90, ".", 0, ".", 1.0, -1, -1, 0),
+        ],
+    )
+    peaks = read_intervals(path, SIZES)
+    assert list(peaks.chrom) == ["chr1", "chr1", "chr2"]  # genome order, then start
+    assert list(peaks.start) == [10, 500, 100]
+    assert list(peaks.summit) == [10, -1, 150]
+    assert list(peaks.centre) == [10, 700, 150]
+
+
+def test_comments_track_lines_and_gzip(tmp_path):
+    path = tmp_path / "p.bed.gz"
+    with gzip.open(path, "wt") as handle:
+        handle.write("track name=x\n# comment\nbrowser position chr1\nchr1\t1\t5\n\nchr2\t7\t9\n")
+    peaks = read_intervals(path, SIZES)
+    assert len(peaks) == 2
+
+
+@pytest.mark.parametrize(
+    "line, message, line_no",
+    [
+        ("chr1\t500\t400", "start 500 is not less than end 400", 2),
+        ("chr1\t-5\t400", "negative start -5", 2),
+        ("chr1\t1.5\t400", "start '1.5' is not an integer", 2),
+        ("chr1\tten\t400", "start 'ten' is not an integer", 2),
+        ("chr1\t100", "expected at least 3 tab-separated columns", 2),
+        ("chr1 100 200", "expected at least 3 tab-separated columns", 2),
+        ("chr2\t100\t5001", "end 5001 lies beyond the end of chr2", 2),
+        ("chr1\t100\t200\t.\t0\t.\t1\t-1\t-1\t150", "summit offset 150 lies outside the peak", 2),
+    ],
+)
+def test_bad_records_name_file_and_line(tmp_path, line, message, line_no):
+    path = tmp_path / "bad.bed"
+    path.write_text(f"chr1\t1\t50\n{line}\n")
+    with pytest.raises(InputError, match=message) as info:
+        read_intervals(path, SIZES)
+    assert f"{path}, line {line_no}:" in str(info.value)
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.bed"
+    path.write_text("# only a comment\n")
+    with pytest.raises(InputError, match="holds no intervals"):
+        read_intervals(path, SIZES)
+    assert len(read_intervals(path, SIZES, allow_empty=True)) == 0
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        read_intervals(tmp_path / "missing.bed", SIZES)
+
+
+def test_absent_chromosomes_are_skipped_and_counted(tmp_path):
+    path = write_bed(tmp_path / "p.bed", [("chr1", 1, 10), ("chrM", 1, 10), ("chrM", 5, 20), ("chrUn", 0, 5)])
+    peaks = read_intervals(path, SIZES)
+    assert len(peaks) == 1
+    assert peaks.skipped_chroms == {"chrM": 2, "chrUn": 1}
+
+
+def test_all_on_absent_chromosomes_names_both_namings(tmp_path):
+    path = write_bed(tmp_path / "p.bed", [("1", 1, 10), ("2", 1, 10)])
+    with pytest.raises(InputError, match=r"the file names \['1', '2'\], the genome has \['chr1', 'chr2'\]"):
+        read_intervals(path, SIZES)
+
+
+def test_binary_file(tmp_path):
+    path = tmp_path / "p.bed"
+    path.write_bytes(b"\x00\x01\x02\xff\xfe")
+    with pytest.raises(InputError):
+        read_intervals(path, SIZES)
+
+
+def test_parse_region():
+    assert parse_region("chr1:1,000-2,000", SIZES, "cfg") == ("chr1", 1000, 2000)
+    with pytest.raises(InputError, match="not of the form"):
+        parse_region("chr1-1000", SIZES, "cfg")
+    with pytest.raises(InputError, match="runs off chr2"):
+        parse_region("chr2:0-6000", SIZES, "cfg")
+    with pytest.raises(InputError, match="'chr9' is not in the genome"):
+        parse_region("chr9:0-10", SIZES, "cfg")

@@ -1,0 +1,118 @@
+"""Configuration and tasks sheet: JSON-schema validation with defaults, plus the checks a
+schema cannot express. Every problem is one message naming the key or the sheet row."""
+
+from __future__ import annotations
+
+import copy
+import csv
+from pathlib import Path
+
+import yaml
+
+from .errors import ConfigError
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "config" / "schemas"
+
+
+def _load_schema(name: str) -> dict:
+    with open(SCHEMA_DIR / name) as handle:
+        return yaml.safe_load(handle)
+
+
+def _validator(schema: dict):
+    """A draft 2020-12 validator that also fills in `default` values."""
+    from jsonschema import Draft202012Validator, validators
+
+    def fill_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for key, sub in properties.items():
+                if "default" in sub and key not in instance:
+                    instance[key] = copy.deepcopy(sub["default"])
+        yield from Draft202012Validator.VALIDATORS["properties"](validator, properties, instance, schema)
+
+    cls = validators.extend(Draft202012Validator, {"properties": fill_defaults})
+    return cls(schema)
+
+
+def _key_path(error) -> str:
+    return ".".join(str(p) for p in error.absolute_path) or "(top level)"
+
+
+def _describe(error) -> str:
+    if error.validator == "additionalProperties":
+        return f"{error.message} (allowed: {', '.join(sorted(error.schema.get('properties', {})))})"
+    return error.message
+
+
+def validate_config(config: dict) -> dict:
+    """Return a validated copy of `config` with every default filled in."""
+    config = copy.deepcopy(dict(config))
+    validator = _validator(_load_schema("config.schema.yaml"))
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise ConfigError(f"config key {_key_path(error)}: {_describe(error)}{more}")
+    prepare = config["prepare"]
+    if prepare["mode"] == "deepsea" and prepare["deepsea"]["bin_size"] > prepare["window_length"]:
+        raise ConfigError(
+            f"config key prepare.deepsea.bin_size: {prepare['deepsea']['bin_size']} is larger than "
+            f"prepare.window_length {prepare['window_length']}"
+        )
+    negatives = prepare["negatives"]
+    if negatives["flank_min"] > negatives["flank_max"]:
+        raise ConfigError("config key prepare.negatives.flank_min: larger than flank_max")
+    split = config["split"]
+    if split["mode"] == "chromosomes":
+        both = set(split["valid"]) & set(split["test"])
+        if both:
+            raise ConfigError(f"config key split: chromosome(s) {sorted(both)} are in both split.valid and split.test")
+    if split["mode"] == "fractions" and split["fractions"]["valid"] + split["fractions"]["test"] >= 1:
+        raise ConfigError("config key split.fractions: valid + test must leave a fraction for training")
+    return config
+
+
+def read_tasks(path, base_dir=".", existing_or_made=None) -> list[dict]:
+    """Read and validate the tasks sheet; peak paths are resolved against `base_dir`.
+
+    `existing_or_made(path)` says whether a peak file exists or will be made by the workflow;
+    by default the file must exist.
+    """
+    path = Path(path)
+    exists = existing_or_made or (lambda p: Path(p).is_file())
+    if not path.is_file():
+        raise ConfigError(f"tasks sheet {path} not found")
+    validator = _validator(_load_schema("tasks.schema.yaml"))
+    with open(path, newline="") as handle:
+        rows = [r for r in csv.reader(handle, delimiter="\t")]
+    lines = [(i + 1, r) for i, r in enumerate(rows) if r and any(c.strip() for c in r) and not r[0].startswith("#")]
+    if not lines:
+        raise ConfigError(f"tasks sheet {path} is empty (expected a header line: name, peaks, cell_type, assay)")
+    header_line, header = lines[0]
+    header = [h.strip() for h in header]
+    for column in ("name", "peaks"):
+        if column not in header:
+            raise ConfigError(f"{path}, line {header_line}: header lacks the column {column!r} (found {header})")
+    tasks, seen = [], {}
+    for line_no, row in lines[1:]:
+        if len(row) != len(header):
+            raise ConfigError(f"{path}, line {line_no}: {len(row)} columns, the header has {len(header)}")
+        record = {k: v.strip() for k, v in zip(header, row) if v.strip() != "" or k in ("name", "peaks")}
+        errors = sorted(validator.iter_errors(record), key=lambda e: list(e.absolute_path))
+        if errors:
+            raise ConfigError(f"{path}, line {line_no}: column {_key_path(errors[0])}: {_describe(errors[0])}")
+        if record["name"] in seen:
+            raise ConfigError(
+                f"{path}, line {line_no}: duplicate task name {record['name']!r} (first on line {seen[record['name']]})"
+            )
+        seen[record["name"]] = line_no
+        peaks = Path(record["peaks"])
+        if not peaks.is_absolute():
+            peaks = Path(base_dir) / peaks
+        if not exists(peaks):
+            raise ConfigError(f"{path}, line {line_no}: peak file {record['peaks']} of task {record['name']!r} not found")
+        record["peaks"] = str(peaks)
+        tasks.append(record)
+    if not tasks:
+        raise ConfigError(f"tasks sheet {path} lists no task")
+    return tasks

@@ -1,0 +1,22 @@
+"""User-facing errors: one clear message naming the file, line and problem."""
+
+from __future__ import annotations
+
+
+class DeepcisError(Exception):
+    """Base class for problems the user can fix (bad input, bad config)."""
+
+
+class InputError(DeepcisError, ValueError):
+    """A problem in an input file; the message names the file and, where known, the line."""
+
+    def __init__(self, path, problem: str, line: int | None = None):
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        where = f"{self.path}, line {line}" if line is not None else self.path
+        super().__init__(f"{where}: {problem}")
+
+
+class ConfigError(DeepcisError, ValueError):
+    """A problem in the workflow configuration or the tasks sheet."""

@@ -1,0 +1,110 @@
+"""Positive windows and their multi-task labels, in the two classic modes.
+
+DeepSEA bins: the genome is tiled into bins of `bin_size`; a task is positive in a bin when
+more than `min_fraction` of the bin lies in the task's (merged) peaks; the window is the
+`window_length` around the bin centre (start = bin start + bin_size // 2 - window_length // 2).
+Bins that touch a peak without passing the threshold for any task are ambiguous: they are
+neither kept as positives nor allowed as negatives.
+
+Basset merged peaks: every peak becomes a `window_length` interval around its summit (or
+midpoint); intervals of all tasks that overlap by at least `merge_overlap` bases are merged,
+the site is the window around the merged interval's midpoint, and a task is active at the
+site when any of its peaks went into the merge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import intervals
+from .peaks import IntervalSet
+
+
+@dataclass
+class Positives:
+    windows: pd.DataFrame  # chrom, start, end (window may run off the chromosome: filtered later)
+    labels: np.ndarray  # (n, T) uint8
+    peak_regions: pd.DataFrame  # chrom, start, end: no negative may touch these (bins or windows)
+
+
+def _genome_order(chrom_sizes):
+    return {name: i for i, name in enumerate(chrom_sizes)}
+
+
+def _peaks_frame(peaks: dict[str, IntervalSet]) -> pd.DataFrame:
+    frames = [
+        pd.DataFrame({"chrom": s.chrom, "start": s.start, "end": s.end, "task": i})
+        for i, s in enumerate(peaks.values())
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def deepsea_positives(
+    peaks: dict[str, IntervalSet],
+    chrom_sizes: dict[str, int],
+    window_length: int,
+    bin_size: int,
+    min_fraction: float,
+) -> Positives:
+    order = _genome_order(chrom_sizes)
+    all_peaks = _peaks_frame(peaks)
+    union = intervals.merge(all_peaks, order)
+    # Candidate bins: every bin touched by any peak (the only ones that can be positive).
+    first = union["start"].to_numpy(np.int64) // bin_size
+    last = (union["end"].to_numpy(np.int64) - 1) // bin_size
+    counts = last - first + 1
+    bin_index = np.repeat(first, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+    chroms = np.repeat(union["chrom"].to_numpy(object), counts)
+    bins = pd.DataFrame({"chrom": chroms, "start": bin_index * bin_size})
+    sizes = bins["chrom"].map(chrom_sizes).to_numpy(np.int64)
+    bins["end"] = np.minimum(bins["start"].to_numpy() + bin_size, sizes)
+    bins = bins.drop_duplicates(["chrom", "start"]).reset_index(drop=True)
+
+    # Per task, merge its own peaks first so overlapping peaks of one task are not counted twice.
+    per_task = pd.concat(
+        [intervals.merge(all_peaks[all_peaks["task"] == t], order).assign(task=t) for t in range(len(peaks))],
+        ignore_index=True,
+    )
+    hits = intervals.overlap_bases(bins, per_task, "task")
+    covered = np.zeros((len(bins), len(peaks)), dtype=np.int64)
+    np.add.at(covered, (hits["a_row"].to_numpy(np.int64), hits["label"].to_numpy(np.int64)), hits["bases"].to_numpy(np.int64))
+    labels = (covered > min_fraction * bin_size).astype(np.uint8)
+    positive = labels.any(axis=1)
+    kept = bins[positive].reset_index(drop=True)
+    offset = bin_size // 2 - window_length // 2
+    windows = pd.DataFrame(
+        {"chrom": kept["chrom"], "start": kept["start"] + offset, "end": kept["start"] + offset + window_length}
+    )
+    return Positives(windows=windows, labels=labels[positive], peak_regions=bins[["chrom", "start", "end"]])
+
+
+def basset_positives(
+    peaks: dict[str, IntervalSet],
+    chrom_sizes: dict[str, int],
+    window_length: int,
+    merge_overlap: int,
+) -> Positives:
+    order = _genome_order(chrom_sizes)
+    frames = []
+    for t, peak_set in enumerate(peaks.values()):
+        centre = peak_set.centre
+        frames.append(
+            pd.DataFrame(
+                {"chrom": peak_set.chrom, "start": centre - window_length // 2, "task": t}
+            ).assign(end=lambda f: f["start"] + window_length)
+        )
+    resized = pd.concat(frames, ignore_index=True)
+    # bedtools needs non-negative coordinates; clip for merging only, the window is recentred.
+    resized["start"] = resized["start"].clip(lower=0)
+    merged = intervals.merge(resized, order, distance=-merge_overlap, collapse="task")
+    mid = (merged["start"].to_numpy(np.int64) + merged["end"].to_numpy(np.int64)) // 2
+    windows = pd.DataFrame(
+        {"chrom": merged["chrom"].to_numpy(object), "start": mid - window_length // 2, "end": mid - window_length // 2 + window_length}
+    )
+    labels = np.zeros((len(merged), len(peaks)), dtype=np.uint8)
+    for row, tasks in enumerate(merged["task"].astype(str)):
+        labels[row, [int(t) for t in tasks.split(",")]] = 1
+    return Positives(windows=windows, labels=labels, peak_regions=_peaks_frame(peaks)[["chrom", "start", "end"]])

@@ -1,0 +1,158 @@
+"""Reading and validating interval files: BED, narrowPeak (plain or gzip) and region strings.
+
+Every record is checked before any work starts; a bad record stops with the file, the line
+and the problem. Records on chromosomes the genome lacks are skipped and counted (peak sets
+routinely carry chrM or unplaced contigs); a file left with no usable record is an error.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+
+_SKIP_PREFIXES = ("#", "track", "browser")
+
+
+@dataclass
+class IntervalSet:
+    """Validated intervals of one file, 0-based half-open, sorted by (chrom order, start)."""
+
+    path: str
+    chrom: np.ndarray  # object array of chromosome names
+    start: np.ndarray  # int64
+    end: np.ndarray  # int64
+    summit: np.ndarray  # int64 absolute summit position, -1 when the file gives none
+    skipped_chroms: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.start.size)
+
+    @property
+    def centre(self) -> np.ndarray:
+        """Summit where given, else the midpoint."""
+        return np.where(self.summit >= 0, self.summit, (self.start + self.end) // 2)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"chrom": self.chrom, "start": self.start, "end": self.end})
+
+
+def _open_text(path: Path):
+    with open(path, "rb") as handle:
+        magic = handle.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")
+
+
+def _parse_int(text: str, path, line_no: int, what: str) -> int:
+    if not re.fullmatch(r"[+-]?\d+", text.strip()):
+        raise InputError(path, f"{what} {text!r} is not an integer", line_no)
+    return int(text)
+
+
+def read_intervals(
+    path,
+    chrom_sizes: dict[str, int],
+    what: str = "peak file",
+    allow_empty: bool = False,
+) -> IntervalSet:
+    """Read a BED/narrowPeak file, validating every record against the genome.
+
+    narrowPeak is recognised by 10 columns; its 10th column (summit offset from start, -1 for
+    none) gives the summit. Lines starting with '#', 'track' or 'browser' are skipped.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, f"{what} not found")
+    chroms, starts, ends, summits = [], [], [], []
+    skipped: dict[str, int] = {}
+    try:
+        handle = _open_text(path)
+    except OSError as error:
+        raise InputError(path, f"{what} is not readable: {error}") from None
+    with handle:
+        try:
+            for line_no, line in enumerate(handle, start=1):
+                line = line.rstrip("\r\n")
+                if not line.strip() or line.startswith(_SKIP_PREFIXES):
+                    continue
+                fields = line.split("\t")
+                if len(fields) < 3:
+                    raise InputError(
+                        path, f"expected at least 3 tab-separated columns (chrom, start, end), found {len(fields)}", line_no
+                    )
+                chrom = fields[0]
+                start = _parse_int(fields[1], path, line_no, "start")
+                end = _parse_int(fields[2], path, line_no, "end")
+                if start < 0:
+                    raise InputError(path, f"negative start {start}", line_no)
+                if start >= end:
+                    raise InputError(path, f"start {start} is not less than end {end}", line_no)
+                summit = -1
+                if len(fields) == 10:
+                    offset = _parse_int(fields[9], path, line_no, "narrowPeak summit offset (column 10)")
+                    if offset != -1:
+                        if not 0 <= offset < end - start:
+                            raise InputError(
+                                path, f"summit offset {offset} lies outside the peak (length {end - start})", line_no
+                            )
+                        summit = start + offset
+                if chrom not in chrom_sizes:
+                    skipped[chrom] = skipped.get(chrom, 0) + 1
+                    continue
+                if end > chrom_sizes[chrom]:
+                    raise InputError(
+                        path, f"end {end} lies beyond the end of {chrom} (length {chrom_sizes[chrom]})", line_no
+                    )
+                chroms.append(chrom)
+                starts.append(start)
+                ends.append(end)
+                summits.append(summit)
+        except UnicodeDecodeError as error:
+            raise InputError(path, f"not a text file: {error}") from None
+        except (EOFError, gzip.BadGzipFile) as error:
+            raise InputError(path, f"truncated or corrupt gzip file: {error}") from None
+    if not chroms and not allow_empty:
+        if skipped:
+            raise InputError(
+                path,
+                f"no record lies on the genome's chromosomes: the file names {sorted(skipped)[:5]}, "
+                f"the genome has {list(chrom_sizes)[:5]} (check chr prefixes or the chromosomes list)",
+            )
+        raise InputError(path, f"{what} holds no intervals")
+    order_key = {name: i for i, name in enumerate(chrom_sizes)}
+    chrom_arr = np.array(chroms, dtype=object)
+    start_arr = np.array(starts, dtype=np.int64)
+    order = np.lexsort((start_arr, np.array([order_key[c] for c in chroms], dtype=np.int64)))
+    return IntervalSet(
+        path=str(path),
+        chrom=chrom_arr[order],
+        start=start_arr[order],
+        end=np.array(ends, dtype=np.int64)[order],
+        summit=np.array(summits, dtype=np.int64)[order],
+        skipped_chroms=skipped,
+    )
+
+
+_REGION = re.compile(r"^(?P<chrom>[^:\s]+):(?P<start>[\d,]+)-(?P<end>[\d,]+)$")
+
+
+def parse_region(text: str, chrom_sizes: dict[str, int], where: str) -> tuple[str, int, int]:
+    """'chr1:100-200' (0-based half-open, commas allowed) -> (chrom, start, end), checked."""
+    match = _REGION.match(text.strip())
+    if not match:
+        raise InputError(where, f"region {text!r} is not of the form chrom:start-end")
+    chrom = match["chrom"]
+    start, end = (int(match[k].replace(",", "")) for k in ("start", "end"))
+    if chrom not in chrom_sizes:
+        raise InputError(where, f"region {text!r}: chromosome {chrom!r} is not in the genome")
+    if not 0 <= start < end <= chrom_sizes[chrom]:
+        raise InputError(where, f"region {text!r} is empty or runs off {chrom} (length {chrom_sizes[chrom]})")
+    return chrom, start, end

@@ -1,0 +1,44 @@
+"""Figures of the data stages (matplotlib, Agg backend, no display needed)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .io_utils import atomic_path  # noqa: E402
+
+SPLIT_COLOURS = {"train": "#4c72b0", "valid": "#dd8452", "test": "#55a868"}
+
+
+def class_balance(stats: pd.DataFrame, tasks: list[str], path):
+    """Windows per split (positive/negative) and per-task positive fraction per split."""
+    windows = stats[stats["section"] == "windows"].pivot(index="split", columns="item", values="value")
+    splits = [s for s in ("train", "valid", "test") if s in windows.index]
+    positives = stats[stats["section"] == "positives"].pivot(index="item", columns="split", values="value")
+    fig, (ax_w, ax_t) = plt.subplots(
+        1, 2, figsize=(4 + 0.35 * len(tasks) * len(splits) / 3 + 3, 4), gridspec_kw={"width_ratios": [1, 2.5]}
+    )
+    pos = [windows.loc[s, "positive"] for s in splits]
+    neg = [windows.loc[s, "negative"] for s in splits]
+    ax_w.bar(splits, pos, color="#c44e52", label="positive")
+    ax_w.bar(splits, neg, bottom=pos, color="#8c8c8c", label="negative")
+    ax_w.set_ylabel("windows")
+    ax_w.set_title("Windows per split")
+    ax_w.legend(frameon=False)
+    x = np.arange(len(tasks))
+    width = 0.8 / len(splits)
+    for i, s in enumerate(splits):
+        total = max(windows.loc[s, "all"], 1)
+        ax_t.bar(x + i * width - 0.4 + width / 2, positives.loc[tasks, s] / total, width, label=s, color=SPLIT_COLOURS[s])
+    ax_t.set_xticks(x, tasks, rotation=60 if len(tasks) > 6 else 0, ha="right" if len(tasks) > 6 else "center")
+    ax_t.set_ylabel("fraction of windows positive")
+    ax_t.set_title("Positives per task")
+    ax_t.legend(frameon=False)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)

@@ -1,0 +1,225 @@
+"""The prepare stage: genome + peak files -> labelled windows per split, with statistics.
+
+Order of work: read and validate every input (fail before any long work), build positives
+(DeepSEA bins or Basset merged peaks), draw negative candidates, filter all windows
+(chromosome ends, blacklist, N), pick negatives, assign splits, write outputs atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import filters, labels, negatives, splits
+from .errors import ConfigError, InputError
+from .genome import Genome
+from .io_utils import atomic_path
+from .peaks import IntervalSet, read_intervals
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PreparedWindows:
+    windows: pd.DataFrame  # chrom, start, end, name, split, then one uint8 column per task
+    tasks: list[str]
+    stats: pd.DataFrame  # section, split, item, value
+    warnings: list[str] = field(default_factory=list)
+
+
+def select_chromosomes(
+    all_sizes: dict[str, int], chromosomes: list[str] | None, window_length: int, genome_path
+) -> tuple[dict[str, int], list[str]]:
+    """The chromosomes to use; those shorter than the window are skipped (error if named)."""
+    warnings = []
+    if chromosomes:
+        missing = [c for c in chromosomes if c not in all_sizes]
+        if missing:
+            raise ConfigError(
+                f"config chromosomes: {missing} not in genome {genome_path} "
+                f"(it has {list(all_sizes)[:8]}{' ...' if len(all_sizes) > 8 else ''})"
+            )
+        short = [c for c in chromosomes if all_sizes[c] < window_length]
+        if short:
+            raise ConfigError(
+                f"config chromosomes: {short} are shorter than the window length {window_length} bp "
+                f"({', '.join(f'{c}: {all_sizes[c]} bp' for c in short)})"
+            )
+        return {c: all_sizes[c] for c in chromosomes}, warnings
+    selected = {c: n for c, n in all_sizes.items() if n >= window_length}
+    skipped = [c for c in all_sizes if c not in selected]
+    if skipped:
+        warnings.append(f"skipped {len(skipped)} chromosome(s) shorter than the {window_length} bp window: {skipped[:10]}")
+    if not selected:
+        raise ConfigError(
+            f"prepare.window_length {window_length} bp is longer than every chromosome of {genome_path} "
+            f"(longest: {max(all_sizes.values())} bp)"
+        )
+    return selected, warnings
+
+
+def read_task_peaks(tasks: dict[str, str], chrom_sizes: dict[str, int], all_sizes: dict[str, int]):
+    """Peaks per task; records on chromosomes outside the selection are dropped silently, those on
+    chromosomes missing from the genome are counted in a warning."""
+    peaks, warnings = {}, []
+    for task, path in tasks.items():
+        peak_set = read_intervals(path, all_sizes, what=f"peak file of task {task!r}")
+        if peak_set.skipped_chroms:
+            n = sum(peak_set.skipped_chroms.values())
+            warnings.append(
+                f"{path}: skipped {n} peak(s) on chromosomes absent from the genome: "
+                f"{sorted(peak_set.skipped_chroms)[:10]}"
+            )
+        on_selected = np.isin(peak_set.chrom, list(chrom_sizes))
+        if not on_selected.any():
+            raise InputError(path, f"task {task!r} has no peak on the selected chromosomes {list(chrom_sizes)[:10]}")
+        peaks[task] = IntervalSet(
+            path=peak_set.path,
+            chrom=peak_set.chrom[on_selected],
+            start=peak_set.start[on_selected],
+            end=peak_set.end[on_selected],
+            summit=peak_set.summit[on_selected],
+        )
+    return peaks, warnings
+
+
+def prepare_windows(
+    genome_path,
+    tasks: dict[str, str],
+    prepare_cfg: dict,
+    split_cfg: dict,
+    seed: int,
+    blacklist_path=None,
+    chromosomes: list[str] | None = None,
+) -> PreparedWindows:
+    window_length = int(prepare_cfg["window_length"])
+    mode = prepare_cfg["mode"]
+    genome = Genome(genome_path)
+    all_sizes = genome.chrom_sizes
+    chrom_sizes, warnings = select_chromosomes(all_sizes, chromosomes, window_length, genome_path)
+    # Every input is read and checked before any long work starts.
+    territories = splits.split_territories(split_cfg, chrom_sizes, seed)
+    peaks, peak_warnings = read_task_peaks(tasks, chrom_sizes, all_sizes)
+    warnings += peak_warnings
+    blacklist = None
+    if blacklist_path:
+        bl = read_intervals(blacklist_path, all_sizes, what="blacklist", allow_empty=True)
+        blacklist = bl.frame()[np.isin(bl.chrom, list(chrom_sizes))]
+    rng = np.random.default_rng(seed)
+
+    if mode == "deepsea":
+        bin_size = int(prepare_cfg["deepsea"]["bin_size"])
+        pos = labels.deepsea_positives(peaks, chrom_sizes, window_length, bin_size, float(prepare_cfg["deepsea"]["min_fraction"]))
+    elif mode == "basset":
+        bin_size = None
+        pos = labels.basset_positives(peaks, chrom_sizes, window_length, int(prepare_cfg["basset"]["merge_overlap"]))
+    else:
+        raise ConfigError(f"config prepare.mode: unknown mode {mode!r}; choose deepsea or basset")
+
+    pos_filter = filters.filter_windows(pos.windows, chrom_sizes, genome, blacklist, float(prepare_cfg["max_n_fraction"]))
+    pos_windows = pos.windows[pos_filter.keep].reset_index(drop=True).assign(name="peak")
+    pos_labels = pos.labels[pos_filter.keep]
+    pos_gc = pos_filter.gc_fraction[pos_filter.keep]
+
+    neg_cfg = prepare_cfg["negatives"]
+    strategy = neg_cfg["strategy"]
+    n_wanted = int(round(float(neg_cfg["ratio"]) * len(pos_windows))) if strategy != "none" else 0
+    oversample = float(neg_cfg["gc_oversample"] if strategy == "gc_matched" else 3.0)
+    cand = negatives.candidate_negatives(
+        strategy, n_wanted, pos_windows, pos.peak_regions, chrom_sizes, window_length, rng,
+        bin_size=bin_size, flank_min=int(neg_cfg["flank_min"]), flank_max=int(neg_cfg["flank_max"]), oversample=oversample,
+    )  # fmt: skip
+    neg_filter = filters.filter_windows(cand, chrom_sizes, genome, blacklist, float(prepare_cfg["max_n_fraction"]))
+    cand = cand[neg_filter.keep].reset_index(drop=True)
+    chosen = negatives.select_negatives(
+        strategy, n_wanted, neg_filter.gc_fraction[neg_filter.keep], pos_gc, rng, int(neg_cfg["gc_bins"])
+    )
+    neg_windows = cand.iloc[chosen].reset_index(drop=True).assign(name=f"negative_{strategy}")
+    if len(neg_windows) < n_wanted:
+        warnings.append(f"negatives: asked for {n_wanted} ({strategy}), found {len(neg_windows)} that pass the filters")
+    genome.close()
+
+    task_names = list(tasks)
+    windows = pd.concat([pos_windows, neg_windows], ignore_index=True).astype({"start": np.int64, "end": np.int64})
+    label_matrix = np.concatenate([pos_labels, np.zeros((len(neg_windows), len(task_names)), np.uint8)])
+    split = splits.assign_splits(windows, territories)
+    boundary = split == ""
+    windows = windows.assign(split=split)
+    windows = pd.concat([windows, pd.DataFrame(label_matrix, columns=task_names)], axis=1)[~boundary]
+    order = {c: i for i, c in enumerate(chrom_sizes)}
+    windows = (
+        windows.assign(_k=windows["chrom"].map(order))
+        .sort_values(["_k", "start", "end"], kind="stable")
+        .drop(columns="_k")
+        .drop_duplicates(["chrom", "start", "end"])
+        .reset_index(drop=True)
+    )
+    for split_name in splits.SPLITS:
+        if not (windows["split"] == split_name).any():
+            raise ConfigError(
+                f"split {split_name!r} is empty: no window of the {len(windows)} kept falls in it "
+                f"(split mode {split_cfg['mode']!r}); check the split settings against where the peaks are"
+            )
+
+    stats = _stats(windows, task_names, pos_filter.dropped, neg_filter.dropped, int(boundary.sum()),
+                   len(pos.windows), len(cand), n_wanted)  # fmt: skip
+    for message in warnings:
+        log.warning(message)
+    return PreparedWindows(windows=windows, tasks=task_names, stats=stats, warnings=warnings)
+
+
+def _stats(windows, tasks, pos_dropped, neg_dropped, boundary, n_pos_raw, n_neg_cand, n_neg_wanted):
+    rows = []
+    for split_name in splits.SPLITS:
+        part = windows[windows["split"] == split_name]
+        is_pos = part["name"] == "peak"
+        rows += [
+            ("windows", split_name, "all", len(part)),
+            ("windows", split_name, "positive", int(is_pos.sum())),
+            ("windows", split_name, "negative", int((~is_pos).sum())),
+        ]
+        rows += [("positives", split_name, task, int(part[task].sum())) for task in tasks]
+    rows += [("drops", "positive", reason, n) for reason, n in pos_dropped.items()]
+    rows += [("drops", "negative_candidate", reason, n) for reason, n in neg_dropped.items()]
+    rows += [
+        ("drops", "all", "split_boundary", boundary),
+        ("input", "all", "positive_windows_before_filters", n_pos_raw),
+        ("input", "all", "negative_candidates_after_filters", n_neg_cand),
+        ("input", "all", "negatives_wanted", n_neg_wanted),
+    ]
+    return pd.DataFrame(rows, columns=["section", "split", "item", "value"])
+
+
+def write_windows_bed(windows: pd.DataFrame, tasks: list[str], split_name: str, path) -> int:
+    """One split's windows as BED4 + one 0/1 column per task, with a '#' header line."""
+    part = windows[windows["split"] == split_name]
+    with atomic_path(path) as tmp:
+        with open(tmp, "w") as handle:
+            handle.write("#" + "\t".join(["chrom", "start", "end", "name", *tasks]) + "\n")
+            part[["chrom", "start", "end", "name", *tasks]].to_csv(handle, sep="\t", header=False, index=False)
+    return len(part)
+
+
+def read_windows_bed(path) -> tuple[pd.DataFrame, list[str]]:
+    """Read a windows BED written by `write_windows_bed` (header gives the task names)."""
+    path = Path(path)
+    with open(path) as handle:
+        header = handle.readline()
+    if not header.startswith("#chrom\tstart\tend\tname"):
+        raise InputError(path, "not a deepcis windows BED (missing '#chrom start end name <tasks>' header)", 1)
+    columns = header[1:].rstrip("\n").split("\t")
+    tasks = columns[4:]
+    frame = pd.read_csv(
+        path, sep="\t", comment=None, skiprows=1, header=None, names=columns,
+        dtype={"chrom": object, "name": object, "start": np.int64, "end": np.int64} | dict.fromkeys(tasks, np.uint8),
+    )  # fmt: skip
+    return frame, tasks
+
+
+def write_stats(stats: pd.DataFrame, path):
+    with atomic_path(path) as tmp:
+        stats.to_csv(tmp, sep="\t", index=False)

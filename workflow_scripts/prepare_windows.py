@@ -1,0 +1,31 @@
+"""Rule prepare_windows: genome + peaks -> labelled windows per split, stats, plot."""
+
+from deepcis import plots
+from deepcis.genome import Genome, sha256_file
+from deepcis.intervals import bedtools_tempdir
+from deepcis.io_utils import log_to_file, write_json
+from deepcis.prepare import prepare_windows, write_stats, write_windows_bed
+
+log = log_to_file(snakemake.log[0])
+params = snakemake.params
+with bedtools_tempdir(getattr(snakemake.resources, "tmpdir", None)):
+    prepared = prepare_windows(
+        genome_path=snakemake.input.genome,
+        tasks=params.tasks,
+        prepare_cfg=params.prepare,
+        split_cfg=params.split,
+        seed=params.seed,
+        blacklist_path=snakemake.input.blacklist[0] if snakemake.input.blacklist else None,
+        chromosomes=params.chromosomes,
+    )
+for split, bed in zip(("train", "valid", "test"), snakemake.output.beds):
+    n = write_windows_bed(prepared.windows, prepared.tasks, split, bed)
+    log.info("%s: %d windows -> %s", split, n, bed)
+write_stats(prepared.stats, snakemake.output.stats)
+plots.class_balance(prepared.stats, prepared.tasks, snakemake.output.plot)
+with Genome(snakemake.input.genome) as genome:
+    sizes = genome.chrom_sizes
+write_json(
+    {"path": snakemake.input.genome, "sha256": sha256_file(snakemake.input.genome), "chrom_sizes": sizes},
+    snakemake.output.genome_info,
+)
