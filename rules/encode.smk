@@ -8,23 +8,23 @@ rule encode_chunk:
         genome_info="results/prepare/genome.json",
     output:
         temp("results/encode/chunks/{split}.{chunk}.h5"),
+    log:
+        "logs/encode/encode_chunk.{split}.{chunk}.log",
+    benchmark:
+        "benchmarks/encode/encode_chunk.{split}.{chunk}.tsv"
+    wildcard_constraints:
+        split="|".join(SPLITS),
+        chunk=r"\d+",
+    conda:
+        "../envs/encode.yaml"
+    resources:
+        mem_mb=1000,
     params:
         n_chunks=len(CHUNKS),
         window_length=config["prepare"]["window_length"],
         label_mode=config["prepare"]["mode"],
         block_rows=config["encode"]["block_rows"],
         config_sha256=CONFIG_SHA256,
-    wildcard_constraints:
-        split="|".join(SPLITS),
-        chunk=r"\d+",
-    log:
-        "logs/encode/encode_chunk.{split}.{chunk}.log",
-    benchmark:
-        "benchmarks/encode/encode_chunk.{split}.{chunk}.tsv"
-    conda:
-        "../envs/encode.yaml"
-    resources:
-        mem_mb=1000,
     script:
         "../workflow_scripts/encode_chunk.py"
 
@@ -34,12 +34,12 @@ rule gather_split:
         expand("results/encode/chunks/{{split}}.{chunk}.h5", chunk=CHUNKS),
     output:
         "results/encode/{split}.h5",
-    wildcard_constraints:
-        split="|".join(SPLITS),
     log:
         "logs/encode/gather_split.{split}.log",
     benchmark:
         "benchmarks/encode/gather_split.{split}.tsv"
+    wildcard_constraints:
+        split="|".join(SPLITS),
     conda:
         "../envs/encode.yaml"
     resources:

@@ -13,13 +13,13 @@ rule simulate_example:
         truth=f"{EXAMPLE_DIR}/variants_truth.tsv",
         sites=f"{EXAMPLE_DIR}/motif_sites.bed",
         summary=f"{EXAMPLE_DIR}/summary.json",
-    params:
-        seed=config["example"]["seed"],
     log:
         "logs/example/simulate_example.log",
     benchmark:
         "benchmarks/example/simulate_example.tsv"
     conda:
         "../envs/example.yaml"
+    params:
+        seed=config["example"]["seed"],
     script:
         "../workflow_scripts/simulate_example.py"

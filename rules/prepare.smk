@@ -12,12 +12,6 @@ rule prepare_windows:
             caption="../report/class_balance.rst",
         ),
         genome_info="results/prepare/genome.json",
-    params:
-        tasks=TASK_PEAKS,
-        prepare=config["prepare"],
-        split=config["split"],
-        seed=config["seed"],
-        chromosomes=config["chromosomes"],
     log:
         "logs/prepare/prepare_windows.log",
     benchmark:
@@ -26,5 +20,11 @@ rule prepare_windows:
         "../envs/prepare.yaml"
     resources:
         mem_mb=4000,
+    params:
+        tasks=TASK_PEAKS,
+        prepare=config["prepare"],
+        split=config["split"],
+        seed=config["seed"],
+        chromosomes=config["chromosomes"],
     script:
         "../workflow_scripts/prepare_windows.py"
