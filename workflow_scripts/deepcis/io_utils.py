@@ -27,6 +27,15 @@ def atomic_path(path):
             tmp.unlink()
 
 
+def fsync_file(path):
+    """Flush a closed file's data to disk (before the atomic rename makes it visible)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def canonical_json(obj) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
 
