@@ -30,8 +30,8 @@ import json, sys, time, resource
 sys.path.insert(0, {lib!r})
 from deepcis.encode import encode_bed
 t = time.perf_counter()
-n = encode_bed({genome!r}, {bed!r}, {out!r}, {length}, {{"genome": "bench", "genome_sha256": "-", "label_mode": "deepsea", "split": "train", "config_sha256": "-"}})
-print(json.dumps({{"n": n, "seconds": time.perf_counter() - t, "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
+n = encode_bed({genome!r}, {bed!r}, {out!r}, {length}, {{"genome": "bench", "genome_sha256": "-", "label_mode": "deepsea", "split": "train", "config_sha256": "-"}}, workers={workers})
+print(json.dumps({{"n": n, "seconds": time.perf_counter() - t, "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "children_max_rss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}}))
 """
 
 
@@ -104,6 +104,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--windows", type=int, default=200_000)
     parser.add_argument("--length", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)), help="encode worker processes")
     parser.add_argument("--tmp", default=None, help="scratch folder (default: system temp)")
     args = parser.parse_args()
     n, length = args.windows, args.length
@@ -129,25 +130,34 @@ def main():
         from deepcis.genome import Genome
 
         Genome(genome).close()  # the .fai index is made by the prepare stage, not timed here
-        # The I/O limit, measured three times: the fastest run is the (strictest) reference.
-        io_rate = max(hdf5_write_rate(tmp / "io.h5", 4 * per, length) for _ in range(3))
-        print(f"genome: {genome_mb:.0f} MB FASTA; windows: {4 * per} x {length} bp; cpus: {len(os.sched_getaffinity(0))}")
-        print(f"reference (b) HDF5 write of a ready array: {io_rate:,.0f} windows/s")
+
+        print(f"genome: {genome_mb:.0f} MB FASTA; windows: {4 * per} x {length} bp; cpus: {len(os.sched_getaffinity(0))}; encode workers: {args.workers}")
         results = {}
         for name, (chroms, starts) in layouts.items():
             bed = tmp / "windows.bed"
             write_bed(bed, chroms, starts, length)
             out = tmp / "out.h5"
-            code = CHILD.format(lib=str(REPO / "workflow_scripts"), genome=str(genome), bed=str(bed), out=str(out), length=length)
-            res = json.loads(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+            code = CHILD.format(lib=str(REPO / "workflow_scripts"), genome=str(genome), bed=str(bed), out=str(out), length=length, workers=args.workers)
+            # Three rounds, each the reference then deepcis (disk and page-cache state drift
+            # within minutes here); the best run of each is compared.
+            runs, io_rates = [], []
+            for _ in range(3):
+                io_rates.append(hdf5_write_rate(tmp / "io.h5", 4 * per, length))
+                proc = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+                runs.append(json.loads(proc.stdout))
+                out.unlink()
+            io_rate = max(io_rates)
+            res = min(runs, key=lambda r: r["seconds"])
+            res["max_rss_kb"] = max(r["max_rss_kb"] for r in runs)
+            res["children_max_rss_kb"] = max(r["children_max_rss_kb"] for r in runs)
             loop_rate = dict_loop_rate(genome, chroms, starts, length)
             rate = res["n"] / res["seconds"]
             results[name] = rate
             print(f"\n{name}")
-            print(f"  deepcis encode_bed: {rate:,.0f} windows/s, {rate * length / 1e6:,.0f} Mb/s, peak RSS {res['max_rss_kb'] / 1024:,.0f} MB")
+            print(f"  reference (b) HDF5 write of a ready array to disk: {io_rate:,.0f} windows/s")
+            print(f"  deepcis encode_bed: {rate:,.0f} windows/s, {rate * length / 1e6:,.0f} Mb/s, peak RSS {res['max_rss_kb'] / 1024:,.0f} MB (largest worker {res['children_max_rss_kb'] / 1024:,.0f} MB)")
             print(f"  (a) per-base dict loop: {loop_rate:,.0f} windows/s -> ratio {rate / loop_rate:,.0f}x (target >= 50x)")
             print(f"  (b) vs HDF5 write limit: ratio {rate / io_rate:.2f} (target >= 0.7)")
-            out.unlink()
 
 
 if __name__ == "__main__":

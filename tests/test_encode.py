@@ -32,10 +32,11 @@ def _sequence(genome_path, chrom, start, end):
     return str(pyfaidx.Fasta(str(genome_path))[chrom][start:end]).upper()
 
 
-def test_round_trip_decodes_to_genome(prepared, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_round_trip_decodes_to_genome(prepared, tmp_path, workers):
     genome, bed, out = prepared
     h5 = tmp_path / "train.h5"
-    n = encode_bed(genome, bed, h5, 1000, ATTRS, block_rows=7)  # small blocks: many block boundaries
+    n = encode_bed(genome, bed, h5, 1000, ATTRS, block_rows=7, workers=workers)  # many block boundaries
     train = out.windows[out.windows["split"] == "train"].reset_index(drop=True)
     assert n == len(train) == count_rows(bed)
     with dataset.open_dataset(h5) as f:
@@ -60,7 +61,7 @@ def test_chunks_gather_to_the_same_file(prepared, tmp_path):
     parts = []
     for i in range(3):
         part = tmp_path / f"part{i}.h5"
-        encode_bed(genome, bed, part, 1000, ATTRS | {"chunk": str(i)}, rows=chunk_bounds(n, i, 3), block_rows=5)
+        encode_bed(genome, bed, part, 1000, ATTRS | {"chunk": str(i)}, rows=chunk_bounds(n, i, 3), block_rows=5, workers=1 + i % 2)
         parts.append(part)
     gathered = tmp_path / "gathered.h5"
     assert dataset.concatenate(parts, gathered, block_rows=4) == n
@@ -77,7 +78,8 @@ def test_chunk_bounds_cover_every_row_once():
             assert rows == list(range(n))
 
 
-def test_failed_encode_leaves_no_file(prepared, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_failed_encode_leaves_no_file(prepared, tmp_path, workers):
     genome, bed, _ = prepared
     lines = open(bed).read().splitlines()
     fields = lines[3].split("\t")
@@ -86,7 +88,7 @@ def test_failed_encode_leaves_no_file(prepared, tmp_path):
     open(bed, "w").write("\n".join(lines) + "\n")
     out = tmp_path / "bad.h5"
     with pytest.raises(ValueError, match="is not 1000 bp long"):
-        encode_bed(genome, bed, out, 1000, ATTRS, block_rows=2)
+        encode_bed(genome, bed, out, 1000, ATTRS, block_rows=2, workers=workers)
     assert not out.exists()
     assert not list(tmp_path.glob(".bad.h5*"))
 
@@ -121,3 +123,26 @@ def test_encode_rows_with_interleaved_chromosomes(prepared):
     x = encode_rows(Genome(genome_path), frame, 1000)
     for i, row in frame.iterrows():
         assert decode_one_hot(x[i]) == _sequence(genome_path, row["chrom"], row["start"], row["end"])
+
+
+def test_bad_label_in_worker_names_the_rows(prepared, tmp_path):
+    genome, bed, _ = prepared
+    lines = open(bed).read().splitlines()
+    fields = lines[10].split("\t")
+    fields[4] = "2"
+    lines[10] = "\t".join(fields)
+    open(bed, "w").write("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=r"labels must be 0 or 1 \(data rows 9-12\)"):
+        encode_bed(genome, bed, tmp_path / "y.h5", 1000, ATTRS, block_rows=4, workers=2)
+
+
+def test_block_byte_ranges_slice_rows_exactly(tmp_path):
+    from deepcis.encode import block_byte_ranges
+
+    bed = tmp_path / "w.bed"
+    rows = [f"chr1\t{i}\t{i + 10}\tpeak\t1" for i in range(23)]
+    bed.write_text("#chrom\tstart\tend\tname\tT\n" + "\n".join(rows) + "\n")
+    data = bed.read_bytes()
+    for lo, hi, block in ((0, 23, 5), (3, 17, 4), (22, 23, 1), (5, 5, 3)):
+        got = b"".join(data[b0:b1] for _, _, b0, b1 in block_byte_ranges(bed, lo, hi, block))
+        assert got.decode() == "".join(r + "\n" for r in rows[lo:hi])

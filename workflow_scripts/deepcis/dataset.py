@@ -63,8 +63,13 @@ def create_dataset(path, n: int, window_length: int, tasks: list[str], attrs: di
 
 
 def write_rows(f, offset: int, x, y, chrom, start, end):
+    f["x"][offset : offset + len(start)] = x
+    write_small_rows(f, offset, y, chrom, start, end)
+
+
+def write_small_rows(f, offset: int, y, chrom, start, end):
+    """Everything of a block of rows but the one-hot `x`."""
     hi = offset + len(start)
-    f["x"][offset:hi] = x
     f["y"][offset:hi] = y
     f["chrom"][offset:hi] = np.asarray(chrom, dtype=object)
     f["start"][offset:hi] = start

@@ -1,13 +1,18 @@
 """The encode stage: windows BED -> genome fetch -> one-hot -> HDF5, streamed in blocks.
 
-A chunk job encodes rows [lo, hi) of a split's windows BED; peak memory is set by
-`block_rows` (about block_rows x window_length x 5 bytes), not by the genome or the BED.
+A chunk job encodes rows [lo, hi) of a split's windows BED. The rows are cut into blocks of
+`block_rows`; each block is parsed, fetched, encoded and its one-hot bytes written straight to
+their place in the (contiguous, pre-allocated) `x` dataset with `os.pwrite`. With
+`workers` > 1 the blocks run in parallel worker processes; the parent writes the small
+per-row datasets (labels, coordinates) in order. Peak memory is set by the block size
+(about block_rows x window_length x 5 bytes per worker), not by the genome or the BED.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
+import io
+import os
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -15,6 +20,8 @@ import pandas as pd
 from . import dataset
 from .errors import InputError
 from .genome import Genome
+
+_HEADER = "#chrom\tstart\tend\tname"
 
 
 def count_rows(bed_path) -> int:
@@ -31,20 +38,35 @@ def chunk_bounds(n_rows: int, index: int, n_chunks: int) -> tuple[int, int]:
     return index * n_rows // n_chunks, (index + 1) * n_rows // n_chunks
 
 
-def _read_bed_rows(bed_path, lo: int, hi: int, block_rows: int):
+def read_header(bed_path) -> list[str]:
     with open(bed_path) as handle:
         header = handle.readline()
-    if not header.startswith("#chrom\tstart\tend\tname"):
+    if not header.startswith(_HEADER):
         raise InputError(bed_path, "not a deepcis windows BED (missing '#chrom start end name <tasks>' header)", 1)
-    columns = header[1:].rstrip("\n").split("\t")
-    tasks = columns[4:]
-    if hi <= lo:
-        return tasks, iter(())
-    reader = pd.read_csv(
-        bed_path, sep="\t", header=None, names=columns, skiprows=1 + lo, nrows=hi - lo, chunksize=block_rows,
-        dtype={"chrom": object, "name": object, "start": np.int64, "end": np.int64} | dict.fromkeys(tasks, np.float32),
-    )  # fmt: skip
-    return tasks, reader
+    return header[1:].rstrip("\n").split("\t")
+
+
+def block_byte_ranges(bed_path, lo: int, hi: int, block_rows: int) -> list[tuple[int, int, int, int]]:
+    """(first_row, n_rows, byte_start, byte_end) of each block of rows [lo, hi), found in one
+    pass over the file's newlines (data row r starts after newline r)."""
+    wanted = list(range(lo, hi, block_rows)) + [hi]
+    marks, found = {}, 0  # data row -> byte offset where it starts
+    need = iter(wanted)
+    target = next(need)
+    with open(bed_path, "rb") as handle:
+        pos = 0
+        while target is not None and (block := handle.read(1 << 22)):
+            newlines = np.flatnonzero(np.frombuffer(block, np.uint8) == 10)
+            # newline k (0-based, counting from the header's) ends line k; data row r starts after newline r
+            while target is not None and target - found < newlines.size:
+                marks[target] = pos + int(newlines[target - found]) + 1
+                target = next(need, None)
+            found += newlines.size
+            pos += len(block)
+    if target is not None:  # hi is past the last newline (no trailing newline or empty range)
+        for t in [t for t in wanted if t not in marks]:
+            marks[t] = pos
+    return [(a, b - a, marks[a], marks[b]) for a, b in zip(wanted[:-1], wanted[1:])]
 
 
 def encode_rows(genome: Genome, frame: pd.DataFrame, window_length: int) -> np.ndarray:
@@ -63,51 +85,54 @@ def encode_rows(genome: Genome, frame: pd.DataFrame, window_length: int) -> np.n
     return x
 
 
-def _encoded_blocks(genome: Genome, reader, tasks, window_length: int, bed_path, first_row: int):
-    """Yield (offset, x, y, frame) per BED block: read, check labels, fetch and encode."""
-    offset = 0
-    for frame in reader:
-        labels = frame[tasks].to_numpy(np.float32)
-        if np.isnan(labels).any() or not np.isin(labels, (0, 1)).all():
-            raise InputError(
-                bed_path, f"labels must be 0 or 1 (rows {first_row + offset + 1}-{first_row + offset + len(frame)})"
-            )
-        yield offset, encode_rows(genome, frame, window_length), labels.astype(np.uint8), frame
-        offset += len(frame)
+# Per-process state of the block workers (set once by _init_worker, or directly when serial).
+_STATE: dict = {}
 
 
-def _in_background(blocks, depth: int = 2):
-    """Run a generator in a thread, `depth` items ahead: encoding (numpy, GIL released) then
-    overlaps the HDF5 writes of the consumer. Exceptions reach the consumer."""
-    items: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
-    stop = threading.Event()
+def _init_worker(genome_path, bed_path, out_path, x_offset, columns, window_length):
+    _STATE.update(
+        genome=Genome(genome_path),
+        bed=open(bed_path, "rb"),
+        out=os.open(out_path, os.O_WRONLY),
+        x_offset=x_offset,
+        columns=columns,
+        window_length=window_length,
+        bed_path=str(bed_path),
+    )
 
-    def produce():
-        try:
-            for item in blocks:
-                while not stop.is_set():
-                    try:
-                        items.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            items.put(done)
-        except BaseException as error:  # handed to the consumer, which re-raises it
-            items.put(error)
 
-    thread = threading.Thread(target=produce, daemon=True)
-    thread.start()
-    try:
-        while (item := items.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
+def _close_worker():
+    if _STATE:
+        _STATE["genome"].close()
+        _STATE["bed"].close()
+        os.close(_STATE["out"])
+        _STATE.clear()
+
+
+def _encode_block(block):
+    """Parse, check, encode one block and pwrite its one-hot rows; return the small columns."""
+    first_row, n_rows, byte_lo, byte_hi = block
+    s = _STATE
+    s["bed"].seek(byte_lo)
+    text = s["bed"].read(byte_hi - byte_lo)
+    columns, length = s["columns"], s["window_length"]
+    tasks = columns[4:]
+    frame = pd.read_csv(
+        io.BytesIO(text), sep="\t", header=None, names=columns,
+        dtype={"chrom": object, "name": object, "start": np.int64, "end": np.int64} | dict.fromkeys(tasks, np.float32),
+    )  # fmt: skip
+    if len(frame) != n_rows:
+        raise InputError(s["bed_path"], f"expected {n_rows} rows from row {first_row + 1}, read {len(frame)}")
+    labels = frame[tasks].to_numpy(np.float32)
+    if np.isnan(labels).any() or not np.isin(labels, (0, 1)).all():
+        raise InputError(s["bed_path"], f"labels must be 0 or 1 (data rows {first_row + 1}-{first_row + n_rows})")
+    x = encode_rows(s["genome"], frame, length)
+    view, at = memoryview(x).cast("B"), s["x_offset"] + first_row * length * 4
+    while view:  # pwrite may write less than asked
+        written = os.pwrite(s["out"], view, at)
+        view, at = view[written:], at + written
+    return (labels.astype(np.uint8), frame["chrom"].to_numpy(object),
+            frame["start"].to_numpy(np.int64), frame["end"].to_numpy(np.int64))  # fmt: skip
 
 
 def encode_bed(
@@ -118,19 +143,32 @@ def encode_bed(
     attrs: dict,
     rows: tuple[int, int] | None = None,
     block_rows: int = 4096,
+    workers: int = 1,
 ) -> int:
     """Encode rows [lo, hi) of `bed_path` into a new dataset at `out_path`; returns the row count."""
+    columns = read_header(bed_path)
+    tasks = columns[4:]
     n_total = count_rows(bed_path)
     lo, hi = rows if rows is not None else (0, n_total)
     hi = min(hi, n_total)
-    tasks, reader = _read_bed_rows(bed_path, lo, hi, block_rows)
-    genome = Genome(genome_path)
-    try:
-        with dataset.create_dataset(out_path, max(0, hi - lo), window_length, tasks, attrs) as f:
-            blocks = _encoded_blocks(genome, reader, tasks, window_length, bed_path, lo)
-            for offset, x, y, frame in _in_background(blocks):
-                dataset.write_rows(f, offset, x, y, frame["chrom"].to_numpy(object),
-                                   frame["start"].to_numpy(np.int64), frame["end"].to_numpy(np.int64))  # fmt: skip
-    finally:
-        genome.close()
+    blocks = [(a - lo, n, b0, b1) for a, n, b0, b1 in block_byte_ranges(bed_path, lo, hi, block_rows)]
+    Genome(genome_path).close()  # fail on a bad genome before any file is created
+    with dataset.create_dataset(out_path, max(0, hi - lo), window_length, tasks, attrs) as f:
+        f.flush()
+        args = (genome_path, bed_path, f.filename, f["x"].id.get_offset() or 0, columns, window_length)
+        if workers > 1 and len(blocks) > 1:
+            pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=args)
+            results = pool.map(_encode_block, blocks)
+        else:
+            pool = None
+            _init_worker(*args)
+            results = map(_encode_block, blocks)
+        try:
+            for (offset, n, _, _), (y, chrom, start, end) in zip(blocks, results):
+                dataset.write_small_rows(f, offset, y, chrom, start, end)
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+            else:
+                _close_worker()
     return hi - lo

@@ -17,6 +17,9 @@ class InputError(DeepcisError, ValueError):
         where = f"{self.path}, line {line}" if line is not None else self.path
         super().__init__(f"{where}: {problem}")
 
+    def __reduce__(self):  # survives pickling (errors raised in worker processes)
+        return (self.__class__, (self.path, self.problem, self.line))
+
 
 class ConfigError(DeepcisError, ValueError):
     """A problem in the workflow configuration or the tasks sheet."""

@@ -1,0 +1,43 @@
+"""Every rule names an env file, and the env files pin what scripts/setup.sh installs."""
+
+import re
+
+import yaml
+from conftest import REPO
+
+
+def _requirements():
+    pins = {}
+    for line in (REPO / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[name.lower()] = version
+    return pins
+
+
+def test_env_pins_equal_requirements():
+    pins = _requirements()
+    env_files = sorted((REPO / "envs").glob("*.yaml"))
+    assert env_files
+    for path in env_files:
+        env = yaml.safe_load(path.read_text())
+        assert "conda-forge" in env["channels"], path
+        pip_lists = [d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d]
+        assert pip_lists, f"{path} has no pip section"
+        for spec in pip_lists[0]:
+            name, version = spec.split("==")
+            assert pins.get(name.lower()) == version, f"{path}: {spec} differs from requirements.txt"
+
+
+def test_every_rule_has_log_benchmark_and_conda():
+    for smk in (REPO / "rules").glob("*.smk"):
+        text = smk.read_text()
+        for rule in re.split(r"\n(?=rule )", text):
+            if not rule.startswith("rule "):
+                continue
+            name = rule.split()[1].rstrip(":")
+            for directive in ("log:", "benchmark:", "conda:"):
+                assert directive in rule, f"{smk.name}: rule {name} lacks {directive}"
+            env = re.search(r'conda:\s*\n\s*"\.\./(envs/[^"]+)"', rule).group(1)
+            assert (REPO / env).is_file(), f"rule {name}: {env} missing"

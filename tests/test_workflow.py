@@ -1,0 +1,166 @@
+"""End-to-end runs of the Snakemake workflow on small data, plus lint and format checks."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import REPO, SHARED_DATA
+
+from deepcis.genome import Genome, decode_one_hot
+
+BIN = Path(sys.executable).parent
+SNAKEMAKE = [str(BIN / "snakemake")]
+COPIED = ["Snakefile", "rules", "config", "workflow_scripts", "resources/motifs", "report", "profiles", "envs"]
+DREAM = SHARED_DATA / "hg19_chr22_20-21Mb_encode_dream"
+
+
+def _env():
+    env = os.environ.copy()
+    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+    env["TF_CPP_MIN_LOG_LEVEL"] = "1"
+    return env
+
+
+def run_snakemake(workdir, *args, check=True):
+    result = subprocess.run(
+        [*SNAKEMAKE, "--cores", "2", *args], cwd=workdir, env=_env(), capture_output=True, text=True, timeout=1500
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
+    return result
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """A copy of the workflow as a fresh clone would have it."""
+    for item in COPIED:
+        src = REPO / item
+        dst = tmp_path / item
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(src, dst)
+    return tmp_path
+
+
+def test_lint():
+    result = subprocess.run([*SNAKEMAKE, "--lint"], cwd=REPO, env=_env(), capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_snakefmt():
+    result = subprocess.run([str(BIN / "snakefmt"), "--check", "."], cwd=REPO, env=_env(), capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _write_config(workdir, patch: dict) -> Path:
+    cfg = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
+    for key, value in patch.items():
+        cfg[key] = value
+    path = workdir / "bad.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+@pytest.mark.parametrize(
+    "patch, message",
+    [
+        ({"prepare": {"window_length": 0}}, "config key prepare.window_length: 0 is less than the minimum of 1"),
+        ({"split": {"mode": "by_magic"}}, "config key split.mode: 'by_magic' is not one of"),
+        ({"tasks": "config/missing.tsv"}, "tasks sheet config/missing.tsv not found"),
+    ],
+)
+def test_bad_config_stops_before_any_job(workdir, patch, message):
+    result = run_snakemake(workdir, "-n", "--configfile", str(_write_config(workdir, patch)), check=False)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert message in output
+    assert "Traceback" not in output
+    assert not (workdir / "results").exists()
+
+
+def test_bad_tasks_sheet_names_the_row(workdir):
+    sheet = workdir / "config" / "tasks.tsv"
+    lines = sheet.read_text().splitlines()
+    sheet.write_text("\n".join(lines + [lines[1]]) + "\n")  # CTCF again
+    result = run_snakemake(workdir, "-n", check=False)
+    assert result.returncode != 0
+    assert "line 7: duplicate task name 'CTCF' (first on line 2)" in result.stdout + result.stderr
+
+
+def _check_split_files(workdir, genome_path, splits=("train", "valid", "test")):
+    genome = Genome(genome_path)
+    seen = {}
+    for split in splits:
+        with h5py.File(workdir / "results" / "encode" / f"{split}.h5", "r") as f:
+            n = f["x"].shape[0]
+            assert n > 0 and f.attrs["split"] == split
+            assert f["x"].dtype == np.uint8 and f["y"].dtype == np.uint8
+            assert len(f.attrs["genome_sha256"]) == 64 and len(f.attrs["config_sha256"]) == 64
+            bed = pd.read_csv(workdir / "results" / "prepare" / "windows" / f"{split}.bed", sep="\t")
+            assert len(bed) == n
+            np.testing.assert_array_equal(f["start"][:], bed["start"].to_numpy())
+            np.testing.assert_array_equal(f["y"][:], bed.iloc[:, 4:].to_numpy())
+            # round trip: decoded windows equal the genome (a sample of rows)
+            for i in np.linspace(0, n - 1, min(n, 40)).astype(int):
+                chrom = f["chrom"][i].decode()
+                seq = genome.fetch(chrom, int(f["start"][i]), int(f["end"][i])).tobytes().decode().upper()
+                seq = "".join(c if c in "ACGT" else "N" for c in seq)
+                assert decode_one_hot(f["x"][i]) == seq
+            seen[split] = bed[["#chrom", "start", "end"]].rename(columns={"#chrom": "chrom"})
+    return seen
+
+
+def _assert_no_cross_split_overlap(frames):
+    from deepcis.intervals import bedtools_tempdir, overlaps_any
+
+    with bedtools_tempdir():
+        for split, frame in frames.items():
+            others = pd.concat([f for s, f in frames.items() if s != split], ignore_index=True)
+            assert not overlaps_any(frame, others).any(), split
+
+
+@pytest.mark.slow
+def test_bundled_example_end_to_end(workdir):
+    run_snakemake(workdir)
+    example = workdir / "resources" / "example"
+    assert (example / "genome.fa").is_file() and (example / "variants.vcf.gz").is_file()
+    frames = _check_split_files(workdir, example / "genome.fa")
+    _assert_no_cross_split_overlap(frames)
+    stats = pd.read_csv(workdir / "results" / "prepare" / "stats.tsv", sep="\t")
+    drops = stats[stats["section"] == "drops"].set_index(["split", "item"])["value"]
+    assert drops[("positive", "blacklist")] > 0  # the artefact regions carry peaks of every task
+    assert (workdir / "results" / "prepare" / "class_balance.png").stat().st_size > 10_000
+    for rule in ("simulate_example", "prepare_windows", "encode_chunk", "gather_split"):
+        assert list((workdir / "logs").rglob(f"{rule}*.log")), rule
+        assert list((workdir / "benchmarks").rglob(f"{rule}*.tsv")), rule
+    assert not list((workdir / "results" / "encode").rglob("chunks/*.h5"))  # temp chunks removed
+    # nothing left to do on a rerun
+    dry = run_snakemake(workdir, "-n")
+    assert "Nothing to be done" in dry.stdout + dry.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not DREAM.is_dir(), reason="../shared/data is not beside this checkout")
+def test_encode_dream_chr22_region_split(workdir):
+    sheet = workdir / "config" / "encode_dream_chr22" / "tasks.tsv"
+    tasks = pd.read_csv(sheet, sep="\t")
+    tasks["peaks"] = [str((REPO / p).resolve()) for p in tasks["peaks"]]
+    tasks.to_csv(sheet, sep="\t", index=False)
+    genome = DREAM / "genome" / "chr22_20000000_21000000.fa"
+    run_snakemake(workdir, "--configfile", "config/encode_dream_chr22/config.yaml", "--config", f"genome={genome}")
+    frames = _check_split_files(workdir, genome)
+    _assert_no_cross_split_overlap(frames)
+    assert frames["valid"]["end"].max() <= 150_000
+    assert frames["test"]["start"].min() >= 150_000 and frames["test"]["end"].max() <= 300_000
+    with h5py.File(workdir / "results" / "encode" / "train.h5", "r") as f:
+        assert f["y"].shape[1] == 50
+        assert f["y"][:].sum(axis=0).min() >= 0
