@@ -1,4 +1,4 @@
-# deepcis: reference genome + peak files -> labelled windows -> one-hot HDF5 (-> models).
+# deepcis: reference genome + peak files -> labelled windows -> one-hot HDF5 -> trained models.
 # Layout and contracts: docs/architecture.md. Configuration reference: config/README.md.
 from snakemake.utils import min_version
 
@@ -12,6 +12,7 @@ include: "rules/common.smk"
 include: "rules/example.smk"
 include: "rules/prepare.smk"
 include: "rules/encode.smk"
+include: "rules/train.smk"
 
 
 rule all:

@@ -28,6 +28,8 @@ except DeepcisError as error:
 TASK_NAMES = [t["name"] for t in TASKS]
 TASK_PEAKS = {t["name"]: t["peaks"] for t in TASKS}
 CONFIG_SHA256 = config_sha256(config)
+MODELS = list(config["models"])
+MODEL_PATTERN = "|".join(MODELS) if MODELS else "(?!)"
 
 
 def blacklist_input():
@@ -39,4 +41,6 @@ def final_outputs():
         "results/prepare/stats.tsv",
         "results/prepare/class_balance.png",
         *expand("results/encode/{split}.h5", split=SPLITS),
+        *expand("results/models/{model}/model.keras", model=MODELS),
+        *expand("results/models/{model}/training_curves.png", model=MODELS),
     ]

@@ -83,3 +83,33 @@ def test_tasks_sheet(tmp_path):
 def test_bad_tasks_sheet_names_the_row(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
         read_tasks(_sheet(tmp_path, text), base_dir=tmp_path)
+
+
+def test_training_defaults_match_the_library():
+    from deepcis.training import TRAIN_DEFAULTS
+
+    assert validate_config(MINIMAL)["train"] == TRAIN_DEFAULTS
+
+
+def test_model_train_settings_override_only_what_they_name():
+    cfg = validate_config(MINIMAL | {"train": {"epochs": 5, "batch_size": 32},
+                                     "models": {"m": {"architecture": "mlp", "train": {"epochs": 2}}}})  # fmt: skip
+    assert cfg["models"]["m"]["train"]["epochs"] == 2
+    assert cfg["models"]["m"]["train"]["batch_size"] == 32
+    assert cfg["models"]["m"]["hyperparameters"]["dense_units"] == [512, 256]
+
+
+@pytest.mark.parametrize(
+    "models, message",
+    [
+        ({"m": {"architecture": "deepseaa"}}, r"config key models.m: unknown model 'deepseaa' \(did you mean 'deepsea'\?\)"),
+        ({"m": {"architecture": "deepsea", "hyperparameters": {"pool_size": 64}}},
+         "config key models.m: model 'deepsea': hyperparameter 'pool_size'=64"),
+        ({"m": {"architecture": "danq", "hyperparameters": {"lstm_unit": 3}}}, "unknown hyperparameter 'lstm_unit'"),
+        ({"m": {"architecture": "mlp", "train": {"epoch": 3}}}, "config key models.m.train: Additional properties"),
+        ({"bad name": {"architecture": "mlp"}}, "config key models: 'bad name' does not match"),
+    ],
+)
+def test_bad_model_config_names_model_and_key(models, message):
+    with pytest.raises(ConfigError, match=message):
+        validate_config(MINIMAL | {"models": models})

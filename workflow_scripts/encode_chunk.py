@@ -27,5 +27,6 @@ n = encode_bed(
     attrs,
     rows=(lo, hi),
     block_rows=p.block_rows,
+    workers=snakemake.threads,
 )
 log.info("encoded rows %d-%d (%d windows) of %s", lo, hi, n, snakemake.input.bed)

@@ -47,6 +47,11 @@ def _describe(error) -> str:
 def validate_config(config: dict) -> dict:
     """Return a validated copy of `config` with every default filled in."""
     config = copy.deepcopy(dict(config))
+    # which training keys each model sets itself (the rest come from the global `train`)
+    explicit_train = {
+        name: set((spec or {}).get("train") or {}) if isinstance(spec, dict) else set()
+        for name, spec in (config.get("models") or {}).items()
+    }
     validator = _validator(_load_schema("config.schema.yaml"))
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
@@ -69,7 +74,21 @@ def validate_config(config: dict) -> dict:
             raise ConfigError(f"config key split: chromosome(s) {sorted(both)} are in both split.valid and split.test")
     if split["mode"] == "fractions" and split["fractions"]["valid"] + split["fractions"]["test"] >= 1:
         raise ConfigError("config key split.fractions: valid + test must leave a fraction for training")
+    _check_models(config, explicit_train)
     return config
+
+
+def _check_models(config: dict, explicit_train: dict):
+    """Resolve each model's hyperparameters (no TensorFlow needed) and its training settings."""
+    from .models import ModelConfigError, resolve_hyperparameters
+
+    window_length = config["prepare"]["window_length"]
+    for name, spec in config["models"].items():
+        try:
+            spec["hyperparameters"] = resolve_hyperparameters(spec["architecture"], window_length, 1, spec["hyperparameters"])
+        except ModelConfigError as error:
+            raise ConfigError(f"config key models.{name}: {error}") from None
+        spec["train"] = config["train"] | {k: spec["train"][k] for k in explicit_train.get(name, ())}
 
 
 def read_tasks(path, base_dir=".", existing_or_made=None) -> list[dict]:

@@ -12,7 +12,7 @@ raise `ModelConfigError` naming the model and the key. The resolved dict is plai
 (per-block values expanded to lists) and rebuilds the same architecture.
 
 No Lambda layers are used, and the masked losses are registered with Keras, so a saved
-`.keras` file loads with `keras.saving.load_model(path, safe_mode=True)` once this module
+`.keras` file loads with `keras.saving.load_model(path, safe_mode=True)` once deepcis.keras_objects
 has been imported. See docs/models.md for the models, defaults and citations.
 """
 
@@ -22,9 +22,6 @@ import difflib
 import math
 from dataclasses import dataclass
 from typing import Any, Callable
-
-import keras
-from keras import layers, ops
 
 from .errors import ConfigError
 
@@ -42,13 +39,31 @@ __all__ = [
     "loss_for_head",
     "masked_binary_crossentropy",
     "masked_mse",
+    "model_metadata",
     "output_head",
+    "TaskMetadata",
+    "with_metadata",
     "register",
     "resolve_hyperparameters",
 ]
 
 ALPHABET_SIZE = 4
 HEADS = ("sigmoid", "linear", "softplus")
+
+
+_KERAS_OBJECTS = {
+    "MaskedBinaryCrossentropy", "MaskedMeanSquaredError", "TaskMetadata", "loss_for_head",
+    "masked_binary_crossentropy", "masked_mse", "model_metadata", "output_head", "with_metadata",
+}
+
+
+def __getattr__(name):
+    """The Keras objects (losses, metadata layer) live in keras_objects; re-exported lazily."""
+    if name in _KERAS_OBJECTS:
+        from . import keras_objects
+
+        return getattr(keras_objects, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class ModelConfigError(ConfigError):
@@ -296,16 +311,6 @@ def resolve_hyperparameters(name: str, window_length: int, n_tasks: int,
 # --------------------------------------------------------------------------------------
 
 
-def output_head(x, n_tasks: int, head: str = "sigmoid", name: str = "output"):
-    """One unit per task. "sigmoid": multi-task binary; "linear"/"softplus": regression.
-
-    Computed in float32 even under a mixed-precision policy.
-    """
-    if head not in HEADS:
-        raise ModelConfigError(f"unknown head {head!r}; available: {', '.join(HEADS)}")
-    return layers.Dense(n_tasks, activation=head, dtype="float32", name=name)(x)
-
-
 def build_model(name: str, window_length: int, n_tasks: int,
                 hyperparameters: dict | None = None, head: str = "sigmoid") -> keras.Model:
     """Build (not compile) the named model; input (window_length, 4), output (n_tasks,)."""
@@ -314,108 +319,25 @@ def build_model(name: str, window_length: int, n_tasks: int,
         raise ModelConfigError(f"model {name!r}: 'head'={head!r} must be one of "
                                f"{', '.join(HEADS)}")
     hp = resolve_hyperparameters(name, window_length, n_tasks, hyperparameters)
+    keras, _ = _keras()
+    from .keras_objects import output_head
+
     inputs, features = spec.builder(window_length, n_tasks, hp)
     outputs = output_head(features, n_tasks, head)
     return keras.Model(inputs, outputs, name=name)
 
 
+def _keras():
+    """Keras, imported on first use: config validation needs the registry, not TensorFlow."""
+    import keras
+    from keras import layers
+
+    return keras, layers
+
+
 def _sequence_input(window_length: int):
+    keras, _ = _keras()
     return keras.Input(shape=(window_length, ALPHABET_SIZE), dtype="float32", name="sequence")
-
-
-# --------------------------------------------------------------------------------------
-# Masked losses (NaN label = missing, excluded)
-# --------------------------------------------------------------------------------------
-
-
-def _masked_terms(y_true, y_pred, elementwise):
-    """Per-sample sums of the observed element losses and the observed count."""
-    y_true = ops.convert_to_tensor(y_true)
-    y_pred = ops.convert_to_tensor(y_pred)
-    dtype = y_pred.dtype
-    y_true = ops.cast(y_true, dtype)
-    if len(y_true.shape) == 1:
-        y_true = ops.expand_dims(y_true, -1)
-    if len(y_pred.shape) == 1:
-        y_pred = ops.expand_dims(y_pred, -1)
-    observed = ops.logical_not(ops.isnan(y_true))
-    # clean labels before the loss so the masked entries' gradients are 0, not NaN
-    clean = ops.where(observed, y_true, ops.zeros_like(y_true))
-    weight = ops.cast(observed, dtype)
-    per_element = elementwise(clean, y_pred) * weight
-    per_sample = ops.sum(per_element, axis=-1)
-    return per_sample, ops.sum(weight)
-
-
-def _bce_elements(y_true, y_pred):
-    return ops.binary_crossentropy(y_true, y_pred, from_logits=False)
-
-
-def _se_elements(y_true, y_pred):
-    return ops.square(y_pred - y_true)
-
-
-def _masked_mean(y_true, y_pred, elementwise):
-    per_sample, count = _masked_terms(y_true, y_pred, elementwise)
-    return ops.sum(per_sample) / ops.maximum(count, 1.0)
-
-
-@keras.saving.register_keras_serializable(package="deepcis")
-def masked_binary_crossentropy(y_true, y_pred):
-    """Binary cross-entropy (probabilities) averaged over the non-NaN labels; 0 if none."""
-    return _masked_mean(y_true, y_pred, _bce_elements)
-
-
-@keras.saving.register_keras_serializable(package="deepcis")
-def masked_mse(y_true, y_pred):
-    """Squared error averaged over the non-NaN labels; 0 if none."""
-    return _masked_mean(y_true, y_pred, _se_elements)
-
-
-class _MaskedLoss(keras.losses.Loss):
-    """Mean over the observed (non-NaN) labels of the batch.
-
-    `call` returns per-sample values scaled so that Keras' default
-    "sum_over_batch_size" reduction yields the mean over observed entries; this keeps
-    Keras' own handling of sample weights and of distribution strategies (division by
-    the replica count). An all-missing batch gives 0.
-    """
-
-    _elementwise = None
-
-    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-
-    def call(self, y_true, y_pred):
-        per_sample, count = _masked_terms(y_true, y_pred, type(self)._elementwise)
-        batch = ops.cast(ops.shape(per_sample)[0], per_sample.dtype)
-        return per_sample * (batch / ops.maximum(count, 1.0))
-
-
-@keras.saving.register_keras_serializable(package="deepcis")
-class MaskedBinaryCrossentropy(_MaskedLoss):
-    _elementwise = staticmethod(_bce_elements)
-
-    def __init__(self, name="masked_binary_crossentropy", reduction="sum_over_batch_size",
-                 dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-
-
-@keras.saving.register_keras_serializable(package="deepcis")
-class MaskedMeanSquaredError(_MaskedLoss):
-    _elementwise = staticmethod(_se_elements)
-
-    def __init__(self, name="masked_mse", reduction="sum_over_batch_size", dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-
-
-def loss_for_head(head: str) -> keras.losses.Loss:
-    """The masked loss that fits a head: BCE for "sigmoid", MSE for regression heads."""
-    if head == "sigmoid":
-        return MaskedBinaryCrossentropy()
-    if head in ("linear", "softplus"):
-        return MaskedMeanSquaredError()
-    raise ModelConfigError(f"unknown head {head!r}; available: {', '.join(HEADS)}")
 
 
 # --------------------------------------------------------------------------------------
@@ -458,6 +380,7 @@ def _deepsea_plan(hp):
                 "one hidden dense layer.",
 )
 def build_deepsea(window_length, n_tasks, hp):
+    keras, layers = _keras()
     l2 = keras.regularizers.L2(hp["l2"]) if hp["l2"] > 0 else None
     conv_norm = (keras.constraints.MaxNorm(hp["max_norm"], axis=[0, 1])
                  if hp["max_norm"] > 0 else None)
@@ -516,6 +439,7 @@ def _basset_plan(hp):
                 "(batch norm, ReLU, dropout).",
 )
 def build_basset(window_length, n_tasks, hp):
+    keras, layers = _keras()
     bn = hp["batch_norm"]
     inputs = _sequence_input(window_length)
     x = inputs
@@ -563,6 +487,7 @@ DANQ_PARAMS = {
                 "positions (all time steps kept), flatten, one hidden dense layer.",
 )
 def build_danq(window_length, n_tasks, hp):
+    keras, layers = _keras()
     inputs = _sequence_input(window_length)
     x = layers.Conv1D(hp["conv_filters"], hp["kernel_size"], activation="relu", name="conv1")(inputs)
     x = layers.MaxPooling1D(hp["pool_size"], strides=hp["pool_stride"], name="pool1")(x)
@@ -598,6 +523,7 @@ LSTM_PARAMS = {
     defaults_note="deepcis defaults, not from a publication.",
 )
 def build_lstm(window_length, n_tasks, hp):
+    keras, layers = _keras()
     inputs = _sequence_input(window_length)
     x = inputs
     if hp["pool_size"] > 1:
@@ -627,6 +553,7 @@ MLP_PARAMS = {
     defaults_note="deepcis defaults, not from a publication.",
 )
 def build_mlp(window_length, n_tasks, hp):
+    keras, layers = _keras()
     inputs = _sequence_input(window_length)
     x = layers.Flatten(name="flatten")(inputs)
     for i, (units, rate) in enumerate(zip(hp["dense_units"], hp["dropout"])):
@@ -669,6 +596,7 @@ BASENJI_PARAMS = {
                   "coverage over 131 kb); the block design follows the papers.",
 )
 def build_basenji_dilated(window_length, n_tasks, hp):
+    keras, layers = _keras()
     inputs = _sequence_input(window_length)
     x = layers.Conv1D(hp["stem_filters"], hp["stem_kernel_size"], padding="same",
                       use_bias=False, name="conv1")(inputs)

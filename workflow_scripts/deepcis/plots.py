@@ -42,3 +42,29 @@ def class_balance(stats: pd.DataFrame, tasks: list[str], path):
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
+
+
+def training_curves(history_tsv, model_name: str, path):
+    """Loss and validation loss per epoch, learning rate on a second axis, best epoch marked."""
+    history = pd.read_csv(history_tsv, sep="\t")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(history["epoch"], history["loss"], "o-", label="training loss", color="#4c72b0")
+    ax.plot(history["epoch"], history["val_loss"], "o-", label="validation loss", color="#dd8452")
+    best = history.loc[history["val_loss"].idxmin()]
+    ax.axvline(best["epoch"], color="#8c8c8c", ls="--", lw=1)
+    ax.annotate(f"best: epoch {int(best['epoch'])}", (best["epoch"], best["val_loss"]), textcoords="offset points",
+                xytext=(5, 10), fontsize=8)  # fmt: skip
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_title(f"{model_name}: training curves")
+    lr_ax = ax.twinx()
+    lr_ax.step(history["epoch"], history["learning_rate"], where="mid", color="#55a868", alpha=0.6, label="learning rate")
+    lr_ax.set_yscale("log")
+    lr_ax.set_ylabel("learning rate")
+    lines = ax.get_legend_handles_labels()
+    lr_lines = lr_ax.get_legend_handles_labels()
+    ax.legend(lines[0] + lr_lines[0], lines[1] + lr_lines[1], frameon=False, fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)

@@ -1,0 +1,59 @@
+# Training: one job per model named in config["models"], after a one-batch sanity check.
+
+
+rule overfit_one_batch:
+    input:
+        train="results/encode/train.h5",
+    output:
+        "results/models/{model}/overfit_one_batch.json",
+    log:
+        "logs/train/overfit_one_batch.{model}.log",
+    benchmark:
+        "benchmarks/train/overfit_one_batch.{model}.tsv"
+    wildcard_constraints:
+        model=MODEL_PATTERN,
+    conda:
+        "../envs/train.yaml"
+    threads: config["train"]["threads"]
+    params:
+        spec=lambda wc: config["models"][wc.model],
+        seed=config["seed"],
+    script:
+        "../workflow_scripts/overfit_one_batch.py"
+
+
+rule train_model:
+    input:
+        train="results/encode/train.h5",
+        valid="results/encode/valid.h5",
+        check="results/models/{model}/overfit_one_batch.json",
+    output:
+        model="results/models/{model}/model.keras",
+        info="results/models/{model}/model.json",
+        history="results/models/{model}/history.tsv",
+        curves=report(
+            "results/models/{model}/training_curves.png",
+            category="Training",
+            subcategory="{model}",
+            caption="../report/training_curves.rst",
+        ),
+    log:
+        "logs/train/train_model.{model}.log",
+    benchmark:
+        "benchmarks/train/train_model.{model}.tsv"
+    wildcard_constraints:
+        model=MODEL_PATTERN,
+    conda:
+        "../envs/train.yaml"
+    threads: config["train"]["threads"]
+    resources:
+        mem_mb=8000,
+        gpu=lambda wc: (
+            1 if config["models"][wc.model]["train"]["devices"] == "gpu" else 0
+        ),
+    params:
+        spec=lambda wc: config["models"][wc.model],
+        seed=config["seed"],
+        resume_dir=lambda wc: f"results/models/{wc.model}.resume",
+    script:
+        "../workflow_scripts/train_model.py"

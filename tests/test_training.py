@@ -1,0 +1,172 @@
+"""Training: outputs, determinism, resume after a kill, multi-device on CPU, sanity check, bad input."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from conftest import REPO
+
+from deepcis import dataset
+from deepcis.errors import InputError
+
+TINY = {"conv_filters": [8, 8, 8], "kernel_size": 5, "pool_size": 2, "dense_units": 8}
+FAST = {"epochs": 2, "batch_size": 32, "threads": 1, "reverse_complement": False}
+MOTIFS = ("TGACTCAGCA", "CAGATAAGGC")
+
+
+def make_split(path, n, length=100, seed=0, tasks=("ap1", "gata"), split="train"):
+    """Random DNA; task i is positive where motif i was planted."""
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 4, (n, length))
+    y = (rng.random((n, len(tasks))) < 0.3).astype(np.uint8)
+    for i, motif in enumerate(MOTIFS[: len(tasks)]):
+        m = np.array(["ACGT".index(c) for c in motif])
+        for row in np.flatnonzero(y[:, i]):
+            at = rng.integers(0, length - len(m))
+            codes[row, at : at + len(m)] = m
+    x = np.eye(4, dtype=np.uint8)[codes]
+    attrs = {"genome": "synthetic", "genome_sha256": "0", "label_mode": "deepsea", "split": split, "config_sha256": "0"}
+    with dataset.create_dataset(path, n, length, list(tasks), attrs) as f:
+        dataset.write_rows(f, 0, x, y, ["chr1"] * n, np.arange(n) * length, np.arange(n) * length + length)
+    return path
+
+
+@pytest.fixture(scope="module")
+def splits(tmp_path_factory):
+    d = tmp_path_factory.mktemp("splits")
+    return make_split(d / "train.h5", 512, seed=1), make_split(d / "valid.h5", 128, seed=2, split="valid")
+
+
+def run_training(out, train, valid, training=None, architecture="deepsea", hp=None, seed=7):
+    from deepcis.training import train_model
+
+    return train_model(train, valid, out, "tiny", architecture, hp or TINY, FAST | (training or {}), seed=seed, threads=1)
+
+
+def test_outputs_and_model_contract(splits, tmp_path):
+    import keras
+
+    from deepcis.keras_objects import model_metadata
+
+    info = run_training(tmp_path / "m", *splits)
+    for name in ("model.keras", "model.json", "history.tsv"):
+        assert (tmp_path / "m" / name).is_file()
+    assert not (tmp_path / "m.resume").exists()
+    model = keras.saving.load_model(tmp_path / "m" / "model.keras", safe_mode=True)
+    assert model_metadata(model) == {"tasks": ["ap1", "gata"], "window_length": 100, "encoding": "one-hot ACGT (N = all-zero)"}
+    saved = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert saved["tasks"] == ["ap1", "gata"] and saved["hyperparameters"]["conv_filters"] == [8, 8, 8]
+    assert saved["devices"]["kind"] == "CPU" and saved["versions"]["tensorflow"]
+    assert info["epochs_run"] == 2
+    lines = (tmp_path / "m" / "history.tsv").read_text().splitlines()
+    assert lines[0].split("\t")[:3] == ["epoch", "loss", "val_loss"] and len(lines) == 3
+
+
+def test_learns_planted_motifs(tmp_path):
+    import h5py
+    import keras
+    from sklearn.metrics import roc_auc_score
+
+    train = make_split(tmp_path / "train.h5", 1500, seed=1)
+    valid = make_split(tmp_path / "valid.h5", 300, seed=2, split="valid")
+    hp = {"conv_filters": [32, 32, 32], "kernel_size": 7, "pool_size": 2, "dense_units": 32, "dropout": [0.1, 0.1, 0.2]}
+    run_training(tmp_path / "m", train, valid, training={"epochs": 10, "batch_size": 16, "early_stopping_patience": 10},
+                 hp=hp)  # fmt: skip
+    model = keras.saving.load_model(tmp_path / "m" / "model.keras", safe_mode=True)
+    with h5py.File(valid, "r", locking=False) as f:
+        p = model.predict(f["x"][:], verbose=0)
+        y = f["y"][:]
+    assert min(roc_auc_score(y[:, i], p[:, i]) for i in range(2)) > 0.9
+
+
+def test_same_seed_same_weights_and_history(splits, tmp_path):
+    import keras
+
+    run_training(tmp_path / "a", *splits)
+    run_training(tmp_path / "b", *splits)
+    wa = keras.saving.load_model(tmp_path / "a" / "model.keras").get_weights()
+    wb = keras.saving.load_model(tmp_path / "b" / "model.keras").get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(wa, wb))
+    ha = [line.split("\t")[:3] for line in (tmp_path / "a" / "history.tsv").read_text().splitlines()]
+    hb = [line.split("\t")[:3] for line in (tmp_path / "b" / "history.tsv").read_text().splitlines()]
+    assert ha == hb
+
+
+def test_other_tasks_or_window_refused(splits, tmp_path):
+    other_tasks = make_split(tmp_path / "v1.h5", 64, tasks=("ap1", "ctcf"), split="valid")
+    with pytest.raises(InputError, match="tasks .* differ from the training file"):
+        run_training(tmp_path / "m1", splits[0], other_tasks)
+    other_length = make_split(tmp_path / "v2.h5", 64, length=80, split="valid")
+    with pytest.raises(InputError, match="window length 80 differs from the training file's 100"):
+        run_training(tmp_path / "m2", splits[0], other_length)
+
+
+def test_overfit_one_batch(splits):
+    from deepcis.training import overfit_one_batch
+
+    result = overfit_one_batch(splits[0], "deepsea", {"conv_filters": [16, 16, 16], "kernel_size": 5, "pool_size": 2, "dense_units": 32},
+                               FAST, seed=1, threads=1)  # fmt: skip
+    assert result["passed"] and result["final_loss"] <= 0.05 < result["initial_loss"]
+    with pytest.raises(RuntimeError, match="did not fit a single batch"):
+        overfit_one_batch(splits[0], "deepsea", TINY, FAST, seed=1, threads=1, max_steps=2, target_loss=1e-6)
+
+
+CHILD = """
+import sys, logging
+sys.path.insert(0, {lib!r})
+logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+from deepcis.training import train_model
+info = train_model({train!r}, {valid!r}, {out!r}, "tiny", "deepsea", {hp!r}, {training!r}, seed=3, threads=1)
+print("DEVICES", info["devices"])
+"""
+
+
+def _child(out, splits, training):
+    code = CHILD.format(lib=str(REPO / "workflow_scripts"), train=str(splits[0]), valid=str(splits[1]), out=str(out),
+                        hp=TINY, training=FAST | training)  # fmt: skip
+    env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def test_resume_after_kill(splits, tmp_path):
+    out = tmp_path / "m"
+    state = tmp_path / "m.resume" / "state.json"
+    # slow epochs (batch of 1) so the kill lands mid-run
+    proc = _child(out, splits, {"epochs": 6, "batch_size": 1, "early_stopping_patience": 10})
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if state.is_file() and json.loads(state.read_text())["epoch"] >= 2:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "training finished before it could be interrupted"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = json.loads(state.read_text())["epoch"]
+    assert 2 <= done < 6 and not (out / "model.keras").exists()
+    proc = _child(out, splits, {"epochs": 6, "batch_size": 1, "early_stopping_patience": 10})
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err[-3000:]
+    assert f"resuming after epoch {done}" in err
+    history = (out / "history.tsv").read_text().splitlines()[1:]
+    assert [int(line.split("\t")[0]) for line in history] == [1, 2, 3, 4, 5, 6]
+    assert f"epoch {done}:" not in err.split("resuming")[1]  # completed epochs are not rerun
+
+
+def test_multi_device_on_logical_cpus(splits, tmp_path):
+    proc = _child(tmp_path / "m", splits, {"cpu_devices": 2})
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-3000:]
+    assert "'replicas': 2" in out and "CPU:1" in out
+
+
+def test_gpu_requested_without_gpu_warns(splits, tmp_path, caplog):
+    import logging
+
+    with caplog.at_level(logging.WARNING):
+        run_training(tmp_path / "m", *splits, training={"devices": "gpu", "epochs": 1})
+    assert "GPU training was requested (devices: gpu) but no GPU is visible" in caplog.text

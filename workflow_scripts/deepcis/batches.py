@@ -1,0 +1,122 @@
+"""Training batches from an HDF5 dataset, with block shuffling and bounded memory.
+
+Rows are read in contiguous blocks (HDF5 reads a contiguous block about 300x faster than
+the same rows picked at random). Each epoch the block order is permuted, `buffer_blocks`
+blocks are read into a buffer, their rows are shuffled together and cut into batches. A
+dataset smaller than `in_memory_bytes` is read once and shuffled row by row instead.
+The order depends only on (seed, epoch), so a resumed run sees the same batches.
+No TensorFlow here: the trainer wraps these numpy batches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .dataset import dataset_tasks, open_dataset
+
+
+@dataclass
+class BatchConfig:
+    batch_size: int = 64
+    shuffle: bool = True
+    block_rows: int = 256
+    buffer_blocks: int = 32
+    in_memory_bytes: int = 2 << 30
+    reverse_complement: bool = False  # augmentation: each sample flipped with probability 1/2
+    seed: int = 0
+    drop_remainder: bool = False
+
+
+class HDF5Batches:
+    """Iterate (x uint8 (B, L, 4), y float32 (B, T)) batches of one split file."""
+
+    def __init__(self, path, config: BatchConfig, rows: slice | None = None):
+        self.path = str(path)
+        self.config = config
+        self._file = open_dataset(path)
+        self.tasks = dataset_tasks(self._file)
+        self.window_length = int(self._file.attrs["window_length"])
+        n = self._file["x"].shape[0]
+        self.lo, self.hi = (0, n) if rows is None else (rows.start or 0, min(rows.stop or n, n))
+        self.n = self.hi - self.lo
+        row_bytes = self.window_length * 4 + len(self.tasks) * 4
+        self._cache = None
+        if self.n * row_bytes <= config.in_memory_bytes:
+            self._cache = (self._file["x"][self.lo : self.hi], self._file["y"][self.lo : self.hi].astype(np.float32))
+
+    def close(self):
+        self._file.close()
+
+    def __len__(self) -> int:
+        """Batches per epoch."""
+        b = self.config.batch_size
+        return self.n // b if self.config.drop_remainder else -(-self.n // b)
+
+    @property
+    def in_memory(self) -> bool:
+        return self._cache is not None
+
+    def _read(self, lo: int, hi: int):
+        if self._cache is not None:
+            return self._cache[0][lo:hi], self._cache[1][lo:hi]
+        return self._file["x"][self.lo + lo : self.lo + hi], self._file["y"][self.lo + lo : self.lo + hi].astype(np.float32)
+
+    def _row_groups(self, rng):
+        """Lists of row ranges whose rows are shuffled together (one group per buffer)."""
+        if not self.config.shuffle:
+            step = self.config.block_rows * self.config.buffer_blocks
+            return [[(lo, min(lo + step, self.n))] for lo in range(0, self.n, step)]
+        block = self.config.block_rows
+        starts = rng.permutation(np.arange(0, self.n, block))
+        ranges = [(int(s), int(min(s + block, self.n))) for s in starts]
+        k = self.config.buffer_blocks
+        return [ranges[i : i + k] for i in range(0, len(ranges), k)]
+
+    def iterate(self, epoch: int = 0):
+        """The batches of one epoch; their order depends only on (seed, epoch)."""
+        cfg = self.config
+        rng = np.random.default_rng([cfg.seed, epoch])
+        if self._cache is not None and cfg.shuffle:  # exact row shuffle, gathered per batch
+            order = rng.permutation(self.n)
+            for lo in range(0, len(self) * cfg.batch_size, cfg.batch_size):
+                idx = np.sort(order[lo : lo + cfg.batch_size])
+                yield self._augment(self._cache[0][idx], rng), self._cache[1][idx]
+            return
+        carry_x = carry_y = None
+        for group in self._row_groups(rng):
+            parts = [self._read(lo, hi) for lo, hi in group]
+            x = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+            y = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
+            if cfg.shuffle:
+                order = rng.permutation(len(x))
+                x, y = x[order], y[order]
+            if carry_x is not None:  # keep batches full across buffer boundaries
+                x, y = np.concatenate([carry_x, x]), np.concatenate([carry_y, y])
+            full = len(x) // cfg.batch_size * cfg.batch_size
+            for lo in range(0, full, cfg.batch_size):
+                yield self._augment(x[lo : lo + cfg.batch_size], rng), y[lo : lo + cfg.batch_size]
+            carry_x, carry_y = x[full:], y[full:]
+        if carry_x is not None and len(carry_x) and not cfg.drop_remainder:
+            yield self._augment(carry_x, rng), carry_y
+
+    def _augment(self, x, rng):
+        if not self.config.reverse_complement:
+            return x
+        flip = rng.random(len(x)) < 0.5
+        if flip.any():
+            x = x.copy()
+            x[flip] = x[flip][:, ::-1, ::-1]
+        return x
+
+    def label_counts(self, block: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+        """Positives and observed (non-NaN) labels per task, streamed."""
+        pos = np.zeros(len(self.tasks))
+        seen = np.zeros(len(self.tasks))
+        for lo in range(0, self.n, block):
+            y = self._read(lo, min(lo + block, self.n))[1]
+            observed = ~np.isnan(y)
+            pos += np.where(observed, y, 0).sum(axis=0)
+            seen += observed.sum(axis=0)
+        return pos, seen

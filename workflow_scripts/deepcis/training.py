@@ -1,0 +1,387 @@
+"""The train stage: HDF5 splits -> a trained Keras model folder.
+
+`train_model` streams batches from HDF5 (deepcis.batches) into `model.fit` through tf.data,
+with early stopping on validation loss, ReduceLROnPlateau-style learning-rate decay,
+best-checkpoint saving, per-epoch history and resume: after every epoch the full training
+state (model with optimizer state, callback counters, history) is written atomically, and a
+rerun with the same configuration continues from the last completed epoch.
+
+Devices: every visible GPU is used (MirroredStrategy when more than one); without a GPU it
+runs on the CPU and says so. `cpu_devices` > 1 splits the CPU into logical devices so the
+multi-device path can be exercised without GPUs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .batches import BatchConfig, HDF5Batches
+from .errors import ConfigError, InputError
+from .io_utils import atomic_path, canonical_json, package_versions, write_json
+
+log = logging.getLogger(__name__)
+
+TRAIN_DEFAULTS = {
+    "epochs": 20,
+    "batch_size": 64,
+    "learning_rate": 1e-3,
+    "optimizer": "adam",
+    "early_stopping_patience": 4,
+    "lr_plateau_patience": 2,
+    "lr_plateau_factor": 0.5,
+    "min_learning_rate": 1e-6,
+    "reverse_complement": True,
+    "class_weight": "none",
+    "shuffle_block_rows": 256,
+    "shuffle_buffer_blocks": 32,
+    "in_memory_max_mb": 2048,
+    "devices": "auto",
+    "cpu_devices": 1,
+    "mixed_precision": False,
+    "xla": False,
+    "deterministic": True,
+    "head": "sigmoid",
+    "threads": 2,
+}
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+
+
+def configure_runtime(threads: int, seed: int, deterministic: bool = True, cpu_devices: int = 1,
+                      mixed_precision: bool = False) -> None:  # fmt: skip
+    """Process-wide TensorFlow settings; must run before TensorFlow touches a device."""
+    import keras
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(max(1, int(threads)))
+    tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, int(threads))))
+    if cpu_devices > 1:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * int(cpu_devices))
+    keras.utils.set_random_seed(int(seed))
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
+
+
+def select_strategy(devices: str = "auto", cpu_devices: int = 1):
+    """(strategy, description). GPUs: all of them; else CPU (split if cpu_devices > 1)."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    if devices == "gpu" and not gpus:
+        log.warning("!" * 72)
+        log.warning("GPU training was requested (devices: gpu) but no GPU is visible: training on the CPU.")
+        log.warning("Check CUDA_VISIBLE_DEVICES, the driver and the GPU build of TensorFlow (envs/train-gpu.yaml).")
+        log.warning("!" * 72)
+    if gpus and devices != "cpu":
+        names = [d.name for d in gpus]
+        strategy = tf.distribute.MirroredStrategy(names) if len(gpus) > 1 else tf.distribute.get_strategy()
+        return strategy, {"kind": "GPU", "devices": names, "replicas": len(names)}
+    cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
+    if cpu_devices > 1 and len(cpus) > 1:
+        return tf.distribute.MirroredStrategy(cpus), {"kind": "CPU", "devices": cpus, "replicas": len(cpus)}
+    log.info("no GPU visible: training on the CPU")
+    return tf.distribute.get_strategy(), {"kind": "CPU", "devices": cpus[:1], "replicas": 1}
+
+
+def resolve_training(overrides: dict | None) -> dict:
+    cfg = dict(TRAIN_DEFAULTS)
+    unknown = set(overrides or {}) - set(cfg)
+    if unknown:
+        raise ConfigError(f"unknown training key(s) {sorted(unknown)}; known: {sorted(cfg)}")
+    cfg.update(overrides or {})
+    if cfg["optimizer"] not in OPTIMIZERS:
+        raise ConfigError(f"training key optimizer: {cfg['optimizer']!r} is not one of {OPTIMIZERS}")
+    if cfg["class_weight"] not in ("none", "balanced"):
+        raise ConfigError(f"training key class_weight: {cfg['class_weight']!r} is not 'none' or 'balanced'")
+    return cfg
+
+
+def check_compatible(train: HDF5Batches, other: HDF5Batches):
+    if other.tasks != train.tasks:
+        raise InputError(other.path, f"tasks {other.tasks[:5]}... differ from the training file's {train.tasks[:5]}...")
+    if other.window_length != train.window_length:
+        raise InputError(other.path, f"window length {other.window_length} differs from the training file's {train.window_length}")
+
+
+def tf_dataset(batches: HDF5Batches, epoch_of):
+    """tf.data over the numpy batches; `epoch_of()` gives the epoch whose order to use."""
+    import tensorflow as tf
+
+    spec = (
+        tf.TensorSpec((None, batches.window_length, 4), tf.uint8),
+        tf.TensorSpec((None, len(batches.tasks)), tf.float32),
+    )
+    ds = tf.data.Dataset.from_generator(lambda: batches.iterate(epoch_of()), output_signature=spec)
+    ds = ds.apply(tf.data.experimental.assert_cardinality(len(batches)))
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    return ds.with_options(options).prefetch(2)
+
+
+def _optimizer(name: str, learning_rate: float):
+    import keras
+
+    return {
+        "adam": keras.optimizers.Adam,
+        "adamw": keras.optimizers.AdamW,
+        "sgd": lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True),
+        "rmsprop": keras.optimizers.RMSprop,
+    }[name](learning_rate=learning_rate)
+
+
+def _make_monitor(out_dir: Path, resume_dir: Path, cfg: dict, fingerprint: str, state: dict):
+    import keras
+
+    class TrainingMonitor(keras.callbacks.Callback):
+        """Early stopping, LR decay on plateau, best checkpoint, history and resume state."""
+
+        def __init__(self):
+            super().__init__()
+            self.state = state
+            self.epoch_start = 0.0
+            self.current_epoch = state["epoch"]
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.current_epoch = epoch
+            self.epoch_start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            s = self.state
+            val_loss = float(logs.get("val_loss", np.nan))
+            lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            seconds = time.perf_counter() - self.epoch_start
+            s["history"].append({"epoch": epoch + 1, "loss": float(logs.get("loss", np.nan)), "val_loss": val_loss,
+                                 "learning_rate": lr, "seconds": seconds,
+                                 "samples_per_second": s["train_rows"] / seconds if seconds > 0 else np.nan})  # fmt: skip
+            if np.isfinite(val_loss) and val_loss < s["best_val_loss"] - 1e-6:
+                s.update(best_val_loss=val_loss, best_epoch=epoch + 1, wait=0, lr_wait=0)
+                save_model_atomic(self.model, out_dir / "best.keras")
+            else:
+                s["wait"] += 1
+                s["lr_wait"] += 1
+                if s["lr_wait"] >= cfg["lr_plateau_patience"] and lr > cfg["min_learning_rate"]:
+                    new_lr = max(lr * cfg["lr_plateau_factor"], cfg["min_learning_rate"])
+                    self.model.optimizer.learning_rate.assign(new_lr)
+                    s["lr_wait"] = 0
+                    log.info("epoch %d: validation loss did not improve for %d epochs; learning rate %.3g -> %.3g",
+                             epoch + 1, cfg["lr_plateau_patience"], lr, new_lr)  # fmt: skip
+                if s["wait"] >= cfg["early_stopping_patience"]:
+                    log.info("epoch %d: early stopping (best epoch %d, val_loss %.5f)", epoch + 1, s["best_epoch"], s["best_val_loss"])
+                    s["stopped_early"] = True
+                    self.model.stop_training = True
+            s["epoch"] = epoch + 1
+            log.info("epoch %d: loss %.5f val_loss %.5f lr %.3g (%.1f s, %.1f samples/s)", epoch + 1,
+                     s["history"][-1]["loss"], val_loss, lr, seconds, s["history"][-1]["samples_per_second"])  # fmt: skip
+            self._save_resume_state()
+
+        def _save_resume_state(self):
+            resume_dir.mkdir(parents=True, exist_ok=True)
+            save_model_atomic(self.model, resume_dir / "last.keras")
+            write_json(self.state | {"fingerprint": fingerprint}, resume_dir / "state.json")
+
+    return TrainingMonitor()
+
+
+def save_model_atomic(model, path: Path):
+    """model.save to a temp name (Keras wants the .keras suffix), then rename into place."""
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _load_resume(resume_dir: Path, fingerprint: str):
+    state_path = resume_dir / "state.json"
+    if not state_path.is_file() or not (resume_dir / "last.keras").is_file():
+        return None
+    state = json.loads(state_path.read_text())
+    if state.get("fingerprint") != fingerprint:
+        log.warning("ignoring resume state in %s: it was made with another configuration or data", resume_dir)
+        return None
+    return state
+
+
+def train_model(
+    train_path,
+    valid_path,
+    out_dir,
+    model_name: str,
+    architecture: str,
+    hyperparameters: dict | None,
+    training: dict | None,
+    seed: int,
+    threads: int = 2,
+    resume_dir=None,
+) -> dict:
+    """Train one model; writes model.keras, model.json, history.tsv into `out_dir`."""
+    cfg = resolve_training(training)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    resume_dir = Path(resume_dir) if resume_dir else out_dir.with_name(out_dir.name + ".resume")
+    configure_runtime(threads, seed, cfg["deterministic"], cfg["cpu_devices"], cfg["mixed_precision"])
+    import keras
+
+    from . import keras_objects, models
+
+    batch_cfg = dict(batch_size=cfg["batch_size"], block_rows=cfg["shuffle_block_rows"], buffer_blocks=cfg["shuffle_buffer_blocks"],
+                     in_memory_bytes=int(cfg["in_memory_max_mb"] * 2**20), seed=seed)  # fmt: skip
+    train = HDF5Batches(train_path, BatchConfig(**batch_cfg, shuffle=True, reverse_complement=cfg["reverse_complement"]))
+    valid = HDF5Batches(valid_path, BatchConfig(**batch_cfg, shuffle=False))
+    check_compatible(train, valid)
+    hp = models.resolve_hyperparameters(architecture, train.window_length, len(train.tasks), hyperparameters)
+    fingerprint = canonical_json({"architecture": architecture, "hp": hp, "training": cfg, "seed": seed, "tasks": train.tasks,
+                                  "data": [_data_id(train_path), _data_id(valid_path)], "version": __version__})  # fmt: skip
+    pos, seen = train.label_counts()
+    if (pos == 0).any():
+        log.warning("task(s) without positives in the training split: %s", [t for t, p in zip(train.tasks, pos) if p == 0])
+    pos_weight = None
+    if cfg["class_weight"] == "balanced":
+        pos_weight = [float((n - p) / p) if p > 0 else 1.0 for p, n in zip(pos, seen)]
+
+    strategy, device_info = select_strategy(cfg["devices"], cfg["cpu_devices"])
+    log.info("devices: %s %s (%d replica(s)); batches from %s (%s)", device_info["kind"], device_info["devices"],
+             device_info["replicas"], train_path, "in memory" if train.in_memory else "streamed from HDF5")  # fmt: skip
+    state = _load_resume(resume_dir, fingerprint)
+    with strategy.scope():
+        if state is not None:
+            log.info("resuming after epoch %d from %s", state["epoch"], resume_dir)
+            model = keras_objects.load_model(resume_dir / "last.keras")
+        else:
+            model = models.build_model(architecture, train.window_length, len(train.tasks), hp, head=cfg["head"])
+            model = models.with_metadata(model, train.tasks, train.window_length)
+            loss = models.loss_for_head(cfg["head"])
+            if pos_weight is not None and cfg["head"] == "sigmoid":
+                loss = models.MaskedBinaryCrossentropy(pos_weight=pos_weight)
+            model.compile(optimizer=_optimizer(cfg["optimizer"], cfg["learning_rate"]), loss=loss, jit_compile=bool(cfg["xla"]))
+            state = {"epoch": 0, "best_val_loss": float("inf"), "best_epoch": 0, "wait": 0, "lr_wait": 0, "history": [],
+                     "stopped_early": False}  # fmt: skip
+    state["train_rows"] = train.n
+    monitor = _make_monitor(out_dir, resume_dir, cfg, fingerprint, state)
+    if state["epoch"] < cfg["epochs"] and not state["stopped_early"]:
+        model.fit(
+            tf_dataset(train, lambda: monitor.current_epoch),
+            validation_data=tf_dataset(valid, lambda: 0),
+            epochs=cfg["epochs"],
+            initial_epoch=state["epoch"],
+            callbacks=[monitor],
+            shuffle=False,  # the batches are shuffled by deepcis.batches
+            verbose=0,
+        )
+    best_path = out_dir / "best.keras"
+    if not best_path.is_file():
+        raise RuntimeError("training finished without a finite validation loss; no model saved")
+    with atomic_path(out_dir / "model.keras") as tmp:
+        shutil.copyfile(best_path, tmp)
+    best_path.unlink()
+    history = state["history"]
+    with atomic_path(out_dir / "history.tsv") as tmp:
+        _write_history(history, tmp)
+    info = {
+        "name": model_name,
+        "architecture": architecture,
+        "tasks": train.tasks,
+        "window_length": train.window_length,
+        "encoding": "one-hot, channels A C G T; N and other IUPAC codes all-zero; uint8 input",
+        "head": cfg["head"],
+        "hyperparameters": hp,
+        "training": cfg,
+        "seed": seed,
+        "best_epoch": state["best_epoch"],
+        "best_val_loss": state["best_val_loss"],
+        "epochs_run": state["epoch"],
+        "stopped_early": state["stopped_early"],
+        "train_seconds": sum(h["seconds"] for h in history),
+        "devices": device_info,
+        "batches": {"train": "in memory" if train.in_memory else "streamed", "train_rows": train.n, "valid_rows": valid.n},
+        "class_weight_pos": pos_weight,
+        "positives_per_task": dict(zip(train.tasks, map(int, pos))),
+        "data": {"train": _data_id(train_path), "valid": _data_id(valid_path)},
+        "versions": package_versions(("numpy", "h5py")) | {"tensorflow": _tf_version(), "keras": keras.__version__,
+                                                             "deepcis": __version__},  # fmt: skip
+    }
+    write_json(info, out_dir / "model.json")
+    train.close()
+    valid.close()
+    shutil.rmtree(resume_dir, ignore_errors=True)
+    return info
+
+
+def _tf_version() -> str:
+    import tensorflow as tf
+
+    return tf.__version__
+
+
+def _data_id(path) -> dict:
+    """What identifies a dataset file cheaply: its provenance attributes and size."""
+    import h5py
+
+    with h5py.File(path, "r", locking=False) as f:
+        return {"path": str(path), "rows": int(f["x"].shape[0]), "config_sha256": str(f.attrs.get("config_sha256", "")),
+                "genome_sha256": str(f.attrs.get("genome_sha256", "")), "split": str(f.attrs.get("split", ""))}  # fmt: skip
+
+
+def _write_history(history: list[dict], path):
+    columns = ["epoch", "loss", "val_loss", "learning_rate", "seconds", "samples_per_second"]
+    with open(path, "w") as handle:
+        handle.write("\t".join(columns) + "\n")
+        for row in history:
+            handle.write("\t".join(f"{row[c]:.6g}" if isinstance(row[c], float) else str(row[c]) for c in columns) + "\n")
+
+
+def overfit_one_batch(
+    train_path,
+    architecture: str,
+    hyperparameters: dict | None,
+    training: dict | None,
+    seed: int,
+    threads: int = 2,
+    batch_size: int = 32,
+    max_steps: int = 500,
+    target_loss: float = 0.05,
+) -> dict:
+    """Train a fresh model on one batch; raise unless the loss falls below `target_loss`.
+
+    The standard check that the model, loss and data pipeline can learn at all, run before
+    a long training job. Dropout stays on, as in training.
+    """
+    cfg = resolve_training(training)
+    configure_runtime(threads, seed, cfg["deterministic"], 1, False)
+    import keras
+
+    from . import keras_objects, models
+
+    batches = HDF5Batches(train_path, BatchConfig(batch_size=batch_size, shuffle=False, in_memory_bytes=0, seed=seed))
+    try:
+        x, y = next(iter(batches.iterate(0)))
+        tasks, window_length = batches.tasks, batches.window_length
+    finally:
+        batches.close()
+    model = models.build_model(architecture, window_length, len(tasks), hyperparameters, head=cfg["head"])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), loss=models.loss_for_head(cfg["head"]))
+    first = loss = float(model.train_on_batch(x, y))
+    steps = 0
+    while steps < max_steps and loss > target_loss:
+        loss = float(model.train_on_batch(x, y))
+        steps += 1
+    result = {"architecture": architecture, "batch_size": int(len(x)), "initial_loss": first, "final_loss": loss,
+              "steps": steps, "target_loss": target_loss, "passed": loss <= target_loss}  # fmt: skip
+    if not result["passed"]:
+        raise RuntimeError(
+            f"overfit_one_batch: {architecture} did not fit a single batch of {len(x)} windows: loss {first:.4f} -> "
+            f"{loss:.4f} after {steps} steps (target <= {target_loss}). The model, the loss or the data "
+            "pipeline is broken, or the model is too small to memorise a batch."
+        )
+    return result

@@ -1,0 +1,17 @@
+"""Rule overfit_one_batch: fail loudly if a model cannot memorise one training batch."""
+
+from deepcis.io_utils import log_to_file, write_json
+from deepcis.training import overfit_one_batch
+
+log = log_to_file(snakemake.log[0])
+spec = snakemake.params.spec
+result = overfit_one_batch(
+    snakemake.input.train,
+    spec["architecture"],
+    spec["hyperparameters"],
+    spec["train"],
+    seed=snakemake.params.seed,
+    threads=snakemake.threads,
+)
+log.info("%s", result)
+write_json(result | {"model": snakemake.wildcards.model}, snakemake.output[0])
