@@ -1,5 +1,6 @@
 """End-to-end runs of the Snakemake workflow on small data, plus lint and format checks."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -130,7 +131,9 @@ def _assert_no_cross_split_overlap(frames):
 
 @pytest.mark.slow
 def test_bundled_example_end_to_end(workdir):
-    run_snakemake(workdir)
+    # two epochs: this checks the plumbing; the README's command runs the full example
+    quick = _write_config(workdir, {"train": {"epochs": 2, "batch_size": 64, "threads": 2}})
+    run_snakemake(workdir, "--configfile", str(quick))
     example = workdir / "resources" / "example"
     assert (example / "genome.fa").is_file() and (example / "variants.vcf.gz").is_file()
     frames = _check_split_files(workdir, example / "genome.fa")
@@ -139,12 +142,18 @@ def test_bundled_example_end_to_end(workdir):
     drops = stats[stats["section"] == "drops"].set_index(["split", "item"])["value"]
     assert drops[("positive", "blacklist")] > 0  # the artefact regions carry peaks of every task
     assert (workdir / "results" / "prepare" / "class_balance.png").stat().st_size > 10_000
-    for rule in ("simulate_example", "prepare_windows", "encode_chunk", "gather_split"):
+    for model in ("deepsea_small", "danq_small"):
+        folder = workdir / "results" / "models" / model
+        assert (folder / "model.keras").is_file() and (folder / "training_curves.png").is_file()
+        info = json.loads((folder / "model.json").read_text())
+        assert info["epochs_run"] == 2 and info["tasks"] == ["CTCF", "GATA1", "GATA1_TAL1", "FOXA1", "AP1"]
+        assert json.loads((folder / "overfit_one_batch.json").read_text())["passed"]
+    for rule in ("simulate_example", "prepare_windows", "encode_chunk", "gather_split", "overfit_one_batch", "train_model"):
         assert list((workdir / "logs").rglob(f"{rule}*.log")), rule
         assert list((workdir / "benchmarks").rglob(f"{rule}*.tsv")), rule
     assert not list((workdir / "results" / "encode").rglob("chunks/*.h5"))  # temp chunks removed
     # nothing left to do on a rerun
-    dry = run_snakemake(workdir, "-n")
+    dry = run_snakemake(workdir, "-n", "--configfile", str(quick))
     assert "Nothing to be done" in dry.stdout + dry.stderr
 
 

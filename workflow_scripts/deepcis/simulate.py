@@ -1,6 +1,6 @@
 """Deterministic generator of the bundled example data set (docs/example-data.md).
 
-``simulate_example(out_dir, motif_file, seed)`` writes a 2.2 Mb synthetic genome with a
+``simulate_example(out_dir, motif_file, seed)`` writes a 4.4 Mb synthetic genome with a
 realistic background (isochores, CpG depletion, soft-masked interspersed and tandem repeats,
 N gaps), real JASPAR motifs planted at known places, ChIP-seq-like peaks of five tasks driven
 by those motifs, artefact regions (the blacklist), and a VCF of variants whose effect on the
@@ -38,11 +38,11 @@ log = logging.getLogger(__name__)
 
 # ----------------------------------------------------------------------------- parameters
 
-CHROMOSOMES = (("chr1", 1_200_000), ("chr2", 500_000), ("chr3", 500_000))
+CHROMOSOMES = (("chr1", 2_400_000), ("chr2", 1_000_000), ("chr3", 1_000_000))
 #: N gaps (0-based half-open): 10 kb at every chromosome start, one inside chr1 and chr2
 N_GAPS = {
-    "chr1": ((0, 10_000), (600_000, 650_000)),
-    "chr2": ((0, 10_000), (300_000, 320_000)),
+    "chr1": ((0, 10_000), (1_200_000, 1_250_000)),
+    "chr2": ((0, 10_000), (600_000, 620_000)),
     "chr3": ((0, 10_000),),
 }
 TASKS = ("CTCF", "GATA1", "GATA1_TAL1", "FOXA1", "AP1")
@@ -63,11 +63,13 @@ MATCH_FRACTION = 0.75
 #: destroyed / broken instances score <= WEAK_FRACTION * maximum (what random DNA reaches)
 WEAK_FRACTION = 0.5
 
-BOUND_SITES = {"CTCF": 320, "GATA1": 120, "FOXA1": 320, "AP1": 320}  # GATA1 alone
-COMPOSITE_SITES = 300  # GATA1 + TAL1 together: peaks of GATA1 and GATA1_TAL1
+# Enough sites (about 400 per task on the training chromosome) for small models to learn the
+# short FOXA1 and AP-1 motifs within the example's time budget.
+BOUND_SITES = {"CTCF": 640, "GATA1": 240, "FOXA1": 960, "AP1": 960}  # GATA1 alone
+COMPOSITE_SITES = 600  # GATA1 + TAL1 together: peaks of GATA1 and GATA1_TAL1
 COMPOSITE_DISTANCE = (20, 60)  # centre-to-centre distance of the two instances (bp)
 UNBOUND_FRACTION = 0.10  # extra intact instances without a peak, per bound instance
-DECOY_SITES = 80  # TAL1::TCF3 alone: no peak in any task
+DECOY_SITES = 160  # TAL1::TCF3 alone: no peak in any task
 NOISE_PEAK_FRACTION = 0.03  # peaks without a motif, per task
 ARTEFACTS = {"chr1": 2, "chr2": 1, "chr3": 1}
 ARTEFACT_LENGTH = (2_000, 5_000)
@@ -80,7 +82,7 @@ NEUTRAL_SPACING = 200
 SITE_SPACING = 500  # minimum centre-to-centre distance between site groups
 SITE_N_CLEARANCE = 500  # no N within this distance of a site centre (peaks never reach N)
 SITE_REPEAT_CLEARANCE = 70  # no soft-masked base within this distance of a site centre
-PEAK_WIDTH = (200, 600)
+PEAK_WIDTH = (150, 400)
 SUMMIT_SD = 10.0
 SUMMIT_MAX_SHIFT = 25
 SUMMIT_FRACTION = (0.35, 0.65)  # summit position inside the peak, as a fraction of its width
