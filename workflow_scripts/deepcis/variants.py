@@ -1,0 +1,1117 @@
+"""Variant effect scoring: VCF -> ref/alt windows -> model predictions -> effect tables.
+
+    summary = score_variants("results/train/deepsea", "genome.fa", "variants.vcf.gz",
+                             "effects.tsv.gz", "annotated.vcf.gz")
+
+Reading. The VCF (plain text or bgzip; BCF also works) is read with pysam, one row per ALT allele. SNVs,
+MNVs, insertions and deletions are scored; symbolic alleles (`<DEL>`, `<*>`, `*`, breakends,
+a missing ALT `.`) and alleles with letters other than ACGTN are skipped and counted. VCF
+POS is 1-based and converted once, here: a REF starting at POS has 0-based start p = POS - 1.
+
+Windows (docs/variants.md has worked examples). For window length L and a variant whose REF
+starts at p, the ref window is the genome over [p - L//2, p - L//2 + L): the first REF base
+sits at window offset L//2 (the exact centre for odd L; for even L the right-hand one of
+the two central bases). The alt window is the first L bases of the alt haplotype
+genome[p - L//2, p) + ALT + genome[p + len(REF), ...): the same coordinates with ALT
+substituted for SNVs and MNVs, trimmed on the right for insertions and filled from the
+genome on the right for deletions. Alleles whose windows (or fill) run off a chromosome end
+are skipped and counted.
+
+Scores, per allele and task: ref_prob, alt_prob (model outputs, averaged over the forward
+and the reverse-complement window by default), diff = alt - ref, abs_diff = |diff|,
+logit_diff = logit(alt) - logit(ref) with probabilities clipped to [1e-6, 1 - 1e-6].
+
+Memory is bounded: records are read, scored and written `block_size` records at a time
+(a background thread prepares the next block while the model predicts); only a pre-pass
+summary (record count, contig names, sortedness) is kept for the whole file.
+
+TensorFlow/Keras is imported only by the functions that load a model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import logging
+import math
+import queue
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, NamedTuple
+
+import numpy as np
+
+from .errors import ConfigError, InputError
+from .genome import Genome, one_hot_encode
+from .io_utils import atomic_path, fsync_file
+
+log = logging.getLogger("deepcis.variants")
+
+TSV_COLUMNS = [
+    "chrom", "pos", "id", "ref", "alt", "ref_match", "task",
+    "ref_prob", "alt_prob", "diff", "abs_diff", "logit_diff",
+]
+PVALUE_COLUMN = "pvalue"
+SKIP_REASONS = (
+    "symbolic",              # <DEL>, <*>, *, breakends, missing ALT '.'
+    "invalid_allele",        # REF or ALT with letters other than ACGTN
+    "contig_not_in_genome",  # the VCF contig has no match in the genome (after chr-prefix resolution)
+    "outside_chromosome",    # POS or the REF span lies beyond the chromosome's end
+    "off_chromosome_end",    # the ref or alt window (or its right-hand fill) runs off the chromosome
+    "ref_mismatch",          # REF differs from the genome and ref_mismatch = "drop"
+)
+REF_MISMATCH_MODES = ("drop", "genome")
+INFO_FIELDS = {
+    "DEEPCIS_TOP_TASK": ("A", "String", "deepcis: task with the largest |alt_prob - ref_prob| for the allele"),
+    "DEEPCIS_TOP_DIFF": ("A", "Float", "deepcis: alt_prob - ref_prob in DEEPCIS_TOP_TASK (signed)"),
+    "DEEPCIS_TOP_LOGIT_DIFF": ("A", "Float", "deepcis: logit(alt_prob) - logit(ref_prob) in DEEPCIS_TOP_TASK"),
+    "DEEPCIS_MAX_ABS_DIFF": ("A", "Float", "deepcis: max over tasks of |alt_prob - ref_prob|"),
+    "DEEPCIS_REF_MISMATCH": ("0", "Flag", "deepcis: REF differs from the genome; scored with the genome's bases"),
+}
+PROB_CLIP = 1e-6
+DEFAULT_BLOCK_SIZE = 1024
+DEFAULT_BATCH_SIZE = 256
+TSV_COMPRESSLEVEL = 1  # zlib level 1: 2x faster than 4, files ~5% larger
+
+_ACGTN = re.compile(r"[ACGTNacgtn]+")
+_INFO_UNSAFE = re.compile(r"[\s,;=:|]")
+
+
+# --------------------------------------------------------------------------------------
+# VCF reading
+# --------------------------------------------------------------------------------------
+
+
+class VcfRecord(NamedTuple):
+    """One VCF record as read: `pos` is VCF POS (1-based); `alts` is () for ALT '.'."""
+
+    index: int  # 0-based record number in input order
+    chrom: str
+    pos: int
+    id: str
+    ref: str
+    alts: tuple
+    text: str | None = None  # the record re-serialised by pysam (for the annotated VCF)
+
+
+@dataclass
+class VcfScan:
+    """What a pre-pass learns about a VCF without keeping its records."""
+
+    n_records: int = 0
+    contigs: dict = field(default_factory=dict)  # name -> record count, in first-seen order
+    unsorted_line: int | None = None  # first record out of (contig-contiguous, POS) order
+    header_text: str = ""  # header as pysam holds it after reading all records
+
+
+@contextlib.contextmanager
+def _quiet_htslib(level: int = 0):
+    """htslib prints warnings (undefined INFO tags, contigs, no index) for every file, and
+    errors whose content InputError reports better (file, line, problem): silence both."""
+    import pysam
+
+    previous = pysam.set_verbosity(level)
+    try:
+        yield
+    finally:
+        pysam.set_verbosity(previous)
+
+
+def _open_vcf(path):
+    import pysam
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "VCF not found (or not a regular file)")
+    if path.stat().st_size == 0:
+        raise InputError(path, "VCF is empty (not even a header)")
+    with open(path, "rb") as handle:
+        head = handle.read(18)
+    if head[:2] == b"\x1f\x8b" and b"BC" not in head[12:16]:
+        raise InputError(path, "VCF is compressed with plain gzip; recompress it with bgzip "
+                         "(zcat in.vcf.gz | bgzip > out.vcf.gz)")
+    try:
+        return pysam.VariantFile(str(path), "r")
+    except (ValueError, OSError, NotImplementedError) as error:
+        raise InputError(path, f"not a readable VCF/BCF file: {error}; a VCF needs '##fileformat' "
+                         "and '#CHROM' header lines and tab-separated records") from None
+
+
+def _text_lines(path) -> Iterator[str]:
+    with open(path, "rb") as handle:
+        gz = handle.read(2) == b"\x1f\x8b"
+    opener = gzip.open if gz else open
+    with opener(path, "rt", errors="replace") as handle:
+        yield from handle
+
+
+def _diagnose(path, record_index: int) -> InputError:
+    """pysam failed on record `record_index` (0-based): find its line and say what is wrong."""
+    header_lines, seen, line_no, line = 0, -1, None, None
+    try:
+        for number, text in enumerate(_text_lines(path), start=1):
+            if text.startswith("#"):
+                header_lines += 1
+                continue
+            seen += 1
+            if seen == record_index:
+                line_no, line = number, text.rstrip("\n")
+                break
+    except (OSError, EOFError, gzip.BadGzipFile) as error:
+        return InputError(path, f"record {record_index + 1} cannot be read: {error}")
+    if line is None:
+        return InputError(path, f"record {record_index + 1} cannot be read (file truncated or not "
+                          "valid VCF/BGZF after the last good record)")
+    fields = line.split("\t")
+    if line.strip() == "":
+        problem = "empty line inside the records"
+    elif len(fields) < 8:
+        problem = (f"expected at least 8 tab-separated columns (CHROM POS ID REF ALT QUAL FILTER "
+                   f"INFO), found {len(fields)}")
+    elif not fields[1].isdigit():
+        problem = f"POS {fields[1]!r} is not a positive integer"
+    elif fields[3] in ("", "."):
+        problem = "REF is missing"
+    else:
+        problem = "htslib cannot parse this record (check QUAL, INFO and FORMAT against the header)"
+    snippet = line if len(line) <= 80 else line[:77] + "..."
+    return InputError(path, f"malformed record {record_index + 1} ({problem}): {snippet!r}", line=line_no)
+
+
+def _iter_pysam(path, handle) -> Iterator:
+    """pysam records with parse errors turned into InputError naming the record and line."""
+    index = 0
+    iterator = iter(handle)
+    while True:
+        try:
+            record = next(iterator)
+        except StopIteration:
+            return
+        except (ValueError, OSError, RuntimeError) as error:
+            raise _diagnose(path, index) from error
+        yield index, record
+        index += 1
+
+
+def scan_vcf(path) -> VcfScan:
+    """Pre-pass over the whole VCF: validates every record (bad input fails before any
+    scoring), counts records and contig use, and checks sort order (for tabix)."""
+    scan = VcfScan()
+    last_chrom, last_pos, finished = None, -1, set()
+    with _quiet_htslib(), contextlib.closing(_open_vcf(path)) as handle:
+        for index, record in _iter_pysam(path, handle):
+            chrom, pos = record.chrom, record.pos
+            scan.contigs[chrom] = scan.contigs.get(chrom, 0) + 1
+            if scan.unsorted_line is None:
+                if chrom != last_chrom:
+                    if chrom in finished:
+                        scan.unsorted_line = index + 1
+                    if last_chrom is not None:
+                        finished.add(last_chrom)
+                    last_chrom, last_pos = chrom, pos
+                elif pos < last_pos:
+                    scan.unsorted_line = index + 1
+                last_pos = pos
+            scan.n_records = index + 1
+        scan.header_text = str(handle.header)
+    return scan
+
+
+def read_vcf(path, start: int = 0, stop: int | None = None, with_text: bool = False) -> Iterator[VcfRecord]:
+    """Records [start, stop) of a VCF in input order (0-based record numbers)."""
+    with _quiet_htslib(), contextlib.closing(_open_vcf(path)) as handle:
+        for index, record in _iter_pysam(path, handle):
+            if index < start:
+                continue
+            if stop is not None and index >= stop:
+                return
+            yield VcfRecord(
+                index, record.chrom, record.pos, record.id or ".", record.ref,
+                tuple(record.alts or ()), str(record) if with_text else None,
+            )
+
+
+def chunk_range(n_records: int, chunk: tuple[int, int] | None) -> tuple[int, int]:
+    """Record range [start, stop) of chunk (index, n_chunks), index 0-based: contiguous ranges
+    in input order whose sizes differ by at most one."""
+    if chunk is None:
+        return 0, n_records
+    index, n_chunks = (int(v) for v in chunk)
+    if n_chunks < 1 or not 0 <= index < n_chunks:
+        raise ConfigError(f"chunk {chunk!r}: need 0 <= index < n_chunks")
+    return index * n_records // n_chunks, (index + 1) * n_records // n_chunks
+
+
+# --------------------------------------------------------------------------------------
+# Chromosome names
+# --------------------------------------------------------------------------------------
+
+
+def _add_chr(name: str, genome: set) -> str:
+    if name == "MT" and "chrMT" not in genome:
+        return "chrM"
+    return name if name.startswith("chr") else "chr" + name
+
+
+def _remove_chr(name: str, genome: set) -> str:
+    if name == "chrM" and "M" not in genome:
+        return "MT"
+    return name[3:] if name.startswith("chr") else name
+
+
+def _name_list(names, limit: int = 15) -> str:
+    names = list(names)
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+def resolve_contigs(used: dict, genome_names, vcf_path="VCF", genome_path="genome") -> dict:
+    """Map the VCF's contig names to the genome's: {vcf name: genome name or None}.
+
+    Tried in order: the names as they are, 'chr' added (1 -> chr1, MT -> chrM), 'chr'
+    removed (chr1 -> 1, chrM -> MT). The first that places every used contig wins; if none
+    does, the one placing the most records (names as they are on a tie), and the contigs it
+    cannot place are skipped (counted as contig_not_in_genome). If no record can be placed
+    at all, InputError lists both sets of names.
+    """
+    genome = set(genome_names)
+    mappings = {
+        "as is": lambda n: n,
+        "'chr' prefix added": lambda n: _add_chr(n, genome),
+        "'chr' prefix removed": lambda n: _remove_chr(n, genome),
+    }
+    best = None
+    for how, fn in mappings.items():
+        mapping = {name: (fn(name) if fn(name) in genome else None) for name in used}
+        placed = sum(count for name, count in used.items() if mapping[name] is not None)
+        if best is None or placed > best[2]:
+            best = (how, mapping, placed)
+        if placed == sum(used.values()):
+            break
+    how, mapping, placed = best
+    if used and placed == 0:
+        raise InputError(
+            vcf_path,
+            f"none of the VCF's contigs is in the genome {genome_path}, even with the 'chr' prefix "
+            f"added or removed. VCF contigs: {_name_list(used)}. Genome sequences: "
+            f"{_name_list(genome_names)}. Use the genome the VCF was called on, or rename the "
+            "contigs (bcftools annotate --rename-chrs).",
+        )
+    if how != "as is":
+        log.info("VCF contig names resolved against the genome with the %s", how)
+    missing = [name for name, target in mapping.items() if target is None]
+    if missing:
+        log.warning("%d record(s) on contigs absent from the genome are skipped: %s",
+                    sum(used[n] for n in missing), _name_list(missing))
+    return mapping
+
+
+# --------------------------------------------------------------------------------------
+# Windows
+# --------------------------------------------------------------------------------------
+
+
+def _ascii(text: str) -> np.ndarray:
+    return np.frombuffer(text.upper().encode("ascii"), dtype=np.uint8)
+
+
+def _ref_windows(genome: Genome, chroms, starts: np.ndarray, length: int) -> np.ndarray:
+    """ASCII codes (n, L) of windows [start, start + L), grouped by chromosome."""
+    chroms = np.asarray(chroms, dtype=object)
+    out = np.empty((len(starts), length), dtype=np.uint8)
+    for chrom in dict.fromkeys(chroms.tolist()):
+        rows = np.flatnonzero(chroms == chrom)
+        out[rows] = genome.fetch_windows(chrom, starts[rows], length)
+    return out
+
+
+def _alt_windows(genome: Genome, ref_codes: np.ndarray, chroms, p0s, refs, alts, length: int) -> np.ndarray:
+    """Alt windows (n, L) from the alleles' ref windows (row i = allele i's ref window).
+
+    Alt haplotype = genome[p - L//2, p) + ALT + genome[p + len(REF), ...), first L bases.
+    SNVs are done in one vectorised step; other alleles one at a time."""
+    half = length // 2
+    out = ref_codes.copy()
+    n = len(alts)
+    snv = np.fromiter((len(r) == 1 and len(a) == 1 for r, a in zip(refs, alts)), bool, count=n)
+    if snv.any():
+        rows = np.flatnonzero(snv)
+        out[rows, half] = np.frombuffer("".join(alts[i] for i in rows).upper().encode("ascii"), np.uint8)
+    for i in np.flatnonzero(~snv):
+        ref, alt, p = refs[i], alts[i], int(p0s[i])
+        inserted = _ascii(alt)[: length - half]
+        row = out[i]
+        row[half : half + inserted.size] = inserted
+        need = length - half - inserted.size
+        if need > 0:
+            if len(ref) == len(alt):  # MNV: the rest of the window is unchanged
+                continue
+            row[half + inserted.size :] = genome.fetch(chroms[i], p + len(ref), p + len(ref) + need)
+    return out
+
+
+def _window_fits(chrom_size: int, p: int, ref_len: int, alt_len: int, length: int) -> bool:
+    half = length // 2
+    start = p - half
+    if start < 0 or start + length > chrom_size:
+        return False
+    need = length - half - alt_len
+    return need <= 0 or p + ref_len + need <= chrom_size
+
+
+def variant_windows(genome: Genome, records: Iterable, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Ref and alt windows (ASCII codes, uint8 (n, L) each) of alleles (chrom, pos, ref, alt):
+    chrom as named in the genome, pos 1-based (VCF POS), one ALT per row. No REF check;
+    ValueError if a window runs off its chromosome. See the module docstring for the rule."""
+    rows = [(str(c), int(pos) - 1, str(r), str(a)) for c, pos, r, a in records]
+    sizes = genome.chrom_sizes
+    for chrom, p, ref, alt in rows:
+        if chrom not in sizes:
+            raise ValueError(f"chromosome {chrom!r} is not in the genome")
+        if p < 0 or p + len(ref) > sizes[chrom] or not _window_fits(sizes[chrom], p, len(ref), len(alt), length):
+            raise ValueError(f"the {length} bp windows of {chrom}:{p + 1} {ref}>{alt} run off the chromosome")
+    if not rows:
+        empty = np.empty((0, length), np.uint8)
+        return empty, empty.copy()
+    chroms = [r[0] for r in rows]
+    p0s = np.array([r[1] for r in rows], dtype=np.int64)
+    ref_codes = _ref_windows(genome, chroms, p0s - length // 2, length)
+    alt_codes = _alt_windows(genome, ref_codes, chroms, p0s, [r[2] for r in rows], [r[3] for r in rows], length)
+    return ref_codes, alt_codes
+
+
+def decode_windows(codes: np.ndarray) -> list[str]:
+    """ASCII code windows (n, L) -> strings (case kept); for tests and debugging."""
+    codes = np.atleast_2d(np.asarray(codes, dtype=np.uint8))
+    return [row.tobytes().decode("ascii") for row in codes]
+
+
+# --------------------------------------------------------------------------------------
+# Blocks: records -> scored alleles + windows
+# --------------------------------------------------------------------------------------
+
+
+def _alt_problem(alt: str) -> str | None:
+    if alt in (".", "*") or alt.startswith("<") or "[" in alt or "]" in alt or alt.startswith(".") or alt.endswith("."):
+        return "symbolic"
+    if not _ACGTN.fullmatch(alt):
+        return "invalid_allele"
+    return None
+
+
+@dataclass
+class _Block:
+    records: list  # VcfRecord
+    rec_row: np.ndarray  # per scored allele: index into records
+    alt_index: np.ndarray  # per scored allele: 0-based ALT number in its record
+    ref_row: np.ndarray  # per scored allele: row in ref_x
+    ref_match: np.ndarray  # per scored allele
+    x: np.ndarray | None  # one-hot (n_ref + n_alt, L, 4): ref windows, then alt windows
+    n_ref: int
+    counts: dict
+
+
+def _prepare_block(records: list, genome: Genome, length: int, contig_map: dict, ref_mismatch: str) -> _Block:
+    counts = dict.fromkeys(SKIP_REASONS, 0) | {"alleles": 0, "ref_mismatch_scored": 0}
+    sizes = genome.chrom_sizes
+    half = length // 2
+    # candidate alleles: (record row, alt index, genome chrom, p0, ref, alt)
+    cand = []
+    for i, rec in enumerate(records):
+        alts = rec.alts or (".",)
+        counts["alleles"] += len(alts)
+        problems = [_alt_problem(a) for a in alts]
+        ok = [j for j, prob in enumerate(problems) if prob is None]
+        for prob in problems:
+            if prob is not None:
+                counts[prob] += 1
+        if not ok:
+            continue
+        chrom = contig_map.get(rec.chrom)
+        p, ref = rec.pos - 1, rec.ref
+        if chrom is None:
+            counts["contig_not_in_genome"] += len(ok)
+        elif not _ACGTN.fullmatch(ref):
+            counts["invalid_allele"] += len(ok)
+        elif p < 0 or p + len(ref) > sizes[chrom]:
+            counts["outside_chromosome"] += len(ok)
+        else:
+            for j in ok:
+                if _window_fits(sizes[chrom], p, len(ref), len(rec.alts[j]), length):
+                    cand.append((i, j, chrom, p, ref, rec.alts[j]))
+                else:
+                    counts["off_chromosome_end"] += 1
+    if not cand:
+        empty = np.empty(0, np.int64)
+        return _Block(records, empty, empty, empty, np.empty(0, bool), None, 0, counts)
+
+    rec_rows = np.array([c[0] for c in cand], np.int64)
+    unique_recs, ref_row = np.unique(rec_rows, return_inverse=True)  # one ref window per record
+    first = np.searchsorted(rec_rows, unique_recs)
+    ref_chroms = [cand[k][2] for k in first]
+    ref_p0 = np.array([cand[k][3] for k in first], np.int64)
+    ref_codes = _ref_windows(genome, ref_chroms, ref_p0 - half, length)
+
+    # REF against the genome (case-insensitive), once per record
+    match = np.empty(unique_recs.size, bool)
+    for u, k in enumerate(first):
+        ref = cand[k][4].upper()
+        if len(ref) == 1:
+            match[u] = ref_codes[u, half] in (ord(ref), ord(ref.lower()))
+        else:
+            genome_ref = genome.fetch(ref_chroms[u], int(ref_p0[u]), int(ref_p0[u]) + len(ref))
+            match[u] = genome_ref.tobytes().decode("ascii").upper() == ref
+    allele_match = match[ref_row]
+    if ref_mismatch == "drop" and not match.all():
+        counts["ref_mismatch"] += int((~allele_match).sum())
+        keep_refs = np.flatnonzero(match)
+        remap = np.full(unique_recs.size, -1, np.int64)
+        remap[keep_refs] = np.arange(keep_refs.size)
+        keep = allele_match
+        cand = [c for c, k in zip(cand, keep) if k]
+        ref_row = remap[ref_row[keep]]
+        ref_codes = ref_codes[keep_refs]
+        allele_match = allele_match[keep]
+        if not cand:
+            empty = np.empty(0, np.int64)
+            return _Block(records, empty, empty, empty, np.empty(0, bool), None, 0, counts)
+    counts["ref_mismatch_scored"] += int((~allele_match).sum())
+
+    alt_codes = _alt_windows(genome, ref_codes[ref_row], [c[2] for c in cand], [c[3] for c in cand],
+                             [c[4] for c in cand], [c[5] for c in cand], length)
+    x = one_hot_encode(np.concatenate([ref_codes, alt_codes]))
+    return _Block(
+        records,
+        np.array([c[0] for c in cand], np.int64),
+        np.array([c[1] for c in cand], np.int64),
+        ref_row,
+        allele_match,
+        x,
+        ref_codes.shape[0],
+        counts,
+    )
+
+
+def _blocks(records: Iterable[VcfRecord], size: int) -> Iterator[list]:
+    block = []
+    for rec in records:
+        block.append(rec)
+        if len(block) == size:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+def _prefetch(iterator: Iterator, depth: int = 2) -> Iterator:
+    """Run `iterator` in a background thread, `depth` items ahead (bounded memory); its
+    exceptions are re-raised here."""
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def work():
+        try:
+            for item in iterator:
+                while not stop.is_set():
+                    try:
+                        items.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put((done, None))
+        except BaseException as error:  # noqa: BLE001 - handed to the consumer
+            items.put((done, error))
+
+    thread = threading.Thread(target=work, name="deepcis-variant-blocks", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = items.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+class _BackgroundWriter:
+    """Calls `write(item)` for each put item in one background thread, in order, at most
+    `depth` items behind. A failure in `write` is re-raised by the next put or on exit; an
+    exception in the with-block stops the thread without writing the rest."""
+
+    def __init__(self, write, depth: int = 2):
+        self._write = write
+        self._items: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._abort = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="deepcis-variant-writer", daemon=True)
+
+    def _run(self):
+        while True:
+            item = self._items.get()
+            if item is None:
+                return
+            if self._error is None and not self._abort.is_set():
+                try:
+                    self._write(item)
+                except BaseException as error:  # noqa: BLE001 - re-raised in the caller
+                    self._error = error
+
+    def put(self, item):
+        if self._error is not None:
+            raise self._error
+        self._items.put(item)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self._abort.set()
+        self._items.put(None)
+        self._thread.join()
+        if exc_type is None and self._error is not None:
+            raise self._error
+        return False
+
+
+# --------------------------------------------------------------------------------------
+# Prediction
+# --------------------------------------------------------------------------------------
+
+
+class _Predictor:
+    """Model outputs for one-hot windows, averaged over both strands unless forward only.
+
+    On the TensorFlow backend one compiled function runs the model on a batch and on its
+    reverse complement (flip of both axes) and averages them; this avoids model.predict's
+    per-call set-up, which would otherwise dominate with blocks of a few thousand windows."""
+
+    def __init__(self, model, batch_size: int, reverse_complement: bool):
+        import keras
+
+        self.model = model
+        self.batch_size = int(batch_size)
+        self.reverse_complement = bool(reverse_complement)
+        self.n_windows = 0
+        self._fn = None
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            rc = self.reverse_complement
+
+            def run(x):
+                x = tf.cast(x, tf.float32)
+                y = tf.cast(model(x, training=False), tf.float32)
+                if rc:
+                    y = (y + tf.cast(model(tf.reverse(x, axis=[1, 2]), training=False), tf.float32)) / 2.0
+                return y
+
+            # one trace for every batch size (a retrace costs ~0.7 s)
+            shape = [None, *(int(d) for d in model.input_shape[1:])]
+            self._fn = tf.function(run, input_signature=[tf.TensorSpec(shape, tf.uint8)])
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """(n, L, 4) uint8 one-hot -> (n, T) float64."""
+        self.n_windows += x.shape[0] * (2 if self.reverse_complement else 1)
+        outs = []
+        for lo in range(0, x.shape[0], self.batch_size):
+            batch = x[lo : lo + self.batch_size]
+            if self._fn is not None:
+                outs.append(self._fn(batch).numpy())
+            else:
+                xb = batch.astype(np.float32)
+                y = np.asarray(self.model.predict_on_batch(xb), np.float32)
+                if self.reverse_complement:
+                    y = (y + np.asarray(self.model.predict_on_batch(np.ascontiguousarray(xb[:, ::-1, ::-1])), np.float32)) / 2
+                outs.append(y)
+        out = np.concatenate(outs).astype(np.float64)
+        return out.reshape(out.shape[0], -1)
+
+
+def _load(model_path):
+    """A model folder (model.keras inside) or a .keras file -> (model, tasks, window length)."""
+    from .keras_objects import load_model, model_metadata
+
+    path = Path(model_path)
+    if path.is_dir():
+        path = path / "model.keras"
+    if not path.is_file():
+        raise InputError(path, "model file not found")
+    model = load_model(path)
+    meta = model_metadata(model)
+    return model, list(meta["tasks"]), int(meta["window_length"]), _output_is_sigmoid(model)
+
+
+def _output_is_sigmoid(model) -> bool:
+    import keras
+
+    for layer in reversed(model.layers):
+        activation = getattr(layer, "activation", None)
+        if activation is not None:
+            return activation is keras.activations.sigmoid or getattr(activation, "__name__", "") == "sigmoid"
+    return False
+
+
+# --------------------------------------------------------------------------------------
+# Scores
+# --------------------------------------------------------------------------------------
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, np.float64), PROB_CLIP, 1 - PROB_CLIP)
+    return np.log(p) - np.log1p(-p)
+
+
+def effect_scores(ref_prob: np.ndarray, alt_prob: np.ndarray, sigmoid: bool = True) -> dict:
+    """diff, abs_diff and logit_diff (NaN for non-sigmoid heads) from probabilities."""
+    diff = alt_prob - ref_prob
+    logit_diff = logit(alt_prob) - logit(ref_prob) if sigmoid else np.full_like(diff, np.nan)
+    return {"diff": diff, "abs_diff": np.abs(diff), "logit_diff": logit_diff}
+
+
+def empirical_pvalues(values: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """(1 + #background >= value) / (1 + n), per task column: values (m, T), background (n, T)."""
+    values = np.asarray(values, np.float64)
+    background = np.asarray(background, np.float64)
+    if values.ndim != 2 or background.ndim != 2 or values.shape[1] != background.shape[1]:
+        raise ValueError(f"values {values.shape} and background {background.shape} need the same tasks")
+    n = background.shape[0]
+    out = np.empty_like(values)
+    for t in range(values.shape[1]):
+        ordered = np.sort(background[:, t])
+        at_least = n - np.searchsorted(ordered, values[:, t], side="left")
+        out[:, t] = (1.0 + at_least) / (1.0 + n)
+    return out
+
+
+def _tsv_block(block: _Block, ref_p: np.ndarray, alt_p: np.ndarray, scores: dict, tasks, pvalues) -> str:
+    """Long-format rows (allele-major, tasks in model order) as TSV text; numbers as %.7g
+    (float32 precision), NaN as NA. Formatted with one %-format per row: 8x faster than
+    DataFrame.to_csv with a float_format, which matters with hundreds of tasks."""
+    n, t = alt_p.shape
+    prefixes = []
+    for i, j, match in zip(block.rec_row.tolist(), block.alt_index.tolist(), block.ref_match.tolist()):
+        rec = block.records[i]
+        prefixes.append(f"{rec.chrom}\t{rec.pos}\t{rec.id}\t{rec.ref}\t{rec.alts[j]}\t{match}\t")
+    columns = [ref_p, alt_p, scores["diff"], scores["abs_diff"], scores["logit_diff"]]
+    if pvalues is not None:
+        columns.append(pvalues)
+    values = np.stack([c.reshape(-1) for c in columns], axis=1)
+    fmt = "\t".join(["%.7g"] * values.shape[1]) + "\n"
+    body = [fmt % tuple(row) for row in values.tolist()]
+    if np.isnan(values).any():
+        body = [b.replace("nan", "NA") for b in body]
+    task_cells = [f"{task}\t" for task in tasks]
+    return "".join([prefixes[k // t] + task_cells[k % t] + b for k, b in enumerate(body)])
+
+
+def _info_safe(task: str) -> str:
+    return _INFO_UNSAFE.sub("_", task)
+
+
+def _strip_info(info: str) -> list[str]:
+    if info == ".":
+        return []
+    return [kv for kv in info.split(";") if kv.split("=", 1)[0] not in INFO_FIELDS]
+
+
+def _vcf_block(block: _Block, scores: dict, tasks) -> str:
+    """The block's records with DEEPCIS_* INFO (one value per ALT, '.' for unscored ALTs)."""
+    safe_tasks = [_info_safe(t) for t in tasks]
+    per_record: dict[int, list] = {}
+    if block.rec_row.size:
+        absd = scores["abs_diff"]
+        top = absd.argmax(axis=1)
+        rows = np.arange(top.size)
+        top_diff = scores["diff"][rows, top]
+        top_logit = scores["logit_diff"][rows, top]
+        for k, (i, j) in enumerate(zip(block.rec_row.tolist(), block.alt_index.tolist())):
+            per_record.setdefault(i, []).append((j, k))
+    lines = []
+    for i, rec in enumerate(block.records):
+        fields = rec.text.rstrip("\n").split("\t", 8)
+        info = _strip_info(fields[7])
+        if i in per_record:
+            n_alt = len(rec.alts)
+            values = {key: ["."] * n_alt for key in INFO_FIELDS if key != "DEEPCIS_REF_MISMATCH"}
+            mismatch = False
+            for j, k in per_record[i]:
+                values["DEEPCIS_TOP_TASK"][j] = safe_tasks[top[k]]
+                values["DEEPCIS_TOP_DIFF"][j] = "%.6g" % top_diff[k]
+                values["DEEPCIS_TOP_LOGIT_DIFF"][j] = "." if math.isnan(top_logit[k]) else "%.6g" % top_logit[k]
+                values["DEEPCIS_MAX_ABS_DIFF"][j] = "%.6g" % absd[k, top[k]]
+                mismatch = mismatch or not block.ref_match[k]
+            info += [f"{key}={','.join(v)}" for key, v in values.items()]
+            if mismatch:
+                info.append("DEEPCIS_REF_MISMATCH")
+        fields[7] = ";".join(info) if info else "."
+        lines.append("\t".join(fields) + "\n")
+    return "".join(lines)
+
+
+def _vcf_header(header_text: str, meta: dict) -> str:
+    """Input header with our INFO lines (replacing any earlier ones) and run metadata."""
+    lines = [ln for ln in header_text.splitlines()
+             if not any(ln.startswith(f"##INFO=<ID={key},") for key in INFO_FIELDS)
+             and not ln.startswith("##deepcis")]
+    chrom_line = lines.pop()
+    if not chrom_line.startswith("#CHROM"):
+        raise ValueError("VCF header text does not end with the #CHROM line")
+    for key, (number, kind, text) in INFO_FIELDS.items():
+        lines.append(f'##INFO=<ID={key},Number={number},Type={kind},Description="{text}">')
+    for key, value in meta.items():
+        lines.append(f"##deepcis_{key}={value}")
+    return "\n".join(lines + [chrom_line]) + "\n"
+
+
+def _write_bgzf_indexed(out_vcf_gz, index: bool, stack: contextlib.ExitStack):
+    """Open atomic temp files for a bgzip VCF (+ .tbi); returns (handle, finish)."""
+    import pysam
+
+    out = Path(out_vcf_gz)
+    tbi_tmp = stack.enter_context(atomic_path(out.with_name(out.name + ".tbi"))) if index else None
+    gz_tmp = stack.enter_context(atomic_path(out))  # renamed before the index: tabix wants it older
+    handle = pysam.BGZFile(str(gz_tmp), "wb")
+    stack.callback(handle.close)  # on failure: closed before the temp file is removed
+
+    def finish():
+        handle.close()
+        fsync_file(gz_tmp)
+        if index:
+            try:
+                pysam.tabix_index(str(gz_tmp), preset="vcf", force=True, index=str(tbi_tmp))
+            except (OSError, ValueError) as error:
+                raise InputError(out, f"cannot tabix-index the annotated VCF ({error}); the input must "
+                                 "be sorted by contig and position (bcftools sort)") from None
+
+    return handle, finish
+
+
+@dataclass
+class _Run:
+    """Everything one scoring run needs, loaded once."""
+
+    model: object
+    tasks: list
+    length: int
+    sigmoid: bool
+    predictor: _Predictor
+
+
+def _score_block(run: _Run, block: _Block):
+    """(ref_p, alt_p, scores) of a block's scored alleles; the ref windows are predicted once
+    per record and shared by its ALTs."""
+    t = len(run.tasks)
+    if block.x is None:
+        empty = np.empty((0, t))
+        return empty, empty, effect_scores(empty, empty, run.sigmoid)
+    probs = run.predictor(block.x)
+    ref_p = probs[: block.n_ref][block.ref_row]
+    alt_p = probs[block.n_ref :]
+    return ref_p, alt_p, effect_scores(ref_p, alt_p, run.sigmoid)
+
+
+def score_variants(
+    model_path,
+    genome_path,
+    vcf_path,
+    out_tsv_gz,
+    out_vcf_gz=None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    reverse_complement: bool = True,
+    ref_mismatch: str = "drop",
+    chunk: tuple[int, int] | None = None,
+    background=None,
+    seed: int = 0,
+    block_size: int = DEFAULT_BLOCK_SIZE,
+    index: bool = True,
+) -> dict:
+    """Score every ALT allele of a VCF (or of one chunk of its records) with a model.
+
+    model_path: a model folder (with model.keras) or a .keras file; its metadata gives the
+    tasks and window length. Writes `out_tsv_gz` (long table, TSV_COLUMNS [+ pvalue]) and,
+    if given, `out_vcf_gz` (bgzip, + .tbi when `index`): every input record, scored ALTs
+    annotated with INFO DEEPCIS_* fields. `chunk` = (index, n_chunks), index 0-based.
+    `background`: None, an int n (draw n random SNVs with `seed` and score them) or the path
+    of a `save_background` .npz; adds the `pvalue` column. Returns a summary dict (counts per
+    skip reason, in alleles). Outputs appear only when complete (temp files, then rename).
+    """
+    if ref_mismatch not in REF_MISMATCH_MODES:
+        raise ConfigError(f"ref_mismatch={ref_mismatch!r} must be one of {', '.join(REF_MISMATCH_MODES)}")
+    if int(block_size) < 1 or int(batch_size) < 1:
+        raise ConfigError("block_size and batch_size must be positive")
+    vcf_path = Path(vcf_path)
+    genome = Genome(genome_path)
+    scan = scan_vcf(vcf_path)  # validates the whole VCF before the long work
+    start, stop = chunk_range(scan.n_records, chunk)
+    contig_map = resolve_contigs(scan.contigs, genome.chrom_sizes, vcf_path, genome.path)
+    if out_vcf_gz is not None and index and scan.unsorted_line is not None:
+        raise InputError(vcf_path, f"records are not sorted (contigs contiguous, POS ascending) from record "
+                         f"{scan.unsorted_line} on, so the annotated VCF cannot be tabix-indexed; sort it "
+                         "first (bcftools sort)")
+    model, tasks, length, sigmoid = _load(model_path)
+    run = _Run(model, tasks, length, sigmoid, _Predictor(model, batch_size, reverse_complement))
+    if not sigmoid:
+        log.warning("the model's output is not a sigmoid: logit_diff is NA")
+    bg = _resolve_background(background, run, genome, seed, reverse_complement)
+    header = TSV_COLUMNS + ([PVALUE_COLUMN] if bg is not None else [])
+
+    totals = dict.fromkeys(SKIP_REASONS, 0) | {"alleles": 0, "ref_mismatch_scored": 0}
+    scored = 0
+    with contextlib.ExitStack() as stack:
+        vcf_handle = finish_vcf = None
+        if out_vcf_gz is not None:
+            vcf_handle, finish_vcf = _write_bgzf_indexed(out_vcf_gz, index, stack)
+            meta = {"model": str(model_path), "genome": str(genome_path), "window_length": length,
+                    "strands": "forward+reverse_complement" if reverse_complement else "forward",
+                    "ref_mismatch": ref_mismatch}
+            if chunk is not None:
+                meta["chunk"] = f"{chunk[0]}/{chunk[1]}"
+            vcf_handle.write(_vcf_header(scan.header_text, meta).encode())
+        tsv_tmp = stack.enter_context(atomic_path(out_tsv_gz))
+        with gzip.open(tsv_tmp, "wt", compresslevel=TSV_COMPRESSLEVEL, newline="") as tsv:
+            tsv.write("\t".join(header) + "\n")
+            records = read_vcf(vcf_path, start, stop, with_text=out_vcf_gz is not None)
+            prepared = (_prepare_block(b, genome, length, contig_map, ref_mismatch)
+                        for b in _blocks(records, int(block_size)))
+
+            def write(item):
+                block, ref_p, alt_p, scores, pvalues = item
+                if alt_p.shape[0]:
+                    tsv.write(_tsv_block(block, ref_p, alt_p, scores, tasks, pvalues))
+                if vcf_handle is not None:
+                    vcf_handle.write(_vcf_block(block, scores, tasks).encode())
+
+            with _BackgroundWriter(write) as writer:  # formats + compresses while the model runs
+                for block in _prefetch(prepared):
+                    ref_p, alt_p, scores = _score_block(run, block)
+                    block.x = None  # the writer needs the records, not the windows
+                    for key, value in block.counts.items():
+                        totals[key] += value
+                    scored += alt_p.shape[0]
+                    pvalues = empirical_pvalues(scores["abs_diff"], bg) if bg is not None and alt_p.size else None
+                    writer.put((block, ref_p, alt_p, scores, pvalues))
+        fsync_file(tsv_tmp)
+        if finish_vcf is not None:
+            finish_vcf()
+    summary = {
+        "records": stop - start,
+        "records_in_vcf": scan.n_records,
+        "chunk": list(chunk) if chunk is not None else None,
+        "alleles": totals.pop("alleles"),
+        "scored_alleles": scored,
+        "skipped": {reason: totals[reason] for reason in SKIP_REASONS},
+        "ref_mismatch_scored": totals["ref_mismatch_scored"],
+        "contig_map": contig_map,
+        "tasks": tasks,
+        "window_length": length,
+        "reverse_complement": bool(reverse_complement),
+        "windows_predicted": run.predictor.n_windows,
+    }
+    _log_summary(summary)
+    return summary
+
+
+def _log_summary(summary: dict):
+    log.info("scored %d of %d ALT alleles (%d records)", summary["scored_alleles"], summary["alleles"], summary["records"])
+    for reason, n in summary["skipped"].items():
+        if n:
+            log.warning("skipped %d allele(s): %s", n, reason)
+    if summary["ref_mismatch_scored"]:
+        log.warning("%d allele(s) have a REF that differs from the genome; scored with the genome's "
+                    "bases and flagged ref_match=False", summary["ref_mismatch_scored"])
+
+
+# --------------------------------------------------------------------------------------
+# Gather
+# --------------------------------------------------------------------------------------
+
+
+def gather_scores(tsv_parts, vcf_parts, out_tsv_gz, out_vcf_gz=None, index: bool = True):
+    """Concatenate chunk outputs in the order given: the TSV header once, the VCF header
+    (from the first part) once; the VCF is bgzipped and tabix-indexed."""
+    tsv_parts = [Path(p) for p in tsv_parts]
+    vcf_parts = [Path(p) for p in (vcf_parts or [])]
+    if not tsv_parts:
+        raise ValueError("gather_scores needs at least one TSV part")
+    header = None
+    with contextlib.ExitStack() as stack:
+        tsv_tmp = stack.enter_context(atomic_path(out_tsv_gz))
+        with gzip.open(tsv_tmp, "wt", compresslevel=TSV_COMPRESSLEVEL, newline="") as out:
+            for part in tsv_parts:
+                with gzip.open(part, "rt", newline="") as handle:
+                    first = handle.readline()
+                    if header is None:
+                        header = first
+                        out.write(first)
+                    elif first != header:
+                        raise InputError(part, f"columns differ from the first part's ({header.strip()!r})", line=1)
+                    while chunk := handle.read(1 << 20):
+                        out.write(chunk)
+        fsync_file(tsv_tmp)
+        if out_vcf_gz is not None and vcf_parts:
+            handle, finish = _write_bgzf_indexed(out_vcf_gz, index, stack)
+            for k, part in enumerate(vcf_parts):
+                with gzip.open(part, "rt", newline="") as src:
+                    for line in src:
+                        if line.startswith("#"):
+                            if k == 0 and not line.startswith("##deepcis_chunk="):
+                                handle.write(line.encode())
+                            continue
+                        handle.write(line.encode())
+            finish()
+
+
+# --------------------------------------------------------------------------------------
+# Background SNVs and empirical p-values
+# --------------------------------------------------------------------------------------
+
+
+def background_snvs(genome: Genome, n: int, seed: int, window_length: int | None = None) -> list[tuple]:
+    """n random SNVs (chrom, pos 1-based, ref, alt): positions uniform over the genome's
+    A/C/G/T bases (N and other codes redrawn), ALT uniform among the other three bases.
+    With `window_length`, positions are drawn where the window fits on the chromosome."""
+    rng = np.random.default_rng(seed)
+    sizes = genome.chrom_sizes
+    names = list(sizes)
+    half = 0 if window_length is None else window_length // 2
+    right = 0 if window_length is None else window_length - half
+    lo = np.array([half for _ in names], np.int64)
+    hi = np.array([sizes[c] - right for c in names], np.int64)
+    spans = np.maximum(hi - lo, 0)
+    if spans.sum() == 0:
+        raise ValueError("no chromosome is long enough for the window")
+    offsets = np.concatenate([[0], np.cumsum(spans)])
+    out: list[tuple] = []
+    tries = 0
+    while len(out) < n:
+        tries += 1
+        if tries > 1000:
+            raise ValueError("could not draw background SNVs: the genome has too few A/C/G/T bases")
+        draws = rng.integers(0, offsets[-1], size=max(2 * (n - len(out)), 64))
+        which = np.searchsorted(offsets, draws, side="right") - 1
+        alts = rng.integers(1, 4, size=draws.size)
+        for d, w, shift in zip(draws.tolist(), which.tolist(), alts.tolist()):
+            p = int(lo[w] + d - offsets[w])
+            base = chr(int(genome.fetch(names[w], p, p + 1)[0])).upper()
+            if base not in "ACGT":
+                continue
+            alt = "ACGT"[("ACGT".index(base) + shift) % 4]
+            out.append((names[w], p + 1, base, alt))
+            if len(out) == n:
+                break
+    return out
+
+
+def _score_alleles(run: _Run, genome: Genome, alleles: list) -> np.ndarray:
+    """abs_diff (n, T) of alleles (chrom, pos, ref, alt), in blocks."""
+    out = []
+    for lo in range(0, len(alleles), DEFAULT_BLOCK_SIZE):
+        ref_codes, alt_codes = variant_windows(genome, alleles[lo : lo + DEFAULT_BLOCK_SIZE], run.length)
+        probs = run.predictor(one_hot_encode(np.concatenate([ref_codes, alt_codes])))
+        n = ref_codes.shape[0]
+        out.append(np.abs(probs[n:] - probs[:n]))
+    return np.concatenate(out) if out else np.empty((0, len(run.tasks)))
+
+
+def score_background(model_path, genome_path, out_npz, n: int = 10_000, seed: int = 0,
+                     batch_size: int = DEFAULT_BATCH_SIZE, reverse_complement: bool = True) -> np.ndarray:
+    """Score n random background SNVs once (for many chunks) and save abs_diff per task."""
+    model, tasks, length, sigmoid = _load(model_path)
+    run = _Run(model, tasks, length, sigmoid, _Predictor(model, batch_size, reverse_complement))
+    genome = Genome(genome_path)
+    snvs = background_snvs(genome, n, seed, length)
+    abs_diff = _score_alleles(run, genome, snvs)
+    with atomic_path(out_npz) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, abs_diff=abs_diff.astype(np.float32), tasks=np.array(tasks),
+                     reverse_complement=bool(reverse_complement), window_length=length, seed=seed)
+    return abs_diff
+
+
+def _resolve_background(background, run: _Run, genome: Genome, seed: int, reverse_complement: bool):
+    if background is None:
+        return None
+    if isinstance(background, (int, np.integer)) and not isinstance(background, bool):
+        if background < 1:
+            raise ConfigError("background: the number of random SNVs must be positive")
+        return _score_alleles(run, genome, background_snvs(genome, int(background), seed, run.length))
+    path = Path(background)
+    try:
+        with np.load(path) as data:
+            tasks = [str(t) for t in data["tasks"]]
+            abs_diff = np.asarray(data["abs_diff"], np.float64)
+            rc = bool(data["reverse_complement"])
+            length = int(data["window_length"])
+    except (OSError, KeyError, ValueError) as error:
+        raise InputError(path, f"not a deepcis background file: {error}") from None
+    if tasks != run.tasks or length != run.length or rc != bool(reverse_complement):
+        raise InputError(path, "background was scored with another model (tasks, window length) or "
+                         "strand setting than this run")
+    return abs_diff
+
+
+# --------------------------------------------------------------------------------------
+# Plot
+# --------------------------------------------------------------------------------------
+
+
+def top_effects(tsv_gz, n: int = 20, chunksize: int = 200_000):
+    """The n rows with the largest abs_diff, read in chunks (bounded memory)."""
+    import pandas as pd
+
+    numeric = ["ref_prob", "alt_prob", "diff", "abs_diff", "logit_diff", PVALUE_COLUMN]
+    text = {c: str for c in ("chrom", "id", "ref", "alt", "ref_match", "task")}
+    best = None
+    for frame in pd.read_csv(tsv_gz, sep="\t", chunksize=chunksize, dtype=text | dict.fromkeys(numeric, float),
+                             keep_default_na=False, na_values=dict.fromkeys(numeric, ["NA"])):
+        frame = frame.nlargest(n, "abs_diff") if best is None else pd.concat([best, frame]).nlargest(n, "abs_diff")
+        best = frame
+    if best is None:
+        return pd.DataFrame(columns=TSV_COLUMNS)
+    return best.reset_index(drop=True)
+
+
+def plot_top_effects(tsv_gz, out_png, n: int = 20):
+    """Horizontal bars of diff (alt - ref) for the n strongest variant-task effects."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    top = top_effects(tsv_gz, n)
+    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.32 * max(len(top), 1)))
+    if len(top):
+        labels = [
+            f"{r.id if r.id != '.' else ''} {r.chrom}:{r.pos} {_short(r.ref)}>{_short(r.alt)} | {r.task}".strip()
+            for r in top.itertuples()
+        ][::-1]
+        diffs = top["diff"].to_numpy()[::-1]
+        colours = np.where(diffs >= 0, "#c44e52", "#4c72b0")
+        ax.barh(np.arange(len(top)), diffs, color=colours)
+        ax.set_yticks(np.arange(len(top)), labels, fontsize=8)
+        ax.axvline(0, color="#444444", lw=0.8)
+    else:
+        ax.text(0.5, 0.5, "no scored variants", ha="center", va="center", transform=ax.transAxes)
+        ax.set_yticks([])
+    ax.set_xlabel("diff = alt_prob - ref_prob")
+    ax.set_title(f"Strongest predicted effects (top {len(top)} by |diff|)")
+    fig.tight_layout()
+    with atomic_path(out_png) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+
+
+def _short(allele: str, limit: int = 8) -> str:
+    allele = str(allele)
+    return allele if len(allele) <= limit else f"{allele[:limit - 3]}..({len(allele)})"
