@@ -5,7 +5,11 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The bundled example's config, unless the user names their own with --configfile (then
+# only theirs is read: no keys leak in from the example).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 include: "rules/common.smk"
@@ -13,6 +17,8 @@ include: "rules/example.smk"
 include: "rules/prepare.smk"
 include: "rules/encode.smk"
 include: "rules/train.smk"
+include: "rules/evaluate.smk"
+include: "rules/score.smk"
 
 
 rule all:

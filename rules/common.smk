@@ -30,6 +30,13 @@ TASK_PEAKS = {t["name"]: t["peaks"] for t in TASKS}
 CONFIG_SHA256 = config_sha256(config)
 MODELS = list(config["models"])
 MODEL_PATTERN = "|".join(MODELS) if MODELS else "(?!)"
+BASELINE = "kmer_baseline"
+# Everything evaluated side by side: the trained models, then the classical baseline.
+EVALUATED = MODELS + ([BASELINE] if config["baseline"]["enabled"] else [])
+EVAL_SPLITS = config["evaluate"]["splits"]
+VCF = config["variants"]["vcf"]
+SCORING_MODELS = (config["variants"]["models"] or MODELS) if VCF else []
+SCORE_CHUNKS = list(range(config["variants"]["chunks"]))
 
 
 def blacklist_input():
@@ -43,4 +50,24 @@ def final_outputs():
         *expand("results/encode/{split}.h5", split=SPLITS),
         *expand("results/models/{model}/model.keras", model=MODELS),
         *expand("results/models/{model}/training_curves.png", model=MODELS),
+        *expand(
+            "results/evaluate/{model}/{split}.metrics.tsv",
+            model=EVALUATED,
+            split=EVAL_SPLITS,
+        ),
+        *(
+            [
+                "results/evaluate/summary.tsv",
+                "results/evaluate/comparison.png",
+                "results/evaluate/roc_test.png",
+                "results/evaluate/pr_test.png",
+            ]
+            if EVALUATED and "test" in EVAL_SPLITS
+            else []
+        ),
+        *expand(
+            "results/score/{model}/{file}",
+            model=SCORING_MODELS,
+            file=["effects.tsv.gz", "annotated.vcf.gz", "top_effects.png"],
+        ),
     ]

@@ -105,7 +105,7 @@ def test_open_dataset_checks_contract(tmp_path):
     path = tmp_path / "other.h5"
     with h5py.File(path, "w") as f:
         f["x"] = np.zeros((1, 10, 4), np.uint8)
-    with pytest.raises(InputError, match="not a deepcis dataset: missing y"):
+    with pytest.raises(InputError, match="not a deepcis HDF5 dataset: missing y"):
         dataset.open_dataset(path)
     path.write_text("not hdf5")
     with pytest.raises(InputError, match="not a readable HDF5 file"):

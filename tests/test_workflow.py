@@ -148,7 +148,31 @@ def test_bundled_example_end_to_end(workdir):
         info = json.loads((folder / "model.json").read_text())
         assert info["epochs_run"] == 2 and info["tasks"] == ["CTCF", "GATA1", "GATA1_TAL1", "FOXA1", "AP1"]
         assert json.loads((folder / "overfit_one_batch.json").read_text())["passed"]
-    for rule in ("simulate_example", "prepare_windows", "encode_chunk", "gather_split", "overfit_one_batch", "train_model"):
+    summary = pd.read_csv(workdir / "results" / "evaluate" / "summary.tsv", sep="\t")
+    assert set(summary["model"]) == {"deepsea_small", "danq_small", "kmer_baseline"}
+    for model in summary["model"]:
+        metrics = pd.read_csv(workdir / "results" / "evaluate" / model / "test.metrics.tsv", sep="\t")
+        assert metrics["task"].tolist() == ["CTCF", "GATA1", "GATA1_TAL1", "FOXA1", "AP1"]
+        assert metrics["auroc"].between(0, 1).all()
+    baseline = pd.read_csv(workdir / "results" / "evaluate" / "kmer_baseline" / "test.metrics.tsv", sep="\t")
+    assert baseline.set_index("task").loc["CTCF", "auroc"] > 0.7  # k-mers see the long CTCF motif
+    import pysam
+
+    truth = pd.read_csv(workdir / "resources" / "example" / "variants_truth.tsv", sep="\t")
+    for model in ("deepsea_small", "danq_small"):
+        effects = pd.read_csv(workdir / "results" / "score" / model / "effects.tsv.gz", sep="\t")
+        assert list(effects.columns[:12]) == ["chrom", "pos", "id", "ref", "alt", "ref_match", "task", "ref_prob",
+                                              "alt_prob", "diff", "abs_diff", "logit_diff"]  # fmt: skip
+        assert "pvalue" in effects.columns
+        assert len(effects) == len(truth) * 5  # every allele x task, in input order
+        assert effects["id"].iloc[::5].tolist() == truth["id"].tolist()
+        with pysam.VariantFile(str(workdir / "results" / "score" / model / "annotated.vcf.gz")) as vcf:
+            records = list(vcf)
+            assert "DEEPCIS_TOP_TASK" in vcf.header.info and len(records) == truth["id"].nunique()
+            assert all(r.info.get("DEEPCIS_MAX_ABS_DIFF") is not None for r in records)
+    for rule in ("simulate_example", "prepare_windows", "encode_chunk", "gather_split", "overfit_one_batch", "train_model",
+                 "predict_split", "fit_baseline", "predict_baseline", "split_metrics", "compare_models",
+                 "score_chunk", "gather_scores", "plot_top_effects"):
         assert list((workdir / "logs").rglob(f"{rule}*.log")), rule
         assert list((workdir / "benchmarks").rglob(f"{rule}*.tsv")), rule
     assert not list((workdir / "results" / "encode").rglob("chunks/*.h5"))  # temp chunks removed
@@ -165,7 +189,11 @@ def test_encode_dream_chr22_region_split(workdir):
     tasks["peaks"] = [str((REPO / p).resolve()) for p in tasks["peaks"]]
     tasks.to_csv(sheet, sep="\t", index=False)
     genome = DREAM / "genome" / "chr22_20000000_21000000.fa"
-    run_snakemake(workdir, "--configfile", "config/encode_dream_chr22/config.yaml", "--config", f"genome={genome}")
+    cfg = yaml.safe_load((workdir / "config" / "encode_dream_chr22" / "config.yaml").read_text())
+    cfg |= {"genome": str(genome), "models": {}, "baseline": {"enabled": False}}  # prepare + encode only
+    (workdir / "chr22.yaml").write_text(yaml.safe_dump(cfg))
+    run_snakemake(workdir, "--configfile", "chr22.yaml")
+    assert not (workdir / "resources" / "example").exists()  # nothing leaks in from the example config
     frames = _check_split_files(workdir, genome)
     _assert_no_cross_split_overlap(frames)
     assert frames["valid"]["end"].max() <= 150_000

@@ -75,6 +75,9 @@ def validate_config(config: dict) -> dict:
     if split["mode"] == "fractions" and split["fractions"]["valid"] + split["fractions"]["test"] >= 1:
         raise ConfigError("config key split.fractions: valid + test must leave a fraction for training")
     _check_models(config, explicit_train)
+    unknown = [m for m in config["variants"]["models"] or [] if m not in config["models"]]
+    if unknown:
+        raise ConfigError(f"config key variants.models: {unknown} are not in models ({list(config['models'])})")
     return config
 
 

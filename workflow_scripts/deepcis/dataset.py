@@ -76,22 +76,26 @@ def write_small_rows(f, offset: int, y, chrom, start, end):
     f["end"][offset:hi] = end
 
 
-def open_dataset(path):
-    """Open a dataset read-only after checking that it follows the contract."""
+def open_h5(path, what: str, datasets, attributes=()):
+    """Open an HDF5 file read-only, or raise InputError naming what it lacks."""
     h5py = _h5py()
     path = Path(path)
     if not path.is_file():
-        raise InputError(path, "HDF5 dataset not found")
+        raise InputError(path, f"{what} not found")
     try:
         f = h5py.File(path, "r", locking=False)
     except OSError as error:
         raise InputError(path, f"not a readable HDF5 file: {error}") from None
-    missing = [k for k in ("x", "y", "chrom", "start", "end", "tasks") if k not in f]
-    missing += [f"attribute {a}" for a in REQUIRED_ATTRS if a not in f.attrs]
+    missing = [k for k in datasets if k not in f] + [f"attribute {a}" for a in attributes if a not in f.attrs]
     if missing:
         f.close()
-        raise InputError(path, f"not a deepcis dataset: missing {', '.join(missing)}")
+        raise InputError(path, f"not a deepcis {what}: missing {', '.join(missing)}")
     return f
+
+
+def open_dataset(path):
+    """Open a dataset read-only after checking that it follows the contract."""
+    return open_h5(path, "HDF5 dataset", ("x", "y", "chrom", "start", "end", "tasks"), REQUIRED_ATTRS)
 
 
 def dataset_tasks(f) -> list[str]:

@@ -90,19 +90,9 @@ def write_prediction_rows(f, offset: int, chrom, start, end, y_true, y_pred):
 
 def open_predictions(path):
     """Open a predictions file read-only after checking its datasets and shapes."""
-    import h5py
+    from .dataset import open_h5
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "predictions file not found")
-    try:
-        f = h5py.File(path, "r", locking=False)
-    except OSError as error:
-        raise InputError(path, f"not a readable HDF5 file: {error}") from None
-    missing = [name for name in PREDICTION_DATASETS if name not in f]
-    if missing:
-        f.close()
-        raise InputError(path, f"not a deepcis predictions file: missing {', '.join(missing)}")
+    f = open_h5(path, "predictions file", PREDICTION_DATASETS)
     n, t = f["start"].shape[0], f["tasks"].shape[0]
     if f["y_true"].shape != (n, t) or f["y_pred"].shape != (n, t):
         shapes = f"y_true {f['y_true'].shape} and y_pred {f['y_pred'].shape}"

@@ -1,0 +1,71 @@
+# Variant effect scoring: the VCF's records scatter into chunks per model and gather in order.
+
+
+rule score_chunk:
+    input:
+        model="results/models/{model}/model.keras",
+        genome=config["genome"],
+        vcf=VCF or [],
+    output:
+        tsv=temp("results/score/{model}/chunks/{chunk}.tsv.gz"),
+        vcf=temp("results/score/{model}/chunks/{chunk}.vcf.gz"),
+    log:
+        "logs/score/score_chunk.{model}.{chunk}.log",
+    benchmark:
+        "benchmarks/score/score_chunk.{model}.{chunk}.tsv"
+    wildcard_constraints:
+        model=MODEL_PATTERN,
+        chunk=r"\d+",
+    conda:
+        "../envs/score.yaml"
+    threads: config["train"]["threads"]
+    params:
+        cfg=config["variants"],
+        n_chunks=len(SCORE_CHUNKS),
+        seed=config["seed"],
+    script:
+        "../workflow_scripts/score_chunk.py"
+
+
+rule gather_scores:
+    input:
+        tsv=expand("results/score/{{model}}/chunks/{chunk}.tsv.gz", chunk=SCORE_CHUNKS),
+        vcf=expand("results/score/{{model}}/chunks/{chunk}.vcf.gz", chunk=SCORE_CHUNKS),
+    output:
+        tsv="results/score/{model}/effects.tsv.gz",
+        vcf="results/score/{model}/annotated.vcf.gz",
+        tbi="results/score/{model}/annotated.vcf.gz.tbi",
+    log:
+        "logs/score/gather_scores.{model}.log",
+    benchmark:
+        "benchmarks/score/gather_scores.{model}.tsv"
+    wildcard_constraints:
+        model=MODEL_PATTERN,
+    conda:
+        "../envs/score.yaml"
+    script:
+        "../workflow_scripts/gather_scores.py"
+
+
+rule plot_top_effects:
+    input:
+        "results/score/{model}/effects.tsv.gz",
+    output:
+        report(
+            "results/score/{model}/top_effects.png",
+            category="Variant effects",
+            subcategory="{model}",
+            caption="../report/top_effects.rst",
+        ),
+    log:
+        "logs/score/plot_top_effects.{model}.log",
+    benchmark:
+        "benchmarks/score/plot_top_effects.{model}.tsv"
+    wildcard_constraints:
+        model=MODEL_PATTERN,
+    conda:
+        "../envs/score.yaml"
+    params:
+        n=config["variants"]["top_n"],
+    script:
+        "../workflow_scripts/plot_top_effects.py"

@@ -1,0 +1,16 @@
+"""Rule compare_models: summary table, per-task comparison and ROC/PR curves on the test split."""
+
+from deepcis import eval_plots
+from deepcis.io_utils import log_to_file
+from deepcis.metrics import read_metrics, summarise, write_tsv
+
+log = log_to_file(snakemake.log[0])
+models = snakemake.params.models
+metrics = {m: read_metrics(p) for m, p in zip(models, snakemake.input.metrics)}
+summary = summarise(metrics)
+write_tsv(summary, snakemake.output.summary)
+eval_plots.comparison_figure(metrics, snakemake.output.comparison, title="Test split: per-task AUROC and AUPRC")
+predictions = dict(zip(models, snakemake.input.predictions))
+eval_plots.curves_figure(predictions, snakemake.output.roc, kind="roc", title="Test split: ROC curves")
+eval_plots.curves_figure(predictions, snakemake.output.pr, kind="pr", title="Test split: precision-recall curves")
+log.info("\n%s", summary.to_string())

@@ -1,0 +1,23 @@
+"""Rule fit_baseline: the k-mer logistic-regression baseline on the training split."""
+
+from deepcis.baseline import fit_kmer_baseline, save_baseline
+from deepcis.io_utils import atomic_path, log_to_file
+
+log = log_to_file(snakemake.log[0])
+cfg = snakemake.params.baseline
+model = fit_kmer_baseline(
+    snakemake.input.train,
+    snakemake.input.valid,
+    ks=cfg["ks"],
+    Cs=cfg["Cs"],
+    seed=snakemake.params.seed,
+    transform=cfg["transform"],
+    class_weight=None if cfg["class_weight"] == "none" else cfg["class_weight"],
+    solver=cfg["solver"],
+    max_train_rows=cfg["max_train_rows"],
+    n_jobs=snakemake.threads,
+)
+save_baseline(model, snakemake.output.model)
+with atomic_path(snakemake.output.report) as tmp:
+    model.report().to_csv(tmp, sep="\t", index=False, na_rep="NA")
+log.info("baseline fitted:\n%s", model.report().to_string())

@@ -1,0 +1,15 @@
+"""Rule predict_split: per-window predictions of a trained model on one split."""
+
+from deepcis.io_utils import log_to_file
+from deepcis.predict import predict_dataset
+
+log = log_to_file(snakemake.log[0])
+summary = predict_dataset(
+    snakemake.input.model,
+    snakemake.input.data,
+    snakemake.output[0],
+    batch_size=snakemake.params.batch_size,
+    reverse_complement=snakemake.params.reverse_complement,
+    threads=snakemake.threads,
+)
+log.info("%s", summary)
