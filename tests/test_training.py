@@ -170,3 +170,20 @@ def test_gpu_requested_without_gpu_warns(splits, tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         run_training(tmp_path / "m", *splits, training={"devices": "gpu", "epochs": 1})
     assert "GPU training was requested (devices: gpu) but no GPU is visible" in caplog.text
+
+
+def test_mixed_precision_keeps_float32_outputs(splits, tmp_path):
+    import h5py
+    import keras
+
+    try:
+        run_training(tmp_path / "m", *splits, training={"mixed_precision": True, "epochs": 1})
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    saved = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert saved["training"]["mixed_precision"] is True
+    model = keras.saving.load_model(tmp_path / "m" / "model.keras", safe_mode=True)
+    assert any(layer.dtype_policy.name == "mixed_float16" for layer in model.layers)
+    with h5py.File(splits[1], "r", locking=False) as f:
+        p = model.predict(f["x"][:8], verbose=0)
+    assert p.dtype == np.float32 and np.isfinite(p).all()

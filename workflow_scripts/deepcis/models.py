@@ -398,10 +398,10 @@ def build_deepsea(window_length, n_tasks, hp):
         x = layers.Dropout(hp["dropout"][i], name=f"dropout{b}")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(hp["dense_units"], activation="relu", kernel_regularizer=l2,
-                     kernel_constraint=dense_norm,
-                     activity_regularizer=(keras.regularizers.L1(hp["l1_activity"])
-                                           if hp["l1_activity"] > 0 else None),
-                     name="dense1")(x)
+                     kernel_constraint=dense_norm, name="dense1")(x)
+    if hp["l1_activity"] > 0:
+        # a float32 layer, so the penalty is summed in float32 under mixed precision too
+        x = layers.ActivityRegularization(l1=hp["l1_activity"], dtype="float32", name="dense1_l1")(x)
     return inputs, x
 
 

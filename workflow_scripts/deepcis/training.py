@@ -60,11 +60,14 @@ def configure_runtime(threads: int, seed: int, deterministic: bool = True, cpu_d
     import keras
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(max(1, int(threads)))
-    tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, int(threads))))
-    if cpu_devices > 1:
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * int(cpu_devices))
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(max(1, int(threads)))
+        tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, int(threads))))
+        if cpu_devices > 1:
+            cpu = tf.config.list_physical_devices("CPU")[0]
+            tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * int(cpu_devices))
+    except RuntimeError as error:  # TensorFlow already ran in this process (a notebook, a test session)
+        log.warning("TensorFlow is already initialised in this process; keeping its thread and device settings (%s)", error)
     keras.utils.set_random_seed(int(seed))
     if deterministic:
         tf.config.experimental.enable_op_determinism()
