@@ -75,7 +75,7 @@ def test_learns_planted_motifs(tmp_path):
     train = make_split(tmp_path / "train.h5", 1500, seed=1)
     valid = make_split(tmp_path / "valid.h5", 300, seed=2, split="valid")
     hp = {"conv_filters": [32, 32, 32], "kernel_size": 7, "pool_size": 2, "dense_units": 32, "dropout": [0.1, 0.1, 0.2]}
-    run_training(tmp_path / "m", train, valid, training={"epochs": 10, "batch_size": 16, "early_stopping_patience": 10},
+    run_training(tmp_path / "m", train, valid, training={"epochs": 14, "batch_size": 16, "early_stopping_patience": 14},
                  hp=hp)  # fmt: skip
     model = keras.saving.load_model(tmp_path / "m" / "model.keras", safe_mode=True)
     with h5py.File(valid, "r", locking=False) as f:
