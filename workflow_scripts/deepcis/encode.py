@@ -128,9 +128,16 @@ def _encode_block(block):
         raise InputError(s["bed_path"], f"labels must be 0 or 1 (data rows {first_row + 1}-{first_row + n_rows})")
     x = encode_rows(s["genome"], frame, length)
     view, at = memoryview(x).cast("B"), s["x_offset"] + first_row * length * 4
+    first, size = at, view.nbytes
     while view:  # pwrite may write less than asked
         written = os.pwrite(s["out"], view, at)
         view, at = view[written:], at + written
+    # Start writing this block back to disk now, while the next is encoded, instead of
+    # leaving it all to the fsync before the rename.
+    try:
+        os.posix_fadvise(s["out"], first, size, os.POSIX_FADV_DONTNEED)
+    except OSError:  # advisory only; some file systems refuse it
+        pass
     return (labels.astype(np.uint8), frame["chrom"].to_numpy(object),
             frame["start"].to_numpy(np.int64), frame["end"].to_numpy(np.int64))  # fmt: skip
 
