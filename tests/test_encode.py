@@ -61,7 +61,7 @@ def test_chunks_gather_to_the_same_file(prepared, tmp_path):
     parts = []
     for i in range(3):
         part = tmp_path / f"part{i}.h5"
-        encode_bed(genome, bed, part, 1000, ATTRS | {"chunk": str(i)}, rows=chunk_bounds(n, i, 3), block_rows=5, workers=1 + i % 2)
+        encode_bed(genome, bed, part, 1000, ATTRS | {"chunk": str(i)}, chunk=(i, 3), block_rows=5, workers=1 + i % 2)
         parts.append(part)
     gathered = tmp_path / "gathered.h5"
     assert dataset.concatenate(parts, gathered, block_rows=4) == n

@@ -3,7 +3,6 @@ import subprocess
 import numpy as np
 import pyfaidx
 import pytest
-from conftest import random_sequence, write_fasta
 
 from deepcis.errors import InputError
 from deepcis.genome import Genome, count_bases, decode_one_hot, one_hot_encode, one_hot_sequence, reverse_complement

@@ -20,9 +20,7 @@ import pandas as pd
 from . import dataset
 from .errors import InputError
 from .genome import Genome
-
-_HEADER = "#chrom\tstart\tend\tname"
-
+from .prepare import read_windows_header
 
 def count_rows(bed_path) -> int:
     """Data rows of a windows BED (all lines but the '#' header)."""
@@ -36,14 +34,6 @@ def count_rows(bed_path) -> int:
 def chunk_bounds(n_rows: int, index: int, n_chunks: int) -> tuple[int, int]:
     """Rows [lo, hi) of chunk `index` (0-based) of `n_chunks` near-equal chunks."""
     return index * n_rows // n_chunks, (index + 1) * n_rows // n_chunks
-
-
-def read_header(bed_path) -> list[str]:
-    with open(bed_path) as handle:
-        header = handle.readline()
-    if not header.startswith(_HEADER):
-        raise InputError(bed_path, "not a deepcis windows BED (missing '#chrom start end name <tasks>' header)", 1)
-    return header[1:].rstrip("\n").split("\t")
 
 
 def block_byte_ranges(bed_path, lo: int, hi: int, block_rows: int) -> list[tuple[int, int, int, int]]:
@@ -151,12 +141,14 @@ def encode_bed(
     rows: tuple[int, int] | None = None,
     block_rows: int = 4096,
     workers: int = 1,
+    chunk: tuple[int, int] | None = None,
 ) -> int:
-    """Encode rows [lo, hi) of `bed_path` into a new dataset at `out_path`; returns the row count."""
-    columns = read_header(bed_path)
+    """Encode rows [lo, hi) of `bed_path` (all rows, or chunk (index, n_chunks) of them) into a
+    new dataset at `out_path`; returns the row count."""
+    columns = read_windows_header(bed_path)
     tasks = columns[4:]
     n_total = count_rows(bed_path)
-    lo, hi = rows if rows is not None else (0, n_total)
+    lo, hi = chunk_bounds(n_total, *chunk) if chunk else rows if rows is not None else (0, n_total)
     hi = min(hi, n_total)
     blocks = [(a - lo, n, b0, b1) for a, n, b0, b1 in block_byte_ranges(bed_path, lo, hi, block_rows)]
     Genome(genome_path).close()  # fail on a bad genome before any file is created

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -194,25 +193,32 @@ def _stats(windows, tasks, pos_dropped, neg_dropped, boundary, n_pos_raw, n_neg_
     return pd.DataFrame(rows, columns=["section", "split", "item", "value"])
 
 
+WINDOWS_BED_FIXED = ["chrom", "start", "end", "name"]  # then one 0/1 column per task
+
+
 def write_windows_bed(windows: pd.DataFrame, tasks: list[str], split_name: str, path) -> int:
     """One split's windows as BED4 + one 0/1 column per task, with a '#' header line."""
     part = windows[windows["split"] == split_name]
     with atomic_path(path) as tmp:
         with open(tmp, "w") as handle:
-            handle.write("#" + "\t".join(["chrom", "start", "end", "name", *tasks]) + "\n")
-            part[["chrom", "start", "end", "name", *tasks]].to_csv(handle, sep="\t", header=False, index=False)
+            handle.write("#" + "\t".join([*WINDOWS_BED_FIXED, *tasks]) + "\n")
+            part[[*WINDOWS_BED_FIXED, *tasks]].to_csv(handle, sep="\t", header=False, index=False)
     return len(part)
+
+
+def read_windows_header(path) -> list[str]:
+    """The column names of a windows BED (its '#' header), or InputError if it has none."""
+    with open(path) as handle:
+        header = handle.readline()
+    if not header.startswith("#" + "\t".join(WINDOWS_BED_FIXED)):
+        raise InputError(path, "not a deepcis windows BED (missing '#chrom start end name <tasks>' header)", 1)
+    return header[1:].rstrip("\n").split("\t")
 
 
 def read_windows_bed(path) -> tuple[pd.DataFrame, list[str]]:
     """Read a windows BED written by `write_windows_bed` (header gives the task names)."""
-    path = Path(path)
-    with open(path) as handle:
-        header = handle.readline()
-    if not header.startswith("#chrom\tstart\tend\tname"):
-        raise InputError(path, "not a deepcis windows BED (missing '#chrom start end name <tasks>' header)", 1)
-    columns = header[1:].rstrip("\n").split("\t")
-    tasks = columns[4:]
+    columns = read_windows_header(path)
+    tasks = columns[len(WINDOWS_BED_FIXED) :]
     frame = pd.read_csv(
         path, sep="\t", comment=None, skiprows=1, header=None, names=columns,
         dtype={"chrom": object, "name": object, "start": np.int64, "end": np.int64} | dict.fromkeys(tasks, np.uint8),

@@ -364,7 +364,7 @@ def overfit_one_batch(
     configure_runtime(threads, seed, cfg["deterministic"], 1, False)
     import keras
 
-    from . import keras_objects, models
+    from . import models
 
     batches = HDF5Batches(train_path, BatchConfig(batch_size=batch_size, shuffle=False, in_memory_bytes=0, seed=seed))
     try:
