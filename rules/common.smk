@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow_scripts"))
 from deepcis.config import read_tasks, validate_config
 from deepcis.errors import DeepcisError
 from deepcis.io_utils import config_sha256
+from deepcis.variants import vcf_compression
 
 SPLITS = ["train", "valid", "test"]
 
@@ -35,6 +36,13 @@ BASELINE = "kmer_baseline"
 EVALUATED = MODELS + ([BASELINE] if config["baseline"]["enabled"] else [])
 EVAL_SPLITS = config["evaluate"]["splits"]
 VCF = config["variants"]["vcf"]
+# htslib cannot read plain-gzip VCFs (dbSNP and ENCODE serve many): those are recompressed
+# with bgzip once (rule bgzip_vcf); bgzip, BCF and plain-text VCFs are read where they lie.
+SCORING_VCF = (
+    "results/score/input.vcf.gz"
+    if VCF and Path(VCF).is_file() and vcf_compression(VCF) == "gzip"
+    else VCF
+)
 SCORING_MODELS = (config["variants"]["models"] or MODELS) if VCF else []
 SCORE_CHUNKS = list(range(config["variants"]["chunks"]))
 

@@ -1,11 +1,26 @@
 # Variant effect scoring: the VCF's records scatter into chunks per model and gather in order.
 
 
+rule bgzip_vcf:
+    input:
+        VCF or [],
+    output:
+        "results/score/input.vcf.gz",
+    log:
+        "logs/score/bgzip_vcf.log",
+    benchmark:
+        "benchmarks/score/bgzip_vcf.tsv"
+    conda:
+        "../envs/score.yaml"
+    script:
+        "../workflow_scripts/bgzip_vcf.py"
+
+
 rule score_chunk:
     input:
         model="results/models/{model}/model.keras",
         genome=config["genome"],
-        vcf=VCF or [],
+        vcf=SCORING_VCF or [],
     output:
         tsv=temp("results/score/{model}/chunks/{chunk}.tsv.gz"),
         vcf=temp("results/score/{model}/chunks/{chunk}.vcf.gz"),

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Set up everything deepcis needs on Debian 12 + Python 3.11: Debian packages (bedtools,
-# bgzip/tabix) and a virtual environment .venv with the pinned Python packages.
+# bgzip/tabix, bcftools to check the annotated VCFs) and a virtual environment .venv with the pinned Python packages.
 # Safe to rerun: it installs only what is missing or changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(bedtools tabix)
+APT_PACKAGES=(bedtools tabix bcftools)
 missing=()
 command -v bedtools >/dev/null || missing+=(bedtools)
 command -v bgzip >/dev/null && command -v tabix >/dev/null || missing+=(tabix)
+command -v bcftools >/dev/null || missing+=(bcftools)
 if ((${#missing[@]})); then
     echo "setup: installing Debian packages: ${missing[*]}"
     SUDO=""

@@ -1,12 +1,13 @@
 """Variant scoring: VCF reading, windows, scores, annotated VCF, chunks, strand symmetry, errors."""
 
 import gzip
+import subprocess
 
 import numpy as np
 import pandas as pd
 import pysam
 import pytest
-from conftest import random_sequence, write_fasta
+from conftest import SHARED_DATA, random_sequence, write_fasta
 
 from deepcis import variants
 from deepcis.errors import ConfigError, InputError
@@ -366,6 +367,18 @@ def test_annotated_vcf_reads_back_cleanly(tmp_path, genome, model_path, genome_s
     assert "DEEPCIS_TOP_TASK" not in records[2].info and summary["skipped"]["invalid_allele"] == 1
     assert len(list(pysam.VariantFile(str(out)).fetch("chr1", 120, 140))) == 1  # the index works
     assert "[W::" not in capfd.readouterr().err
+    # bcftools (htslib's own reader) parses every record and INFO field without a warning
+    bcftools = subprocess.run(
+        ["bcftools", "query", "-f", "%ID\t%INFO/DEEPCIS_TOP_TASK\t%INFO/DEEPCIS_TOP_DIFF\n", str(out)],
+        capture_output=True, text=True, check=True,
+    )
+    assert bcftools.stderr == ""
+    queried = [line.split("\t") for line in bcftools.stdout.splitlines()]
+    assert [q[0] for q in queried] == ["a", "b", "c"]
+    assert queried[0][1] == ",".join(a.info["DEEPCIS_TOP_TASK"]) and queried[2][1:] == [".", "."]
+    assert [float(v) for v in queried[0][2].split(",")] == pytest.approx(a.info["DEEPCIS_TOP_DIFF"], rel=1e-5)
+    checked = subprocess.run(["bcftools", "view", "-H", "-r", "chr1:120-140", str(out)], capture_output=True, text=True)
+    assert checked.returncode == 0 and checked.stderr == "" and len(checked.stdout.splitlines()) == 1
     # re-annotating an annotated VCF replaces the fields instead of duplicating them
     again = tmp_path / "again.vcf.gz"
     variants.score_variants(model_path, genome, out, tmp_path / "again.tsv.gz", again)
@@ -431,6 +444,35 @@ def test_malformed_vcf_gives_input_error(tmp_path, genome, model_path):
         variants.score_variants(model_path, genome, unsorted, tmp_path / "u.tsv.gz", tmp_path / "u.vcf.gz")
     variants.score_variants(model_path, genome, unsorted, tmp_path / "u.tsv.gz", tmp_path / "u.vcf.gz",
                             index=False, ref_mismatch="genome")
+
+
+def test_bgzip_vcf_makes_plain_gzip_and_text_readable(tmp_path):
+    text = ("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+            + "".join(f"chr1\t{p}\trs{p}\tA\tC\t.\t.\t.\n" for p in range(10, 5000, 7)))
+    with gzip.open(tmp_path / "plain.vcf.gz", "wt") as handle:
+        handle.write(text)
+    (tmp_path / "plain.vcf").write_text(text)
+    assert variants.vcf_compression(tmp_path / "plain.vcf.gz") == "gzip"
+    assert variants.vcf_compression(tmp_path / "plain.vcf") == "plain"
+    for name in ("plain.vcf.gz", "plain.vcf"):
+        out = tmp_path / f"bgzf_{name}.gz"
+        variants.bgzip_vcf(tmp_path / name, out, block_size=1000)  # several blocks
+        assert variants.vcf_compression(out) == "bgzf"
+        assert gzip.open(out, "rt").read() == text
+        assert variants.scan_vcf(out).n_records == text.count("\nchr1")
+    truncated = tmp_path / "truncated.vcf.gz"
+    truncated.write_bytes((tmp_path / "plain.vcf.gz").read_bytes()[:200])
+    with pytest.raises(InputError, match="truncated.vcf.gz.*cannot decompress"):
+        variants.bgzip_vcf(truncated, tmp_path / "never.vcf.gz")
+    assert not (tmp_path / "never.vcf.gz").exists()
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is not beside this checkout")
+def test_bgzip_vcf_on_the_shared_dbsnp_file(tmp_path):
+    dbsnp = SHARED_DATA / "hg19_chr22_20-21Mb_encode_dream" / "variants" / "dbsnp_snvs.chr22_20000000_21000000.vcf.gz"
+    assert variants.vcf_compression(dbsnp) == "gzip"
+    variants.bgzip_vcf(dbsnp, tmp_path / "dbsnp.vcf.gz")
+    assert variants.scan_vcf(tmp_path / "dbsnp.vcf.gz").n_records == 3174
 
 
 # ------------------------------------------------------------------------------ significance, plot

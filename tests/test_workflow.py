@@ -190,6 +190,12 @@ def test_encode_dream_chr22_region_split(workdir):
     tasks.to_csv(sheet, sep="\t", index=False)
     genome = DREAM / "genome" / "chr22_20000000_21000000.fa"
     cfg = yaml.safe_load((workdir / "config" / "encode_dream_chr22" / "config.yaml").read_text())
+    vcf = DREAM / "variants" / "dbsnp_snvs.chr22_20000000_21000000.vcf.gz"
+    cfg["variants"]["vcf"] = str(vcf)
+    (workdir / "chr22-full.yaml").write_text(yaml.safe_dump(cfg | {"genome": str(genome)}))
+    # the dbSNP VCF is plain gzip: the plan recompresses it once, before any scoring job
+    plan = run_snakemake(workdir, "-n", "--configfile", "chr22-full.yaml").stdout
+    assert "rule bgzip_vcf:" in plan and "rule score_chunk:" in plan
     cfg |= {"genome": str(genome), "models": {}, "baseline": {"enabled": False}}  # prepare + encode only
     (workdir / "chr22.yaml").write_text(yaml.safe_dump(cfg))
     run_snakemake(workdir, "--configfile", "chr22.yaml")

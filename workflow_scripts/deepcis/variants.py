@@ -119,6 +119,37 @@ def _quiet_htslib(level: int = 0):
         pysam.set_verbosity(previous)
 
 
+def vcf_compression(path) -> str:
+    """'bgzf' (bgzip VCF or BCF), 'gzip' (plain gzip, which htslib cannot read) or 'plain'."""
+    with open(path, "rb") as handle:
+        head = handle.read(18)
+    if head[:2] != b"\x1f\x8b":
+        return "plain"
+    # a BGZF block is a gzip member whose extra field carries the subfield 'BC'
+    return "bgzf" if b"BC" in head[12:16] else "gzip"
+
+
+def bgzip_vcf(src, dst, block_size: int = 1 << 20) -> None:
+    """Rewrite a plain-text or plain-gzip VCF as bgzip (what pysam and tabix need), streaming
+    in blocks and writing through a temp path."""
+    import pysam
+
+    src = Path(src)
+    if not src.is_file():
+        raise InputError(src, "VCF not found (or not a regular file)")
+    opener = gzip.open if vcf_compression(src) == "gzip" else open
+    try:
+        with opener(src, "rb") as handle, atomic_path(dst) as tmp:
+            out = pysam.BGZFile(str(tmp), "wb")
+            try:
+                while block := handle.read(block_size):
+                    out.write(block)
+            finally:
+                out.close()
+    except (OSError, EOFError, gzip.BadGzipFile) as error:
+        raise InputError(src, f"cannot decompress the VCF: {error}") from None
+
+
 def _open_vcf(path):
     import pysam
 
@@ -127,9 +158,7 @@ def _open_vcf(path):
         raise InputError(path, "VCF not found (or not a regular file)")
     if path.stat().st_size == 0:
         raise InputError(path, "VCF is empty (not even a header)")
-    with open(path, "rb") as handle:
-        head = handle.read(18)
-    if head[:2] == b"\x1f\x8b" and b"BC" not in head[12:16]:
+    if vcf_compression(path) == "gzip":
         raise InputError(path, "VCF is compressed with plain gzip; recompress it with bgzip "
                          "(zcat in.vcf.gz | bgzip > out.vcf.gz)")
     try:
