@@ -96,6 +96,15 @@ def test_deepsea_published_structure():
     assert kinds == ["Conv1D", "MaxPooling1D", "Dropout"] * 2 + ["Conv1D", "Dropout"]
 
 
+def test_deepsea_batch_norm_option():
+    model = build_model("deepsea", 200, 3, {"conv_filters": [8, 8], "dropout": 0.1, "dense_units": 4, "batch_norm": True})
+    kinds = [type(layer).__name__ for layer in model.layers[1:10]]
+    assert kinds == ["Conv1D", "BatchNormalization", "Activation", "MaxPooling1D", "Dropout",
+                     "Conv1D", "BatchNormalization", "Activation", "Dropout"]
+    assert all(not c.use_bias and c.get_config()["activation"] == "linear" for c in _convs(model))
+    assert model.get_layer("conv1_relu").get_config()["activation"] == "relu"
+
+
 def test_basset_published_structure():
     model = build_model("basset", 1000, 164)
     convs = _convs(model)

@@ -356,6 +356,9 @@ DEEPSEA_PARAMS = {
     "l2": Param(5e-7, "float", "L2 penalty on conv and hidden dense kernels (0 = off)"),
     "l1_activity": Param(1e-8, "float", "L1 penalty on the hidden dense layer's output (0 = off)"),
     "max_norm": Param(0.9, "float", "max-norm constraint on conv and hidden dense kernels (0 = off)"),
+    # not in the published model; small models on little data escape the initial plateau
+    # (predicting base rates for several epochs) much sooner with it (docs/models.md)
+    "batch_norm": Param(False, "bool", "batch norm between each conv and its ReLU"),
 }
 
 
@@ -390,9 +393,14 @@ def build_deepsea(window_length, n_tasks, hp):
     n = len(hp["conv_filters"])
     for i in range(n):
         b = i + 1
-        x = layers.Conv1D(hp["conv_filters"][i], hp["kernel_size"][i], activation="relu",
-                          kernel_regularizer=l2, kernel_constraint=conv_norm,
-                          name=f"conv{b}")(x)
+        if hp["batch_norm"]:
+            x = layers.Conv1D(hp["conv_filters"][i], hp["kernel_size"][i], use_bias=False,
+                              kernel_regularizer=l2, kernel_constraint=conv_norm, name=f"conv{b}")(x)
+            x = layers.BatchNormalization(name=f"conv{b}_bn")(x)
+            x = layers.Activation("relu", name=f"conv{b}_relu")(x)
+        else:
+            x = layers.Conv1D(hp["conv_filters"][i], hp["kernel_size"][i], activation="relu",
+                              kernel_regularizer=l2, kernel_constraint=conv_norm, name=f"conv{b}")(x)
         if i < n - 1:
             x = layers.MaxPooling1D(hp["pool_size"][i], name=f"pool{b}")(x)
         x = layers.Dropout(hp["dropout"][i], name=f"dropout{b}")(x)
