@@ -5,6 +5,10 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
+# The landing page of `snakemake --report report.html`: the run summary, then the categories.
+report: "report/workflow.rst"
+
+
 # The bundled example's config, unless the user names their own with --configfile (then
 # only theirs is read: no keys leak in from the example).
 if not workflow.overwrite_configfiles:
@@ -19,6 +23,7 @@ include: "rules/encode.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/score.smk"
+include: "rules/report.smk"
 
 
 rule all:

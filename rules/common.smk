@@ -78,4 +78,34 @@ def final_outputs():
             model=SCORING_MODELS,
             file=["effects.tsv.gz", "annotated.vcf.gz", "top_effects.png"],
         ),
+        *report_outputs(),
     ]
+
+
+def report_outputs():
+    """The report's tables (rules/report.smk): summary and provenance, data, metrics, variants."""
+    return [
+        "results/report/run_info.html",
+        "results/report/data_summary.html",
+        *(
+            ["results/report/run_summary.html"]
+            if EVALUATED and "test" in EVAL_SPLITS
+            else []
+        ),
+        *expand(
+            "results/report/evaluate/{model}.metrics.html",
+            model=EVALUATED if EVAL_SPLITS else [],
+        ),
+        *expand("results/report/score/{model}.top_effects.html", model=SCORING_MODELS),
+    ]
+
+
+def run_info_inputs():
+    """Every input file of the run by role: genome, tasks sheet, peaks, blacklist, VCF."""
+    inputs = {"genome": config["genome"], "tasks_sheet": config["tasks"]}
+    inputs |= {f"peaks:{name}": path for name, path in TASK_PEAKS.items()}
+    if config["blacklist"]:
+        inputs["blacklist"] = config["blacklist"]
+    if VCF:
+        inputs["vcf"] = VCF
+    return inputs

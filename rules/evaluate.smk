@@ -96,22 +96,26 @@ rule compare_models:
     output:
         summary=report(
             "results/evaluate/summary.tsv",
-            category="Evaluation",
+            category="3. Evaluation",
+            subcategory="All models",
             caption="../report/summary.rst",
         ),
         comparison=report(
             "results/evaluate/comparison.png",
-            category="Evaluation",
+            category="3. Evaluation",
+            subcategory="All models",
             caption="../report/comparison.rst",
         ),
         roc=report(
             "results/evaluate/roc_test.png",
-            category="Evaluation",
+            category="3. Evaluation",
+            subcategory="All models",
             caption="../report/roc.rst",
         ),
         pr=report(
             "results/evaluate/pr_test.png",
-            category="Evaluation",
+            category="3. Evaluation",
+            subcategory="All models",
             caption="../report/pr.rst",
         ),
     log:

@@ -8,7 +8,7 @@ rule prepare_windows:
         stats="results/prepare/stats.tsv",
         plot=report(
             "results/prepare/class_balance.png",
-            category="Data",
+            category="1. Data",
             caption="../report/class_balance.rst",
         ),
         genome_info="results/prepare/genome.json",

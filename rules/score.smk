@@ -68,7 +68,7 @@ rule plot_top_effects:
     output:
         report(
             "results/score/{model}/top_effects.png",
-            category="Variant effects",
+            category="4. Variants",
             subcategory="{model}",
             caption="../report/top_effects.rst",
         ),

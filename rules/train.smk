@@ -33,7 +33,7 @@ rule train_model:
         history="results/models/{model}/history.tsv",
         curves=report(
             "results/models/{model}/training_curves.png",
-            category="Training",
+            category="2. Training",
             subcategory="{model}",
             caption="../report/training_curves.rst",
         ),

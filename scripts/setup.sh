@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Set up everything deepcis needs on Debian 12 + Python 3.11: Debian packages (bedtools,
-# bgzip/tabix, bcftools to check the annotated VCFs) and a virtual environment .venv with the pinned Python packages.
+# bgzip/tabix, bcftools to check the annotated VCFs, chromium to test the HTML report) and a virtual environment .venv with the pinned Python packages.
 # Safe to rerun: it installs only what is missing or changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(bedtools tabix bcftools)
+APT_PACKAGES=(bedtools tabix bcftools chromium)
 missing=()
 command -v bedtools >/dev/null || missing+=(bedtools)
 command -v bgzip >/dev/null && command -v tabix >/dev/null || missing+=(tabix)
 command -v bcftools >/dev/null || missing+=(bcftools)
+command -v chromium >/dev/null || missing+=(chromium)  # tests/test_report.py opens the report headless
 if ((${#missing[@]})); then
     echo "setup: installing Debian packages: ${missing[*]}"
     SUDO=""

@@ -40,3 +40,12 @@ def small_genome(tmp_path):
     c = c[:7000] + "N" * 500 + c[7500:]
     records = {"chrA": a, "chrB": b, "chrC": c}
     return write_fasta(tmp_path / "genome.fa", records), records
+
+
+@pytest.fixture(scope="session")
+def example_run(tmp_path_factory):
+    """The bundled example run once per session (2 epochs) in a fresh copy of the workflow:
+    (workdir, config path). Shared by the end-to-end checks and the report tests."""
+    from test_workflow import run_bundled_example
+
+    return run_bundled_example(tmp_path_factory.mktemp("example_run"))

@@ -38,18 +38,35 @@ def run_snakemake(workdir, *args, check=True):
     return result
 
 
-@pytest.fixture
-def workdir(tmp_path):
-    """A copy of the workflow as a fresh clone would have it."""
+def copy_workflow(dest: Path) -> Path:
+    """A copy of the workflow in `dest`, as a fresh clone would have it."""
     for item in COPIED:
         src = REPO / item
-        dst = tmp_path / item
+        dst = dest / item
         if src.is_dir():
             shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(src, dst)
-    return tmp_path
+    return dest
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    return copy_workflow(tmp_path)
+
+
+# two epochs: this checks the plumbing; the README's command runs the full example
+QUICK_EXAMPLE = {"train": {"epochs": 2, "batch_size": 64, "threads": 2}}
+
+
+def run_bundled_example(dest: Path):
+    """The bundled example with QUICK_EXAMPLE settings in a fresh copy in `dest`: (workdir,
+    config path). Run once per test session by the `example_run` fixture (tests/conftest.py)."""
+    workdir = copy_workflow(dest)
+    quick = _write_config(workdir, QUICK_EXAMPLE)
+    run_snakemake(workdir, "--configfile", str(quick))
+    return workdir, quick
 
 
 def test_lint():
@@ -130,10 +147,8 @@ def _assert_no_cross_split_overlap(frames):
 
 
 @pytest.mark.slow
-def test_bundled_example_end_to_end(workdir):
-    # two epochs: this checks the plumbing; the README's command runs the full example
-    quick = _write_config(workdir, {"train": {"epochs": 2, "batch_size": 64, "threads": 2}})
-    run_snakemake(workdir, "--configfile", str(quick))
+def test_bundled_example_end_to_end(example_run):
+    workdir, quick = example_run
     example = workdir / "resources" / "example"
     assert (example / "genome.fa").is_file() and (example / "variants.vcf.gz").is_file()
     frames = _check_split_files(workdir, example / "genome.fa")

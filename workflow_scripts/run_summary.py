@@ -1,0 +1,12 @@
+"""Rule run_summary: per model median/mean scores, training time and device; best model per task."""
+
+from deepcis.io_utils import log_to_file
+from deepcis.run_summary import write_run_summary
+
+log = log_to_file(snakemake.log[0])
+metrics = dict(zip(snakemake.params.evaluated, snakemake.input.metrics))
+models = dict(zip(snakemake.params.models, snakemake.input.models))
+baseline = {snakemake.params.baseline: snakemake.input.baseline[0]} if snakemake.input.baseline else {}
+summary = write_run_summary(metrics, models, baseline, "test", snakemake.output.tsv, snakemake.output.html,
+                            snakemake.output.fragment)  # fmt: skip
+log.info("\n%s", summary.to_string())
