@@ -101,9 +101,13 @@ def report_outputs():
 
 
 def run_info_inputs():
-    """Every input file of the run by role: genome, tasks sheet, peaks, blacklist, VCF."""
+    """Every input file of the run by role: genome, tasks sheet, each task's files (peaks,
+    signal, measured regions), blacklist, VCF."""
     inputs = {"genome": config["genome"], "tasks_sheet": config["tasks"]}
-    inputs |= {f"peaks:{name}": path for name, path in TASK_PEAKS.items()}
+    for task in TASKS:
+        for column in ("peaks", "signal", "measured"):
+            if task.get(column):
+                inputs[f"{column}:{task['name']}"] = task[column]
     if config["blacklist"]:
         inputs["blacklist"] = config["blacklist"]
     if VCF:

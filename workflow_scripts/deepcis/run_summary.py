@@ -176,24 +176,25 @@ def summary_tables(summary: pd.DataFrame, metrics: dict, split: str) -> tuple[st
     """(compact, full) HTML: the compact one (per-model medians, best model per task) for the
     landing page; the full one adds means and the per-task scores of every model."""
     scores = scores_present(metrics) or ["auroc", "auprc"]
-    # per model
-    header = ["model", *(f"median {SCORES[s]}" for s in scores), "training", "device"]
+    # per model; the compact table leaves Spearman to the full one (the landing page is narrow)
+    compact_scores = [s for s in scores if s != "spearman"] or scores
+    header = ["model", *(f"median {SCORES[s]}" for s in compact_scores), "training", "device"]
     rows, best = [], set()
     for i, r in summary.reset_index(drop=True).iterrows():
-        rows.append([html.escape(r["model"]), *(_fmt(r[f"median_{s}"]) for s in scores),
+        rows.append([html.escape(r["model"]), *(_fmt(r[f"median_{s}"]) for s in compact_scores),
                      _duration(r["train_seconds"]), html.escape(r["device"])])  # fmt: skip
-    for j, s in enumerate(scores, start=1):
+    for j, s in enumerate(compact_scores, start=1):
         col = summary[f"median_{s}"].astype(float).reset_index(drop=True)
         if col.notna().any():
             best.add((int(col.idxmax()), j))
     compact_models = html_table(header, rows, f"Models on the {split} split (median over tasks; best highlighted)", best)
     # best model per task
     tables = {s: per_task_scores(metrics, s) for s in scores}
-    header = ["task", *(f"best by {SCORES[s]}" for s in scores)]
+    header = ["task", *(f"best by {SCORES[s]}" for s in compact_scores)]
     rows = []
     for task in tables[scores[0]].index:
         row = [html.escape(task)]
-        for s in scores:
+        for s in compact_scores:
             winner = best_models(tables[s]).loc[task]
             row.append(f"{html.escape(winner)} ({_fmt(tables[s].loc[task, winner])})" if winner else "NA")
         rows.append(row)
