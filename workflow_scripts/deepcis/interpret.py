@@ -1,0 +1,268 @@
+"""Interpretation stage: choose windows, run ISM + attributions on them, filter motifs vs JASPAR.
+
+    windows = select_windows("top_predicted", genome, window_length, tasks, predictions=..., n_per_task=1)
+    explain_windows(model, genome, windows, ism_h5, attributions_h5, ism_png, attributions_png, ...)
+    filter_motifs(model, dataset_h5, database, summary_tsv, matches_tsv, motifs_jaspar, logos_png, ...)
+
+Window sources (config `interpret.windows`): "top_predicted" (per task, the test-split
+windows labelled positive with the highest predictions, from the predictions file),
+"variants" (windows centred on the variants with the largest |diff| per task, from the
+effects table), "bed" (a BED of regions, each exactly one model window long and inside
+the genome; anything else is refused naming the file and line). File layouts:
+docs/interpretation.md.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .errors import InputError
+from .io_utils import atomic_path, fsync_file
+
+log = logging.getLogger("deepcis.interpret")
+
+WINDOW_COLUMNS = ["chrom", "start", "end", "task", "source", "score"]
+
+
+# --------------------------------------------------------------------------------------
+# Window selection
+# --------------------------------------------------------------------------------------
+
+
+def read_region_bed(path, chrom_sizes: dict[str, int], window_length: int, tasks: list[str]) -> pd.DataFrame:
+    """Regions of a BED (chrom, start, end[, name = task]) checked against genome and model."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "regions BED not found")
+    opener = gzip.open if path.suffix == ".gz" else open
+    rows = []
+    with opener(path, "rt") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip() or line.startswith(("#", "track", "browser")):
+                continue
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) < 3:
+                raise InputError(path, f"needs at least 3 tab-separated columns (chrom, start, end), got {len(fields)}", number)
+            chrom = fields[0]
+            try:
+                start, end = int(fields[1]), int(fields[2])
+            except ValueError:
+                raise InputError(path, f"start and end must be integers, got {fields[1]!r} and {fields[2]!r}", number) from None
+            if chrom not in chrom_sizes:
+                raise InputError(path, f"chromosome {chrom!r} is not in the genome", number)
+            if start < 0 or end > chrom_sizes[chrom] or start >= end:
+                raise InputError(path, f"region {chrom}:{start}-{end} is outside the genome "
+                                       f"({chrom} has {chrom_sizes[chrom]} bp) or empty", number)  # fmt: skip
+            if end - start != window_length:
+                raise InputError(path, f"region {chrom}:{start}-{end} is {end - start} bp; the model's window "
+                                       f"length is {window_length} bp", number)  # fmt: skip
+            task = fields[3] if len(fields) > 3 and fields[3] in tasks else tasks[0]
+            rows.append([chrom, start, end, task, "bed", np.nan])
+    if not rows:
+        raise InputError(path, "regions BED holds no regions")
+    return pd.DataFrame(rows, columns=WINDOW_COLUMNS)
+
+
+def top_predicted_windows(predictions_path, tasks: list[str], n_per_task: int) -> pd.DataFrame:
+    """Per task, the `n_per_task` windows labelled positive with the highest predictions."""
+    from .predict import read_predictions
+
+    pred = read_predictions(predictions_path)
+    if pred.tasks != list(tasks):
+        raise InputError(predictions_path, f"tasks {pred.tasks} differ from the model's tasks {list(tasks)}")
+    rows = []
+    for t, task in enumerate(tasks):
+        positive = np.nonzero(pred.y_true[:, t] == 1)[0]
+        best = positive[np.argsort(-pred.y_pred[positive, t], kind="stable")[:n_per_task]]
+        for i in best:
+            c = pred.coordinates.iloc[i]
+            rows.append([c["chrom"], int(c["start"]), int(c["end"]), task, "top_predicted", float(pred.y_pred[i, t])])
+    return pd.DataFrame(rows, columns=WINDOW_COLUMNS)
+
+
+def variant_windows(effects_path, tasks: list[str], n_per_task: int, window_length: int,
+                    chrom_sizes: dict[str, int]) -> pd.DataFrame:  # fmt: skip
+    """Per task, windows centred on the variants with the largest |diff| (as scored)."""
+    effects = pd.read_csv(effects_path, sep="\t", usecols=["chrom", "pos", "task", "abs_diff"])
+    rows = []
+    for task in tasks:
+        top = effects[effects["task"] == task].nlargest(n_per_task, "abs_diff")
+        for _, r in top.iterrows():
+            size = chrom_sizes.get(str(r["chrom"]))
+            if size is None or size < window_length:
+                continue
+            start = int(np.clip(int(r["pos"]) - 1 - window_length // 2, 0, size - window_length))
+            rows.append([str(r["chrom"]), start, start + window_length, task, "variants", float(r["abs_diff"])])
+    return pd.DataFrame(rows, columns=WINDOW_COLUMNS)
+
+
+def select_windows(source: str, chrom_sizes: dict[str, int], window_length: int, tasks: list[str],
+                   n_per_task: int = 1, predictions=None, effects=None, bed=None) -> pd.DataFrame:  # fmt: skip
+    if source == "top_predicted":
+        windows = top_predicted_windows(predictions, tasks, n_per_task)
+    elif source == "variants":
+        windows = variant_windows(effects, tasks, n_per_task, window_length, chrom_sizes)
+    elif source == "bed":
+        windows = read_region_bed(bed, chrom_sizes, window_length, tasks)
+    else:
+        raise ValueError(f"window source {source!r} must be top_predicted, variants or bed")
+    for r in windows.itertuples():
+        if r.end - r.start != window_length or r.chrom not in chrom_sizes or r.end > chrom_sizes[r.chrom] or r.start < 0:
+            raise InputError(predictions or effects or bed, f"window {r.chrom}:{r.start}-{r.end} does not fit the "
+                                                            f"genome or the model's {window_length} bp")  # fmt: skip
+    return windows.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------
+# ISM and attributions on the chosen windows
+# --------------------------------------------------------------------------------------
+
+
+def _write_maps(path, windows: pd.DataFrame, x: np.ndarray, maps: dict[str, np.ndarray], tasks, attrs: dict):
+    import h5py
+
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w", locking=False) as f:
+            f.create_dataset("chrom", data=np.array(windows["chrom"].astype(str), dtype=object), dtype=h5py.string_dtype())
+            f.create_dataset("start", data=windows["start"].to_numpy(np.int64))
+            f.create_dataset("end", data=windows["end"].to_numpy(np.int64))
+            f.create_dataset("task", data=np.array(windows["task"].astype(str), dtype=object), dtype=h5py.string_dtype())
+            f.create_dataset("tasks", data=np.array(list(tasks), dtype=object), dtype=h5py.string_dtype())
+            f.create_dataset("x", data=x.astype(np.uint8))
+            for name, value in maps.items():
+                f.create_dataset(name, data=value.astype(np.float32))
+            f.attrs.update({k: v for k, v in attrs.items() if v is not None})
+            f.attrs["deepcis_version"] = __version__
+        fsync_file(tmp)
+
+
+def explain_windows(model_path, genome_path, windows: pd.DataFrame, ism_h5, attributions_h5, ism_png,
+                    attributions_png, ism_method: str = "fast", reverse_complement: bool = True,
+                    ig_steps: int = 32, ig_baseline: str = "uniform", seed: int = 0,
+                    batch_size: int = 256, plot_windows: int = 5) -> dict:  # fmt: skip
+    """ISM (all tasks) and attributions (the window's task) of each window; HDF5 + figures."""
+    from .attributions import METHODS, attribute
+    from .genome import Genome
+    from .interpret_plots import attribution_figure, ism_figure
+    from .ism import FastISM, ism
+    from .keras_objects import load_model, model_metadata
+    from .predict import resolve_model_file
+
+    model_file = resolve_model_file(model_path)
+    with Genome(genome_path) as genome:
+        sizes = genome.chrom_sizes
+        model = load_model(model_file)
+        meta = model_metadata(model)
+        tasks, length = meta["tasks"], int(meta["window_length"])
+        for r in windows.itertuples():
+            if r.chrom not in sizes or r.start < 0 or r.end > sizes[r.chrom]:
+                raise InputError(genome_path, f"window {r.chrom}:{r.start}-{r.end} is outside the genome")
+            if r.end - r.start != length:
+                raise InputError(model_file, f"window {r.chrom}:{r.start}-{r.end} is {r.end - r.start} bp; the "
+                                             f"model's window length is {length} bp")  # fmt: skip
+        x = np.zeros((len(windows), length, 4), np.uint8)
+        for i, r in enumerate(windows.itertuples()):
+            x[i] = genome.one_hot_windows(r.chrom, np.array([r.start]), length)[0]
+    engine = None
+    if ism_method != "naive":
+        try:
+            engine = FastISM(model)
+        except ValueError as error:
+            if ism_method == "fast":
+                log.warning("fast ISM unavailable (%s); using naive ISM", error)
+    deltas = np.zeros((len(windows), length, 4, len(tasks)), np.float32)
+    for i in range(len(windows)):
+        deltas[i] = ism(model, x[i], method="naive" if engine is None else "fast",
+                        reverse_complement=reverse_complement, batch_size=batch_size, engine=engine)
+        log.info("ISM %d / %d", i + 1, len(windows))
+    maps = {m: np.zeros((len(windows), length, 4), np.float32) for m in METHODS}
+    for i, r in enumerate(windows.itertuples()):
+        t = tasks.index(r.task)
+        for m in METHODS:
+            kwargs = {"steps": ig_steps, "baseline": ig_baseline, "seed": seed} if m == "integrated_gradients" else {}
+            maps[m][i] = attribute(model, x[i:i + 1].astype(np.float32), t, m, **kwargs)[0]
+    attrs = {"model": str(model_path), "genome": str(genome_path), "window_length": length}
+    _write_maps(ism_h5, windows, x, {"ism": deltas}, tasks,
+                attrs | {"method": "fast" if engine is not None else "naive", "reverse_complement": bool(reverse_complement),
+                         "definition": "ism[w, i, b, t] = f_t(window w with base b at i) - f_t(window w)"})  # fmt: skip
+    _write_maps(attributions_h5, windows, x, maps, tasks,
+                attrs | {"ig_steps": int(ig_steps), "ig_baseline": ig_baseline,
+                         "definition": "maps of the model output of each window's task (see docs/interpretation.md)"})  # fmt: skip
+    shown = list(range(min(plot_windows, len(windows))))
+    label = [f"{windows.loc[i, 'task']} {windows.loc[i, 'chrom']}:{windows.loc[i, 'start']}-{windows.loc[i, 'end']}"
+             for i in range(len(windows))]  # fmt: skip
+    ism_figure([{"delta": deltas[i][:, :, tasks.index(windows.loc[i, "task"])], "x": x[i].astype(np.float32),
+                 "title": f"ISM, {label[i]}"} for i in shown], ism_png)  # fmt: skip
+    attribution_figure([{"maps": {m: maps[m][i] for m in METHODS}, "title": label[i]} for i in shown], attributions_png)
+    return {"windows": len(windows), "ism_method": "fast" if engine is not None else "naive"}
+
+
+# --------------------------------------------------------------------------------------
+# Filter motifs
+# --------------------------------------------------------------------------------------
+
+
+def write_jaspar(matrices, path):
+    """Count matrices (NamedMatrix) in JASPAR format (readable by deepcis.motifs.read_jaspar)."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w") as handle:
+            for m in matrices:
+                handle.write(f">{m.id}\t{m.name}\n")
+                for b, base in enumerate("ACGT"):
+                    handle.write(f"{base} [ " + " ".join(f"{v:.0f}" for v in np.asarray(m.counts)[:, b]) + " ]\n")
+
+
+def load_database(jaspar_cfg: dict):
+    """The Tomtom database: a JASPAR-format file if configured, else pyjaspar's collection."""
+    from .filter_motifs import jaspar_database, read_motif_file
+
+    if jaspar_cfg.get("file"):
+        return read_motif_file(jaspar_cfg["file"])
+    return jaspar_database(jaspar_cfg.get("release", "JASPAR2026"), jaspar_cfg.get("collection", "CORE"),
+                           jaspar_cfg.get("tax_group", "vertebrates"))  # fmt: skip
+
+
+def filter_motifs(model_path, dataset_path, database, summary_tsv, matches_tsv, motifs_jaspar, logos_png,
+                  max_windows: int = 2000, fraction: float = 0.5, min_sites: int = 10, max_q: float = 0.05,
+                  top: int = 5, seed: int = 0, logos: int = 12) -> dict:  # fmt: skip
+    """PWMs of the first convolution's filters from a split's windows, matched to a database."""
+    from .dataset import open_dataset
+    from .filter_motifs import filter_motif_table, filter_pfms
+    from .interpret_plots import filter_logo_figure
+    from .keras_objects import load_model, model_metadata
+    from .predict import resolve_model_file
+
+    model_file = resolve_model_file(model_path)
+    with open_dataset(dataset_path) as f:
+        n = f["x"].shape[0]
+        model = load_model(model_file)
+        length = int(model_metadata(model)["window_length"])
+        if int(f.attrs["window_length"]) != length:
+            raise InputError(dataset_path, f"window length {int(f.attrs['window_length'])} differs from the model's "
+                                           f"{length} bp ({model_file})")  # fmt: skip
+        # windows with at least one positive label first (that is where motifs are), then others
+        y = np.nan_to_num(f["y"][()].astype(np.float32))
+        positive = np.nonzero(y.max(axis=1) > 0)[0]
+        rest = np.setdiff1d(np.arange(n), positive)
+        rng = np.random.default_rng(seed)
+        chosen = np.concatenate([rng.permutation(positive), rng.permutation(rest)])[:max_windows]
+        x = f["x"][np.sort(chosen)]
+    pfms, sites, max_act = filter_pfms(model, x, fraction)
+    summary, matches, queries = filter_motif_table(pfms, sites, max_act, database, min_sites, max_q, top)
+    with atomic_path(summary_tsv) as tmp:
+        summary.to_csv(tmp, sep="\t", index=False)
+    with atomic_path(matches_tsv) as tmp:
+        matches.to_csv(tmp, sep="\t", index=False)
+    write_jaspar(queries, motifs_jaspar)
+    matched = summary[summary["best_match_id"] != ""].sort_values("best_q_value").head(logos)
+    by_id = {q.id: q.counts for q in queries}
+    filter_logo_figure([by_id[r.filter] for r in matched.itertuples()],
+                       [f"{r.filter}: {r.best_match_name} ({r.best_match_id}), q={r.best_q_value:.1e}"
+                        for r in matched.itertuples()], logos_png)  # fmt: skip
+    return {"windows": int(len(x)), "filters": int(len(pfms)), "matched_filters": int((summary["best_match_id"] != "").sum())}

@@ -1,0 +1,118 @@
+"""Figures of the interpretation stage: ISM heatmaps + logos, attribution logos, filter logos.
+
+Logos are drawn with logomaker. The ISM importance of a position is minus the mean change
+over the three other bases, drawn at the window's base (tall = mutating it lowers the
+prediction); see docs/interpretation.md.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .io_utils import atomic_path  # noqa: E402
+
+BASES = list("ACGT")
+
+
+def ism_importance(delta: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """(L, 4): -mean change over the other bases, placed at the window's base (0 at N)."""
+    others = np.maximum((1 - x).sum(axis=1), 1)
+    score = -(delta * (1 - x)).sum(axis=1) / others
+    return x * score[:, None]
+
+
+def _focus(scores: np.ndarray, width: int) -> tuple[int, int]:
+    """The `width`-bp stretch with the largest summed |score| (the logo's zoom)."""
+    L = len(scores)
+    width = min(width, L)
+    s = np.convolve(np.abs(scores), np.ones(width), mode="valid")
+    lo = int(np.argmax(s))
+    return lo, lo + width
+
+
+def _logo(ax, matrix: np.ndarray, lo: int, title: str | None = None):
+    import logomaker
+
+    df = pd.DataFrame(matrix, columns=BASES)
+    df.index = np.arange(lo, lo + len(df))
+    logomaker.Logo(df, ax=ax, color_scheme="classic")
+    ax.axhline(0, color="#888888", lw=0.5)
+    if title:
+        ax.set_title(title, fontsize=9)
+
+
+def _save(fig, path):
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+
+
+def ism_figure(panels: list[dict], path, zoom: int = 60):
+    """One heatmap + zoomed logo per panel; a panel: delta (L, 4), x (L, 4), title."""
+    n = max(1, len(panels))
+    fig, axes = plt.subplots(2 * n, 1, figsize=(11, 3.2 * n), squeeze=False,
+                             gridspec_kw={"height_ratios": [1, 1.3] * n})
+    axes = axes[:, 0]
+    if not panels:
+        axes[0].text(0.5, 0.5, "no windows selected", ha="center", va="center")
+        axes[0].axis("off")
+        axes[1].axis("off")
+    for k, panel in enumerate(panels):
+        delta, x = panel["delta"], panel["x"]
+        lim = float(np.abs(delta).max()) or 1.0
+        heat = axes[2 * k]
+        im = heat.imshow(delta.T, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+        heat.set_yticks(range(4), BASES)
+        heat.set_title(panel["title"], fontsize=9)
+        fig.colorbar(im, ax=heat, pad=0.01, label="change in prediction")
+        importance = ism_importance(delta, x)
+        lo, hi = _focus(importance.sum(axis=1), zoom)
+        heat.axvspan(lo - 0.5, hi - 0.5, color="k", alpha=0.08)
+        _logo(axes[2 * k + 1], importance[lo:hi], lo, f"ISM importance, positions {lo}-{hi - 1} (zoom)")
+        axes[2 * k + 1].set_xlabel("position in window")
+    _save(fig, path)
+
+
+def attribution_figure(panels: list[dict], path, zoom: int = 60):
+    """Logos of attribution maps; a panel: maps {method: (L, 4)}, title."""
+    rows = [(panel["title"], method, amap) for panel in panels for method, amap in panel["maps"].items()]
+    fig, axes = plt.subplots(max(1, len(rows)), 1, figsize=(11, 1.9 * max(1, len(rows))), squeeze=False)
+    axes = axes[:, 0]
+    if not rows:
+        axes[0].text(0.5, 0.5, "no windows selected", ha="center", va="center")
+        axes[0].axis("off")
+    focus = {}
+    for ax, (title, method, amap) in zip(axes, rows):
+        if title not in focus:  # one zoom per window, chosen on its first map
+            focus[title] = _focus(amap.sum(axis=1), zoom)
+        lo, hi = focus[title]
+        _logo(ax, amap[lo:hi], lo, f"{title}: {method.replace('_', ' ')}")
+    _save(fig, path)
+
+
+def filter_logo_figure(pfms: list[np.ndarray], titles: list[str], path, columns: int = 3):
+    """Information-content logos of filter PFMs (L, 4) counts, one per title."""
+    import logomaker
+
+    n = max(1, len(pfms))
+    rows = (n + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 1.7 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    if not pfms:
+        axes[0, 0].text(0.5, 0.5, "no filter matched the database", ha="center", va="center")
+    for ax, counts, title in zip(axes.ravel(), pfms, titles):
+        ax.axis("on")
+        df = pd.DataFrame(np.asarray(counts, float) + 0.5, columns=BASES)
+        ic = logomaker.transform_matrix(df, from_type="counts", to_type="information")
+        logomaker.Logo(ic, ax=ax, color_scheme="classic")
+        ax.set_ylim(0, 2)
+        ax.set_title(title, fontsize=8)
+        ax.set_xticks([])
+    _save(fig, path)
