@@ -53,7 +53,7 @@ def _save(fig, path):
     plt.close(fig)
 
 
-def ism_figure(panels: list[dict], path, zoom: int = 60):
+def ism_figure(panels: list[dict], path, zoom: int = 40):
     """One heatmap + zoomed logo per panel; a panel: delta (L, 4), x (L, 4), title."""
     n = max(1, len(panels))
     fig, axes = plt.subplots(2 * n, 1, figsize=(11, 3.2 * n), squeeze=False,
@@ -74,15 +74,17 @@ def ism_figure(panels: list[dict], path, zoom: int = 60):
         importance = ism_importance(delta, x)
         lo, hi = _focus(importance.sum(axis=1), zoom)
         heat.axvspan(lo - 0.5, hi - 0.5, color="k", alpha=0.08)
-        _logo(axes[2 * k + 1], importance[lo:hi], lo, f"ISM importance, positions {lo}-{hi - 1} (zoom)")
+        _logo(axes[2 * k + 1], importance[lo:hi], lo, f"ISM importance, positions {lo}-{hi - 1}")
         axes[2 * k + 1].set_xlabel("position in window")
     _save(fig, path)
 
 
-def attribution_figure(panels: list[dict], path, zoom: int = 60):
-    """Logos of attribution maps; a panel: maps {method: (L, 4)}, title."""
+def attribution_figure(panels: list[dict], path, zoom: int = 40):
+    """Per window: logos of every map but saliency, which is a heatmap (all four bases carry a
+    gradient, and a logo of 4 x zoom glyphs per map made this figure slow); a panel: maps
+    {method: (L, 4)}, title."""
     rows = [(panel["title"], method, amap) for panel in panels for method, amap in panel["maps"].items()]
-    fig, axes = plt.subplots(max(1, len(rows)), 1, figsize=(11, 1.9 * max(1, len(rows))), squeeze=False)
+    fig, axes = plt.subplots(max(1, len(rows)), 1, figsize=(10, 1.7 * max(1, len(rows))), squeeze=False)
     axes = axes[:, 0]
     if not rows:
         axes[0].text(0.5, 0.5, "no windows selected", ha="center", va="center")
@@ -90,9 +92,18 @@ def attribution_figure(panels: list[dict], path, zoom: int = 60):
     focus = {}
     for ax, (title, method, amap) in zip(axes, rows):
         if title not in focus:  # one zoom per window, chosen on its first map
-            focus[title] = _focus(amap.sum(axis=1), zoom)
+            focus[title] = _focus(np.abs(amap).sum(axis=1), zoom)
         lo, hi = focus[title]
-        _logo(ax, amap[lo:hi], lo, f"{title}: {method.replace('_', ' ')}")
+        label = f"{title}: {method.replace('_', ' ')}"
+        if method == "saliency":
+            lim = float(np.abs(amap[lo:hi]).max()) or 1.0
+            im = ax.imshow(amap[lo:hi].T, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim,
+                           extent=(lo - 0.5, hi - 0.5, 3.5, -0.5), interpolation="nearest")
+            ax.set_yticks(range(4), BASES)
+            ax.set_title(label, fontsize=9)
+            fig.colorbar(im, ax=ax, pad=0.01)
+        else:
+            _logo(ax, amap[lo:hi], lo, label)
     _save(fig, path)
 
 
