@@ -23,6 +23,7 @@ include: "rules/encode.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/score.smk"
+include: "rules/interpret.smk"
 include: "rules/report.smk"
 
 

@@ -45,6 +45,10 @@ SCORING_VCF = (
 )
 SCORING_MODELS = (config["variants"]["models"] or MODELS) if VCF else []
 SCORE_CHUNKS = list(range(config["variants"]["chunks"]))
+INTERPRET = config["interpret"]
+INTERPRET_MODELS = (
+    (INTERPRET["models"] or MODELS) if INTERPRET["enabled"] and MODELS else []
+)
 
 
 def blacklist_input():
@@ -77,6 +81,18 @@ def final_outputs():
             "results/score/{model}/{file}",
             model=SCORING_MODELS,
             file=["effects.tsv.gz", "annotated.vcf.gz", "top_effects.png"],
+        ),
+        *expand(
+            "results/interpret/{model}/{file}",
+            model=INTERPRET_MODELS,
+            file=[
+                "ism.h5",
+                "ism.png",
+                "attributions.h5",
+                "attributions.png",
+                "filter_matches.tsv",
+                "filter_logos.png",
+            ],
         ),
         *report_outputs(),
     ]
@@ -113,3 +129,34 @@ def run_info_inputs():
     if VCF:
         inputs["vcf"] = VCF
     return inputs
+
+
+def interpret_window_inputs(wildcards):
+    """The file the windows come from: predictions, variant effects or the user's BED."""
+    source = INTERPRET["windows"]
+    if source == "top_predicted":
+        return [f"results/evaluate/{wildcards.model}/test.predictions.h5"]
+    if source == "variants":
+        return [f"results/score/{wildcards.model}/effects.tsv.gz"]
+    return [INTERPRET["bed"]]
+
+
+def _check_interpret_config():
+    """interpret.models name models of this config; the window source has its input."""
+    unknown = [m for m in INTERPRET_MODELS if m not in MODELS]
+    if unknown:
+        raise WorkflowError(
+            f"config key interpret.models: {unknown} are not models of this config ({MODELS})"
+        )
+    if INTERPRET_MODELS and INTERPRET["windows"] == "bed" and not INTERPRET["bed"]:
+        raise WorkflowError(
+            "config key interpret.windows is 'bed' but interpret.bed is not set"
+        )
+    missing = [m for m in INTERPRET_MODELS if m not in SCORING_MODELS]
+    if INTERPRET_MODELS and INTERPRET["windows"] == "variants" and missing:
+        raise WorkflowError(
+            f"config key interpret.windows is 'variants' but {missing} score no VCF (variants.vcf, variants.models)"
+        )
+
+
+_check_interpret_config()
