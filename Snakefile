@@ -17,6 +17,7 @@ if not workflow.overwrite_configfiles:
 
 
 include: "rules/common.smk"
+include: "rules/remote.smk"
 include: "rules/example.smk"
 include: "rules/prepare.smk"
 include: "rules/encode.smk"

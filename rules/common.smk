@@ -1,4 +1,5 @@
 # Config validation (before any job runs), the tasks sheet, and input helpers.
+import re
 import sys
 from pathlib import Path
 
@@ -9,6 +10,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow_scripts"))
 from deepcis.config import read_tasks, validate_config
 from deepcis.errors import DeepcisError
 from deepcis.io_utils import config_sha256
+from deepcis.remote import localise_inputs
 from deepcis.variants import vcf_compression
 
 SPLITS = ["train", "valid", "test"]
@@ -23,8 +25,13 @@ try:
         config["tasks"],
         existing_or_made=lambda p: Path(p).is_file() or EXAMPLE_DIR in Path(p).parents,
     )
+    # http(s) inputs: from here on, their local copies (made by rule fetch_remote)
+    REMOTE = localise_inputs(config, TASKS)
 except DeepcisError as error:
     raise WorkflowError(str(error))
+
+REMOTE_DIR = config["remote"]["dir"].rstrip("/")
+REMOTE_PATTERN = "|".join(re.escape(p[len(REMOTE_DIR) + 1 :]) for p in REMOTE) or "(?!)"
 
 TASK_NAMES = [t["name"] for t in TASKS]
 TASK_PEAKS = {t["name"]: t["peaks"] for t in TASKS}

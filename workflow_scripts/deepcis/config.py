@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from .errors import ConfigError
+from .remote import is_url
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "config" / "schemas"
 
@@ -128,6 +129,9 @@ def read_tasks(path, base_dir=".", existing_or_made=None) -> list[dict]:
                 f"{path}, line {line_no}: duplicate task name {record['name']!r} (first on line {seen[record['name']]})"
             )
         seen[record["name"]] = line_no
+        if is_url(record["peaks"]):  # downloaded by rule fetch_remote (deepcis/remote.py)
+            tasks.append(record)
+            continue
         peaks = Path(record["peaks"])
         if not peaks.is_absolute():
             peaks = Path(base_dir) / peaks
