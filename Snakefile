@@ -25,6 +25,7 @@ include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/score.smk"
 include: "rules/interpret.smk"
+include: "rules/transfer.smk"
 include: "rules/report.smk"
 
 

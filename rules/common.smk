@@ -7,7 +7,12 @@ from snakemake.exceptions import WorkflowError
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow_scripts"))
 
-from deepcis.config import read_tasks, validate_config
+from deepcis.config import (
+    check_model_tasks,
+    read_tasks,
+    transfer_source_path,
+    validate_config,
+)
 from deepcis.errors import DeepcisError
 from deepcis.io_utils import config_sha256
 from deepcis.remote import localise_inputs
@@ -25,6 +30,7 @@ try:
         config["tasks"],
         existing_or_made=lambda p: Path(p).is_file() or EXAMPLE_DIR in Path(p).parents,
     )
+    check_model_tasks(config, [t["name"] for t in TASKS])
     # http(s) inputs: from here on, their local copies (made by rule fetch_remote)
     REMOTE = localise_inputs(config, TASKS)
 except DeepcisError as error:
@@ -34,11 +40,29 @@ REMOTE_DIR = config["remote"]["dir"].rstrip("/")
 REMOTE_PATTERN = "|".join(re.escape(p[len(REMOTE_DIR) + 1 :]) for p in REMOTE) or "(?!)"
 
 TASK_NAMES = [t["name"] for t in TASKS]
-TASK_PEAKS = {t["name"]: t["peaks"] for t in TASKS}
+TASK_PEAKS = {t["name"]: t["peaks"] for t in TASKS if t["type"] == "binary"}
+# Multi-modal tasks (docs/multimodal.md): bigWig signal tracks and measured-region BEDs.
+TASK_FILES = [t[c] for t in TASKS for c in ("signal", "measured") if c in t]
+TASK_KINDS = {
+    t["name"]: "regression" if t["type"] == "signal" else "binary" for t in TASKS
+}
+TASK_SPECS = {t["name"]: {k: t[k] for k in ("type", "loss", "weight")} for t in TASKS}
+# HDF5 labels: uint8 0/1, or float32 (NaN = missing) with signal tasks or measured regions
+LABEL_DTYPE = (
+    "float32"
+    if any(t["type"] == "signal" or "measured" in t for t in TASKS)
+    else "uint8"
+)
 CONFIG_SHA256 = config_sha256(config)
 MODELS = list(config["models"])
 MODEL_PATTERN = "|".join(MODELS) if MODELS else "(?!)"
 BASELINE = "kmer_baseline"
+# Transferred models with a from-scratch twin: {fine-tuned model: from-scratch model}.
+TRANSFER_PAIRS = {
+    m: spec["transfer"]["compare_to"]
+    for m, spec in config["models"].items()
+    if spec.get("transfer") and spec["transfer"]["compare_to"]
+}
 # Everything evaluated side by side: the trained models, then the classical baseline.
 EVALUATED = MODELS + ([BASELINE] if config["baseline"]["enabled"] else [])
 EVAL_SPLITS = config["evaluate"]["splits"]
@@ -56,6 +80,19 @@ INTERPRET = config["interpret"]
 INTERPRET_MODELS = (
     (INTERPRET["models"] or MODELS) if INTERPRET["enabled"] and MODELS else []
 )
+
+
+def transfer_source_input(wildcards):
+    """The model file a transferred model starts from (a rule's output for a config model)."""
+    source = transfer_source_path(config, wildcards.model)
+    return [f"{source}/model.keras"] if source else []
+
+
+def overfit_check_input(wildcards):
+    """The one-batch check of a model trained from scratch (a transferred body is trained)."""
+    if config["models"][wildcards.model].get("transfer"):
+        return []
+    return [f"results/models/{wildcards.model}/overfit_one_batch.json"]
 
 
 def blacklist_input():
@@ -82,6 +119,15 @@ def final_outputs():
                 "results/evaluate/pr_test.png",
             ]
             if EVALUATED and "test" in EVAL_SPLITS
+            else []
+        ),
+        *(
+            expand(
+                "results/transfer/{model}/{file}",
+                model=TRANSFER_PAIRS,
+                file=["comparison.tsv", "learning_curves.png"],
+            )
+            if "test" in EVAL_SPLITS
             else []
         ),
         *expand(

@@ -25,6 +25,7 @@ rule encode_chunk:
         label_mode=config["prepare"]["mode"],
         block_rows=config["encode"]["block_rows"],
         config_sha256=CONFIG_SHA256,
+        label_dtype=LABEL_DTYPE,
     script:
         "../workflow_scripts/encode_chunk.py"
 

@@ -42,6 +42,7 @@ rule fit_baseline:
     params:
         baseline=config["baseline"],
         seed=config["seed"],
+        tasks=[t for t in TASK_NAMES if TASK_KINDS[t] == "binary"],
     script:
         "../workflow_scripts/fit_baseline.py"
 
@@ -83,6 +84,7 @@ rule split_metrics:
             if wc.model in config["models"]
             else "sigmoid"
         ),
+        kinds=TASK_KINDS,
     script:
         "../workflow_scripts/split_metrics.py"
 
@@ -126,5 +128,6 @@ rule compare_models:
         "../envs/evaluate.yaml"
     params:
         models=EVALUATED,
+        kinds=TASK_KINDS,
     script:
         "../workflow_scripts/compare_models.py"

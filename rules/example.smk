@@ -11,6 +11,7 @@ rule simulate_example:
         blacklist=f"{EXAMPLE_DIR}/blacklist.bed",
         vcf=f"{EXAMPLE_DIR}/variants.vcf.gz",
         truth=f"{EXAMPLE_DIR}/variants_truth.tsv",
+        signal=f"{EXAMPLE_DIR}/signal/CTCF.bw",
         sites=f"{EXAMPLE_DIR}/motif_sites.bed",
         summary=f"{EXAMPLE_DIR}/summary.json",
     log:

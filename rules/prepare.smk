@@ -2,6 +2,7 @@ rule prepare_windows:
     input:
         genome=config["genome"],
         peaks=list(TASK_PEAKS.values()),
+        task_files=TASK_FILES,
         blacklist=blacklist_input(),
     output:
         beds=expand("results/prepare/windows/{split}.bed", split=SPLITS),
@@ -22,6 +23,7 @@ rule prepare_windows:
         mem_mb=4000,
     params:
         tasks=TASK_PEAKS,
+        task_rows=TASKS,
         prepare=config["prepare"],
         split=config["split"],
         seed=config["seed"],

@@ -1,4 +1,5 @@
-# Training: one job per model named in config["models"], after a one-batch sanity check.
+# Training: one job per model named in config["models"], after a one-batch sanity check
+# (a transferred model instead waits for its source model; docs/transfer.md).
 
 
 rule overfit_one_batch:
@@ -18,6 +19,8 @@ rule overfit_one_batch:
     params:
         spec=lambda wc: config["models"][wc.model],
         seed=config["seed"],
+        tasks=lambda wc: config["models"][wc.model]["tasks"],
+        task_specs=lambda wc: {t: TASK_SPECS[t] for t in config["models"][wc.model]["tasks"]},
     script:
         "../workflow_scripts/overfit_one_batch.py"
 
@@ -26,7 +29,8 @@ rule train_model:
     input:
         train="results/encode/train.h5",
         valid="results/encode/valid.h5",
-        check="results/models/{model}/overfit_one_batch.json",
+        check=overfit_check_input,
+        source=transfer_source_input,
     output:
         model="results/models/{model}/model.keras",
         info="results/models/{model}/model.json",
@@ -55,5 +59,8 @@ rule train_model:
         spec=lambda wc: config["models"][wc.model],
         seed=config["seed"],
         resume_dir=lambda wc: f"results/models/{wc.model}.resume",
+        tasks=lambda wc: config["models"][wc.model]["tasks"],
+        source=lambda wc: transfer_source_path(config, wc.model),
+        task_specs=lambda wc: {t: TASK_SPECS[t] for t in config["models"][wc.model]["tasks"]},
     script:
         "../workflow_scripts/train_model.py"

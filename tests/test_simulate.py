@@ -497,3 +497,23 @@ def test_indels_are_left_aligned(genome, truth):
             assert seq[p0] != seq[p0 + len(ref) - 1], x
         else:  # inserted bases alt[1:] after seq[p0]
             assert seq[p0] != alt[-1], x
+
+
+def test_signal_track_follows_the_bound_ctcf_sites(out, sites):
+    """The CTCF signal bigWig: a bump at every bound CTCF instance, growing with its motif
+    score; zero away from them."""
+    from deepcis.signals import window_signal
+
+    ctcf = [s for s in sites if s["kind"] == "bound" and "CTCF" in s["tasks"]]
+    others = [s for s in sites if s["kind"] == "bound" and "CTCF" not in s["tasks"]]
+    path = out / "signal" / "CTCF.bw"
+
+    def centre_signal(rows):
+        centres = np.array([(s["start"] + s["end"]) // 2 for s in rows])
+        return window_signal(path, [s["chrom"] for s in rows], centres - 300, centres + 300, 20, "mean", "none")
+
+    at_ctcf, at_others = centre_signal(ctcf), centre_signal(others)
+    assert (at_ctcf > 2).all()
+    assert np.median(at_others) == 0 and (at_others < 1).mean() > 0.9  # far from CTCF sites (a few are near one)
+    scores = np.array([s["score"] for s in ctcf])
+    assert np.corrcoef(scores, at_ctcf)[0, 1] > 0.3

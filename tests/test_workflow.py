@@ -121,12 +121,13 @@ def _check_split_files(workdir, genome_path, splits=("train", "valid", "test")):
         with h5py.File(workdir / "results" / "encode" / f"{split}.h5", "r") as f:
             n = f["x"].shape[0]
             assert n > 0 and f.attrs["split"] == split
-            assert f["x"].dtype == np.uint8 and f["y"].dtype == np.uint8
+            # y: uint8 0/1, or float32 (NaN = missing) with signal tasks (the example's CTCF_signal)
+            assert f["x"].dtype == np.uint8 and f["y"].dtype in (np.uint8, np.float32)
             assert len(f.attrs["genome_sha256"]) == 64 and len(f.attrs["config_sha256"]) == 64
             bed = pd.read_csv(workdir / "results" / "prepare" / "windows" / f"{split}.bed", sep="\t")
             assert len(bed) == n
             np.testing.assert_array_equal(f["start"][:], bed["start"].to_numpy())
-            np.testing.assert_array_equal(f["y"][:], bed.iloc[:, 4:].to_numpy())
+            np.testing.assert_allclose(f["y"][:], bed.iloc[:, 4:].to_numpy(np.float64), rtol=1e-5)
             # round trip: decoded windows equal the genome (a sample of rows)
             for i in np.linspace(0, n - 1, min(n, 40)).astype(int):
                 chrom = f["chrom"][i].decode()
@@ -157,18 +158,35 @@ def test_bundled_example_end_to_end(example_run):
     drops = stats[stats["section"] == "drops"].set_index(["split", "item"])["value"]
     assert drops[("positive", "blacklist")] > 0  # the artefact regions carry peaks of every task
     assert (workdir / "results" / "prepare" / "class_balance.png").stat().st_size > 10_000
-    for model in ("deepsea_small", "danq_small"):
+    all_tasks = ["CTCF", "GATA1", "GATA1_TAL1", "FOXA1", "AP1"]
+    model_tasks = {"deepsea_small": ["CTCF", "GATA1", "GATA1_TAL1", "AP1", "CTCF_signal"], "danq_small": all_tasks,
+                   "foxa1_finetuned": ["FOXA1"], "foxa1_scratch": ["FOXA1"], "kmer_baseline": all_tasks}  # fmt: skip
+    for model in ("deepsea_small", "danq_small", "foxa1_scratch"):
         folder = workdir / "results" / "models" / model
         assert (folder / "model.keras").is_file() and (folder / "training_curves.png").is_file()
         info = json.loads((folder / "model.json").read_text())
-        assert info["epochs_run"] == 2 and info["tasks"] == ["CTCF", "GATA1", "GATA1_TAL1", "FOXA1", "AP1"]
+        assert info["epochs_run"] == 2 and info["tasks"] == model_tasks[model]
         assert json.loads((folder / "overfit_one_batch.json").read_text())["passed"]
+    # transfer learning: FOXA1 fine-tuned from deepsea_small's body (2 epochs + 4 unfrozen) vs from scratch
+    finetuned = json.loads((workdir / "results" / "models" / "foxa1_finetuned" / "model.json").read_text())
+    assert finetuned["epochs_run"] == 6 and finetuned["transfer"]["source"] == "results/models/deepsea_small"
+    assert finetuned["transfer"]["new_tasks"] == ["FOXA1"] and len(finetuned["transfer"]["frozen_layers"]) == 3
+    scratch = json.loads((workdir / "results" / "models" / "foxa1_scratch" / "model.json").read_text())
+    source = json.loads((workdir / "results" / "models" / "deepsea_small" / "model.json").read_text())
+    assert finetuned["batches"]["train_rows"] == scratch["batches"]["train_rows"] < source["batches"]["train_rows"] / 3
+    comparison = pd.read_csv(workdir / "results" / "transfer" / "foxa1_finetuned" / "comparison.tsv", sep="\t")
+    assert comparison["model"].tolist() == ["foxa1_finetuned", "foxa1_scratch"] and comparison["auroc"].between(0, 1).all()
+    assert (workdir / "results" / "transfer" / "foxa1_finetuned" / "learning_curves.png").stat().st_size > 10_000
     summary = pd.read_csv(workdir / "results" / "evaluate" / "summary.tsv", sep="\t")
-    assert set(summary["model"]) == {"deepsea_small", "danq_small", "kmer_baseline"}
+    assert set(summary["model"]) == set(model_tasks)
     for model in summary["model"]:
         metrics = pd.read_csv(workdir / "results" / "evaluate" / model / "test.metrics.tsv", sep="\t")
-        assert metrics["task"].tolist() == ["CTCF", "GATA1", "GATA1_TAL1", "FOXA1", "AP1"]
-        assert metrics["auroc"].between(0, 1).all()
+        assert metrics["task"].tolist() == model_tasks[model]
+        binary = metrics["kind"] == "binary"
+        assert metrics.loc[binary, "auroc"].between(0, 1).all()
+        # multi-modal: the CTCF signal track is a regression task (docs/multimodal.md)
+        assert metrics.loc[~binary, "task"].tolist() == (["CTCF_signal"] if model == "deepsea_small" else [])
+        assert metrics.loc[~binary, "pearson"].between(-1, 1).all() and metrics.loc[~binary, "auroc"].isna().all()
     baseline = pd.read_csv(workdir / "results" / "evaluate" / "kmer_baseline" / "test.metrics.tsv", sep="\t")
     assert baseline.set_index("task").loc["CTCF", "auroc"] > 0.7  # k-mers see the long CTCF motif
     import pysam
@@ -179,15 +197,16 @@ def test_bundled_example_end_to_end(example_run):
         assert list(effects.columns[:12]) == ["chrom", "pos", "id", "ref", "alt", "ref_match", "task", "ref_prob",
                                               "alt_prob", "diff", "abs_diff", "logit_diff"]  # fmt: skip
         assert "pvalue" in effects.columns
-        assert len(effects) == len(truth) * 5  # every allele x task, in input order
-        assert effects["id"].iloc[::5].tolist() == truth["id"].tolist()
+        n_tasks = len(model_tasks[model])
+        assert len(effects) == len(truth) * n_tasks  # every allele x task, in input order
+        assert effects["id"].iloc[::n_tasks].tolist() == truth["id"].tolist()
         with pysam.VariantFile(str(workdir / "results" / "score" / model / "annotated.vcf.gz")) as vcf:
             records = list(vcf)
             assert "DEEPCIS_TOP_TASK" in vcf.header.info and len(records) == truth["id"].nunique()
             assert all(r.info.get("DEEPCIS_MAX_ABS_DIFF") is not None for r in records)
     for rule in ("simulate_example", "prepare_windows", "encode_chunk", "gather_split", "overfit_one_batch", "train_model",
                  "predict_split", "fit_baseline", "predict_baseline", "split_metrics", "compare_models",
-                 "score_chunk", "gather_scores", "plot_top_effects"):
+                 "score_chunk", "gather_scores", "plot_top_effects", "compare_transfer"):
         assert list((workdir / "logs").rglob(f"{rule}*.log")), rule
         assert list((workdir / "benchmarks").rglob(f"{rule}*.tsv")), rule
     assert not list((workdir / "results" / "encode").rglob("chunks/*.h5"))  # temp chunks removed

@@ -11,6 +11,8 @@ summary = summarise(metrics)
 write_tsv(summary, snakemake.output.summary)
 eval_plots.comparison_figure(metrics, snakemake.output.comparison, title="Test split: per-task AUROC and AUPRC")
 predictions = dict(zip(models, snakemake.input.predictions))
-eval_plots.curves_figure(predictions, snakemake.output.roc, kind="roc", title="Test split: ROC curves")
-eval_plots.curves_figure(predictions, snakemake.output.pr, kind="pr", title="Test split: precision-recall curves")
+kinds = snakemake.params.kinds  # signal tasks: observed vs predicted scatter panels
+eval_plots.curves_figure(predictions, snakemake.output.roc, kind="roc", title="Test split: ROC curves", kinds=kinds)
+eval_plots.curves_figure(predictions, snakemake.output.pr, kind="pr", title="Test split: precision-recall curves",
+                         kinds=kinds)  # fmt: skip
 log.info("\n%s", summary.to_string())

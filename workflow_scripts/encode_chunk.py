@@ -27,5 +27,6 @@ n = encode_bed(
     chunk=chunk,
     block_rows=p.block_rows,
     workers=snakemake.threads,
+    label_dtype=p.label_dtype,
 )
 log.info("encoded chunk %d of %d (%d windows) of %s", chunk[0], chunk[1], n, snakemake.input.bed)

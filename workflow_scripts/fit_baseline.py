@@ -16,6 +16,7 @@ model = fit_kmer_baseline(
     solver=cfg["solver"],
     max_train_rows=cfg["max_train_rows"],
     n_jobs=snakemake.threads,
+    tasks=snakemake.params.tasks,
 )
 save_baseline(model, snakemake.output.model)
 with atomic_path(snakemake.output.report) as tmp:

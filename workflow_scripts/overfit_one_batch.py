@@ -12,6 +12,8 @@ result = overfit_one_batch(
     spec["train"],
     seed=snakemake.params.seed,
     threads=snakemake.threads,
+    tasks=snakemake.params.tasks,
+    task_specs=snakemake.params.task_specs,
 )
 log.info("%s", result)
 write_json(result | {"model": snakemake.wildcards.model}, snakemake.output[0])

@@ -18,8 +18,19 @@ with bedtools_tempdir(getattr(snakemake.resources, "tmpdir", None)):
         blacklist_path=snakemake.input.blacklist[0] if snakemake.input.blacklist else None,
         chromosomes=params.chromosomes,
     )
+windows, tasks = prepared.windows, prepared.tasks
+if any(row["type"] == "signal" or "measured" in row for row in params.task_rows):
+    # signal targets (bigWig) and measured-region masks (docs/multimodal.md)
+    from deepcis.signals import add_task_targets
+
+    with Genome(snakemake.input.genome) as genome:
+        chrom_sizes = genome.chrom_sizes
+    windows, tasks, warnings = add_task_targets(windows, params.task_rows, chrom_sizes,
+                                                int(params.prepare["deepsea"]["bin_size"]))  # fmt: skip
+    for message in warnings:
+        log.warning(message)
 for split, bed in zip(("train", "valid", "test"), snakemake.output.beds):
-    n = write_windows_bed(prepared.windows, prepared.tasks, split, bed)
+    n = write_windows_bed(windows, tasks, split, bed)
     log.info("%s: %d windows -> %s", split, n, bed)
 write_stats(prepared.stats, snakemake.output.stats)
 plots.class_balance(prepared.stats, prepared.tasks, snakemake.output.plot)

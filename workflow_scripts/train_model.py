@@ -19,6 +19,9 @@ info = train_model(
     seed=snakemake.params.seed,
     threads=snakemake.threads,
     resume_dir=snakemake.params.resume_dir,
+    tasks=snakemake.params.tasks,
+    task_specs=snakemake.params.task_specs,
+    transfer=(spec["transfer"] | {"source": snakemake.params.source}) if spec.get("transfer") else None,
 )
 plots.training_curves(snakemake.output.history, snakemake.wildcards.model, snakemake.output.curves)
 log.info("best epoch %d of %d, val_loss %.5f", info["best_epoch"], info["epochs_run"], info["best_val_loss"])

@@ -263,10 +263,14 @@ def _fit_one(x_train, y_train, x_valid, y_valid, Cs, seed, solver, class_weight,
 def fit_kmer_baseline(train_path, valid_path, ks=DEFAULT_KS, Cs=DEFAULT_CS, seed: int = 0,
                       transform: str = "frequency", class_weight: str | None = None, solver: str = "lbfgs",
                       max_train_rows: int | None = 100_000, max_valid_rows: int | None = 100_000,
-                      block_rows: int = BLOCK_ROWS, max_iter: int = 1000, n_jobs: int = 1) -> BaselineModel:  # fmt: skip
+                      block_rows: int = BLOCK_ROWS, max_iter: int = 1000, n_jobs: int = 1,
+                      tasks: list[str] | None = None) -> BaselineModel:  # fmt: skip
     """Fit the k-mer baseline: features of the training split (at most `max_train_rows`
     windows, a seeded random subset), one logistic regression per task and C, C chosen
-    per task on the validation split's AUROC. `n_jobs` tasks are fitted in parallel (threads)."""
+    per task on the validation split's AUROC. `n_jobs` tasks are fitted in parallel (threads).
+    `tasks`: the (binary) tasks to fit, default all; signal tasks of a multi-modal dataset are
+    left out this way."""
+    wanted = tasks
     ks = _check_ks(ks)
     Cs = tuple(float(c) for c in Cs)
     if not Cs or any(not c > 0 for c in Cs):
@@ -293,6 +297,12 @@ def fit_kmer_baseline(train_path, valid_path, ks=DEFAULT_KS, Cs=DEFAULT_CS, seed
         raise InputError(valid_path, f"window length {v_length} differs from the training file's {length}")
     x_train, y_train, _, _, _ = _features_of(train_path, ks, transform, block_rows, train_rows)
     x_valid, y_valid, _, _, _ = _features_of(valid_path, ks, transform, block_rows, valid_rows)
+    if wanted is not None:
+        missing = [t for t in wanted if t not in tasks]
+        if missing:
+            raise InputError(train_path, f"has no task(s) {missing} (its tasks: {tasks})")
+        columns = [tasks.index(t) for t in wanted]
+        y_train, y_valid, tasks = y_train[:, columns], y_valid[:, columns], list(wanted)
     _check_binary(train_path, y_train, tasks)
     _check_binary(valid_path, y_valid, tasks)
     log.info("k-mer features: %d training and %d validation windows x %d features",
@@ -402,16 +412,16 @@ def predict_baseline(model: BaselineModel | str | Path, dataset_path, out_path, 
     deepcis.predict (so the metrics and plots read either). `model` is a BaselineModel or the
     path of a saved one (then recorded with its sha256)."""
     from .genome import sha256_file
-    from .predict import check_dataset_matches, create_predictions, dataset_provenance, write_prediction_rows
+    from .predict import create_predictions, dataset_provenance, model_task_columns, write_prediction_rows
 
     if not isinstance(model, BaselineModel):
         model_path = model
         model = load_baseline(model_path)
     f = open_dataset(dataset_path)
     try:
-        tasks = dataset_tasks(f)
-        check_dataset_matches(dataset_path, model.tasks, model.window_length, model_path or "k-mer baseline", tasks,
-                              int(f.attrs["window_length"]))  # fmt: skip
+        columns = model_task_columns(dataset_path, model.tasks, model.window_length, model_path or "k-mer baseline",
+                                     dataset_tasks(f), int(f.attrs["window_length"]))  # fmt: skip
+        tasks = list(model.tasks)
         n = f["x"].shape[0]
         attrs = dataset_provenance(f, dataset_path) | {
             "model": str(model_path) if model_path else "", "predictor": "kmer_baseline", "reverse_complement": True,
@@ -422,7 +432,7 @@ def predict_baseline(model: BaselineModel | str | Path, dataset_path, out_path, 
                 hi = min(n, lo + block_rows)
                 p = model.predict_x(f["x"][lo:hi])
                 write_prediction_rows(out, lo, f["chrom"][lo:hi], f["start"][lo:hi], f["end"][lo:hi],
-                                      f["y"][lo:hi].astype(np.float32), p)  # fmt: skip
+                                      f["y"][lo:hi].astype(np.float32)[:, columns], p)  # fmt: skip
     finally:
         f.close()
     return {"windows": int(n), "tasks": len(tasks)}

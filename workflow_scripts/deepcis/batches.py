@@ -5,6 +5,8 @@ the same rows picked at random). Each epoch the block order is permuted, `buffer
 blocks are read into a buffer, their rows are shuffled together and cut into batches. A
 dataset smaller than `in_memory_bytes` is read once and shuffled row by row instead.
 The order depends only on (seed, epoch), so a resumed run sees the same batches.
+A model may train on some of the file's tasks (`tasks`: label columns by name, in the model's
+order) and on a seeded fraction of its rows (`fraction`, e.g. a few-positives transfer study).
 No TensorFlow here: the trainer wraps these numpy batches.
 """
 
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .dataset import dataset_tasks, open_dataset
+from .errors import InputError
 
 
 @dataclass
@@ -30,21 +33,52 @@ class BatchConfig:
 
 
 class HDF5Batches:
-    """Iterate (x uint8 (B, L, 4), y float32 (B, T)) batches of one split file."""
+    """Iterate (x uint8 (B, L, 4), y float32 (B, T)) batches of one split file.
 
-    def __init__(self, path, config: BatchConfig, rows: slice | None = None):
+    `tasks`: the label columns to yield, by name and in that order (default: all, in the
+    file's order). `fraction` < 1 keeps a random subset of the rows (seeded by
+    `config.seed`, the same subset every epoch and on resume), in file order.
+    """
+
+    def __init__(self, path, config: BatchConfig, rows: slice | None = None, tasks: list[str] | None = None,
+                 fraction: float = 1.0):  # fmt: skip
         self.path = str(path)
         self.config = config
         self._file = open_dataset(path)
-        self.tasks = dataset_tasks(self._file)
+        self.file_tasks = dataset_tasks(self._file)
+        if tasks is None:
+            self._columns = None
+            self.tasks = list(self.file_tasks)
+        else:
+            missing = [t for t in tasks if t not in self.file_tasks]
+            if missing:
+                self._file.close()
+                raise InputError(path, f"has no task(s) {missing} (its tasks: {self.file_tasks})")
+            self.tasks = [str(t) for t in tasks]
+            self._columns = [self.file_tasks.index(t) for t in self.tasks]
+            if self._columns == list(range(len(self.file_tasks))):
+                self._columns = None
         self.window_length = int(self._file.attrs["window_length"])
         n = self._file["x"].shape[0]
         self.lo, self.hi = (0, n) if rows is None else (rows.start or 0, min(rows.stop or n, n))
-        self.n = self.hi - self.lo
+        if not 0 < fraction <= 1:
+            self._file.close()
+            raise ValueError(f"fraction must be in (0, 1]; got {fraction}")
+        self._index = None  # file rows (absolute) of the kept subset, sorted
+        if fraction < 1:
+            total = self.hi - self.lo
+            keep = max(1, int(round(total * fraction)))
+            rng = np.random.default_rng([config.seed, 104729])
+            self._index = self.lo + np.sort(rng.choice(total, size=keep, replace=False))
+        self.n = self.hi - self.lo if self._index is None else len(self._index)
         row_bytes = self.window_length * 4 + len(self.tasks) * 4
         self._cache = None
         if self.n * row_bytes <= config.in_memory_bytes:
-            self._cache = (self._file["x"][self.lo : self.hi], self._file["y"][self.lo : self.hi].astype(np.float32))
+            parts = [self._read_file(lo, min(lo + 65536, self.n)) for lo in range(0, self.n, 65536)]
+            if parts:
+                self._cache = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+            else:
+                self._cache = (np.zeros((0, self.window_length, 4), np.uint8), np.zeros((0, len(self.tasks)), np.float32))
 
     def close(self):
         self._file.close()
@@ -61,7 +95,26 @@ class HDF5Batches:
     def _read(self, lo: int, hi: int):
         if self._cache is not None:
             return self._cache[0][lo:hi], self._cache[1][lo:hi]
-        return self._file["x"][self.lo + lo : self.lo + hi], self._file["y"][self.lo + lo : self.lo + hi].astype(np.float32)
+        return self._read_file(lo, hi)
+
+    def _read_file(self, lo: int, hi: int):
+        """Rows lo:hi of the kept rows (x, y float32 of the selected tasks)."""
+        if self._index is None:
+            x = self._file["x"][self.lo + lo : self.lo + hi]
+            y = self._file["y"][self.lo + lo : self.lo + hi]
+        else:
+            rows = self._index[lo:hi]
+            if len(rows) == 0:
+                x, y = self._file["x"][0:0], self._file["y"][0:0]
+            elif rows[-1] - rows[0] + 1 <= 8 * len(rows):  # dense enough: one contiguous read, then pick
+                a, b = int(rows[0]), int(rows[-1]) + 1
+                x, y = self._file["x"][a:b][rows - a], self._file["y"][a:b][rows - a]
+            else:  # sparse: h5py point selection (sorted, unique)
+                x, y = self._file["x"][rows], self._file["y"][rows]
+        y = y.astype(np.float32)
+        if self._columns is not None:
+            y = y[:, self._columns]
+        return x, y
 
     def _row_groups(self, rng):
         """Lists of row ranges whose rows are shuffled together (one group per buffer)."""

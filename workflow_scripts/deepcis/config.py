@@ -87,12 +87,124 @@ def _check_models(config: dict, explicit_train: dict):
     from .models import ModelConfigError, resolve_hyperparameters
 
     window_length = config["prepare"]["window_length"]
-    for name, spec in config["models"].items():
-        try:
-            spec["hyperparameters"] = resolve_hyperparameters(spec["architecture"], window_length, 1, spec["hyperparameters"])
-        except ModelConfigError as error:
-            raise ConfigError(f"config key models.{name}: {error}") from None
+    models = config["models"]
+    for name, spec in models.items():
+        if spec.get("transfer"):
+            pass  # architecture and hyperparameters come from the source (_resolve_transfer)
+        elif "architecture" not in spec:
+            raise ConfigError(f"config key models.{name}: 'architecture' is required (or transfer.source)")
+        else:
+            try:
+                spec["hyperparameters"] = resolve_hyperparameters(spec["architecture"], window_length, 1, spec["hyperparameters"])
+            except ModelConfigError as error:
+                raise ConfigError(f"config key models.{name}: {error}") from None
         spec["train"] = config["train"] | {k: spec["train"][k] for k in explicit_train.get(name, ())}
+    resolved = set()
+    for name in models:
+        _resolve_transfer(name, models, window_length, [], resolved)
+
+
+def transfer_source_path(config: dict, name: str) -> str | None:
+    """The model folder a model transfers from (None without transfer)."""
+    transfer = config["models"][name].get("transfer")
+    if not transfer:
+        return None
+    source = transfer["source"]
+    if source in config["models"]:
+        return f"results/models/{source}"
+    path = Path(source)
+    return str(path.parent if path.suffix == ".keras" else path)
+
+
+def _resolve_transfer(name: str, models: dict, window_length: int, chain: list, resolved: set):
+    """Fill a transferred model's architecture and hyperparameters from its source (a model of
+    this config, resolved first, or a model folder); refuse cycles and a window-length mismatch.
+    Idempotent: a config validated twice keeps the values filled the first time."""
+    from .transfer import read_source_info
+
+    spec = models[name]
+    transfer = spec.get("transfer")
+    if not transfer or name in resolved:
+        return
+    key = f"config key models.{name}.transfer"
+    if name in chain:
+        raise ConfigError(f"{key}.source: models transfer from each other in a cycle ({' -> '.join(chain + [name])})")
+    source = transfer["source"]
+    given = {k: spec[k] for k in ("architecture", "hyperparameters") if spec.get(k)}
+    if source in models:
+        _resolve_transfer(source, models, window_length, chain + [name], resolved)
+        spec["architecture"] = models[source]["architecture"]
+        spec["hyperparameters"] = models[source]["hyperparameters"]
+    else:
+        path = Path(source)
+        file = path if path.suffix == ".keras" else path / "model.keras"
+        if not file.is_file():
+            raise ConfigError(f"{key}.source: {source!r} is neither a model of this config ({', '.join(models)}) nor a "
+                              "model folder with model.keras")  # fmt: skip
+        info = read_source_info(path) or {}
+        if "window_length" in info and int(info["window_length"]) != int(window_length):
+            raise ConfigError(f"{key}.source: the source model {file} takes windows of {int(info['window_length'])} bp "
+                              f"but prepare.window_length is {int(window_length)}; a model transfers only to windows "
+                              "of its own length")  # fmt: skip
+        spec["architecture"] = info.get("architecture", "unknown")
+        spec["hyperparameters"] = info.get("hyperparameters", {})
+    for k, value in given.items():
+        if value != spec[k]:
+            raise ConfigError(f"config key models.{name}.{k}: a transferred model takes its {k} from transfer.source "
+                              f"({spec[k]!r}); leave it out")  # fmt: skip
+    resolved.add(name)
+    compare = transfer.get("compare_to")
+    if compare is not None and (compare not in models or compare == name):
+        raise ConfigError(f"{key}.compare_to: {compare!r} is not another model of this config ({', '.join(models)})")
+
+
+def check_model_tasks(config: dict, task_names: list[str]):
+    """Each model's `tasks` must be tasks of the sheet; a transfer comparison pairs models with
+    the same tasks. Fills `tasks` (null = every task of the sheet)."""
+    for name, spec in config["models"].items():
+        wanted = spec.get("tasks")
+        if wanted is None:
+            spec["tasks"] = list(task_names)
+            continue
+        unknown = [t for t in wanted if t not in task_names]
+        if unknown:
+            raise ConfigError(f"config key models.{name}.tasks: {unknown} are not tasks of the tasks sheet ({task_names})")
+    for name, spec in config["models"].items():
+        compare = (spec.get("transfer") or {}).get("compare_to")
+        if compare and config["models"][compare]["tasks"] != spec["tasks"]:
+            raise ConfigError(f"config key models.{name}.transfer.compare_to: {compare!r} trains on "
+                              f"{config['models'][compare]['tasks']}, {name!r} on {spec['tasks']}: "
+                              "a comparison needs the same tasks")  # fmt: skip
+
+
+def _task_modality(record: dict, path, line_no: int, base_dir, exists) -> bool:
+    """Check and complete the multi-modal columns of a tasks-sheet row (docs/multimodal.md);
+    True for a signal task."""
+    where = f"{path}, line {line_no}: task {record['name']!r}"
+    signal = record.get("type", "binary") == "signal"
+    record.setdefault("type", "binary")
+    record["weight"] = float(record.get("weight", 1))
+    record.setdefault("loss", "mse" if signal else "bce")
+    if signal and record["loss"] == "bce":
+        raise ConfigError(f"{where}: a signal task takes loss mse or poisson, not bce")
+    if not signal and record["loss"] != "bce":
+        raise ConfigError(f"{where}: a binary task takes loss bce (mse and poisson are for type signal)")
+    if signal and record["peaks"]:
+        raise ConfigError(f"{where}: a signal task takes its target from column 'signal'; leave 'peaks' empty")
+    if not signal and not record["peaks"]:
+        raise ConfigError(f"{where}: no peak file (column 'peaks'; a signal track needs type signal)")
+    if not signal and "signal" in record:
+        raise ConfigError(f"{where}: column 'signal' is for tasks of type signal")
+    if signal and "signal" not in record:
+        raise ConfigError(f"{where}: a signal task needs a bigWig in column 'signal'")
+    for column in ("signal", "measured"):
+        if column in record:
+            file = Path(record[column])
+            file = file if file.is_absolute() else Path(base_dir) / file
+            if not exists(file):
+                raise ConfigError(f"{where}: {column} file {record[column]} not found")
+            record[column] = str(file)
+    return signal
 
 
 def read_tasks(path, base_dir=".", existing_or_made=None) -> list[dict]:
@@ -129,6 +241,9 @@ def read_tasks(path, base_dir=".", existing_or_made=None) -> list[dict]:
                 f"{path}, line {line_no}: duplicate task name {record['name']!r} (first on line {seen[record['name']]})"
             )
         seen[record["name"]] = line_no
+        if _task_modality(record, path, line_no, base_dir, exists):
+            tasks.append(record)  # a signal task: no peaks
+            continue
         if is_url(record["peaks"]):  # downloaded by rule fetch_remote (deepcis/remote.py)
             tasks.append(record)
             continue

@@ -79,8 +79,9 @@ def encode_rows(genome: Genome, frame: pd.DataFrame, window_length: int) -> np.n
 _STATE: dict = {}
 
 
-def _init_worker(genome_path, bed_path, out_path, x_offset, columns, window_length):
+def _init_worker(genome_path, bed_path, out_path, x_offset, columns, window_length, label_dtype="uint8"):
     _STATE.update(
+        label_dtype=np.dtype(label_dtype),
         genome=Genome(genome_path),
         bed=open(bed_path, "rb"),
         out=os.open(out_path, os.O_WRONLY),
@@ -114,8 +115,11 @@ def _encode_block(block):
     if len(frame) != n_rows:
         raise InputError(s["bed_path"], f"expected {n_rows} rows from row {first_row + 1}, read {len(frame)}")
     labels = frame[tasks].to_numpy(np.float32)
-    if np.isnan(labels).any() or not np.isin(labels, (0, 1)).all():
-        raise InputError(s["bed_path"], f"labels must be 0 or 1 (data rows {first_row + 1}-{first_row + n_rows})")
+    if s.get("label_dtype", np.dtype(np.uint8)) == np.uint8:
+        if np.isnan(labels).any() or not np.isin(labels, (0, 1)).all():
+            raise InputError(s["bed_path"], f"labels must be 0 or 1 (data rows {first_row + 1}-{first_row + n_rows})")
+    elif np.isinf(labels).any():
+        raise InputError(s["bed_path"], f"infinite targets (data rows {first_row + 1}-{first_row + n_rows})")
     x = encode_rows(s["genome"], frame, length)
     view, at = memoryview(x).cast("B"), s["x_offset"] + first_row * length * 4
     first, size = at, view.nbytes
@@ -128,7 +132,7 @@ def _encode_block(block):
         os.posix_fadvise(s["out"], first, size, os.POSIX_FADV_DONTNEED)
     except OSError:  # advisory only; some file systems refuse it
         pass
-    return (labels.astype(np.uint8), frame["chrom"].to_numpy(object),
+    return (labels.astype(s.get("label_dtype", np.uint8)), frame["chrom"].to_numpy(object),
             frame["start"].to_numpy(np.int64), frame["end"].to_numpy(np.int64))  # fmt: skip
 
 
@@ -142,9 +146,13 @@ def encode_bed(
     block_rows: int = 4096,
     workers: int = 1,
     chunk: tuple[int, int] | None = None,
+    label_dtype: str = "uint8",
 ) -> int:
     """Encode rows [lo, hi) of `bed_path` (all rows, or chunk (index, n_chunks) of them) into a
-    new dataset at `out_path`; returns the row count."""
+    new dataset at `out_path`; returns the row count. `label_dtype`: "uint8" (0/1 labels) or
+    "float32" (signal targets, NaN = missing label)."""
+    if label_dtype not in ("uint8", "float32"):
+        raise ValueError(f"label_dtype must be uint8 or float32; got {label_dtype!r}")
     columns = read_windows_header(bed_path)
     tasks = columns[4:]
     n_total = count_rows(bed_path)
@@ -152,9 +160,9 @@ def encode_bed(
     hi = min(hi, n_total)
     blocks = [(a - lo, n, b0, b1) for a, n, b0, b1 in block_byte_ranges(bed_path, lo, hi, block_rows)]
     Genome(genome_path).close()  # fail on a bad genome before any file is created
-    with dataset.create_dataset(out_path, max(0, hi - lo), window_length, tasks, attrs) as f:
+    with dataset.create_dataset(out_path, max(0, hi - lo), window_length, tasks, attrs, label_dtype=np.dtype(label_dtype)) as f:
         f.flush()
-        args = (genome_path, bed_path, f.filename, f["x"].id.get_offset() or 0, columns, window_length)
+        args = (genome_path, bed_path, f.filename, f["x"].id.get_offset() or 0, columns, window_length, label_dtype)
         if workers > 1 and len(blocks) > 1:
             pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=args)
             results = pool.map(_encode_block, blocks)

@@ -57,18 +57,17 @@ def curves_figure(predictions, path, kind: str = "roc", max_panels: int = MAX_PA
                   title: str | None = None):  # fmt: skip
     """ROC (`kind="roc"`) or precision-recall (`kind="pr"`) curves, one panel per task, one
     line per model. `predictions`: {model name: Predictions or predictions-file path}, or one
-    of them. Tasks are those of the first model (the others must have them all)."""
+    of them. Tasks: every model's, in first-seen order; a panel shows the models that predict
+    its task (a model trained on a task subset, a transferred model, is left out elsewhere)."""
     if kind not in ("roc", "pr"):
         raise ValueError(f"kind must be 'roc' or 'pr'; got {kind!r}")
     if max_panels < 2:
         raise ValueError("max_panels must be at least 2")
     preds = _as_predictions(predictions)
     models = list(preds)
-    tasks = preds[models[0]].tasks
-    for name in models[1:]:
-        missing = [t for t in tasks if t not in preds[name].tasks]
-        if missing:
-            raise ValueError(f"model {name!r} lacks tasks {', '.join(missing[:5])}")
+    tasks = list(dict.fromkeys(t for name in models for t in preds[name].tasks))
+    if isinstance(kinds, Mapping):  # e.g. every task of the tasks sheet: keep the plotted ones
+        kinds = {t: k for t, k in kinds.items() if t in tasks}
     task_kinds = dict(zip(tasks, resolve_kinds(tasks, kinds)))
     columns = {name: {t: i for i, t in enumerate(preds[name].tasks)} for name in models}
     metric = "auroc" if kind == "roc" else "auprc"
@@ -81,6 +80,8 @@ def curves_figure(predictions, path, kind: str = "roc", max_panels: int = MAX_PA
         undefined = []
         for name in models:
             p = preds[name]
+            if task not in columns[name]:
+                continue
             j = columns[name][task]
             y, s = p.y_true[:, j], p.y_pred[:, j]
             if task_kinds[task] == "regression":
@@ -104,8 +105,11 @@ def curves_figure(predictions, path, kind: str = "roc", max_panels: int = MAX_PA
         ax = axes.flat[len(shown)]
         for name in models:
             p = preds[name]
-            idx = [columns[name][t] for t in rest]
-            m = task_metrics(p.y_true[:, idx], p.y_pred[:, idx], rest, [task_kinds[t] for t in rest])
+            mine = [t for t in rest if t in columns[name]]
+            if not mine:
+                continue
+            idx = [columns[name][t] for t in mine]
+            m = task_metrics(p.y_true[:, idx], p.y_pred[:, idx], mine, [task_kinds[t] for t in mine])
             values = m[metric].dropna()
             label = f"{name}: median {values.median():.3f}" if len(values) else f"{name}: all NA"
             ax.hist(values, bins=np.linspace(0, 1, 21), alpha=0.5, color=colour[name], label=label)

@@ -12,14 +12,46 @@ from keras import layers, ops
 from .models import HEADS, ModelConfigError
 
 
-def output_head(x, n_tasks: int, head: str = "sigmoid", name: str = "output"):
-    """One unit per task. "sigmoid": multi-task binary; "linear"/"softplus": regression.
+def output_head(x, n_tasks: int, head="sigmoid", name: str = "output"):
+    """One unit per task. "sigmoid": multi-task binary; "linear"/"softplus": regression; a list
+    of those, one per task: a multi-modal head (a linear `name` layer, then `TaskActivation`).
 
     Computed in float32 even under a mixed-precision policy.
     """
+    if isinstance(head, (list, tuple)):
+        if len(head) != n_tasks:
+            raise ModelConfigError(f"{len(head)} head activations for {n_tasks} tasks")
+        bad = sorted({h for h in head if h not in HEADS})
+        if bad:
+            raise ModelConfigError(f"unknown head(s) {bad}; available: {', '.join(HEADS)}")
+        if len(set(head)) > 1:
+            x = layers.Dense(n_tasks, activation="linear", dtype="float32", name=name)(x)
+            return TaskActivation(list(head), name=f"{name}_activation", dtype="float32")(x)
+        head = head[0]
     if head not in HEADS:
         raise ModelConfigError(f"unknown head {head!r}; available: {', '.join(HEADS)}")
     return layers.Dense(n_tasks, activation=head, dtype="float32", name=name)(x)
+
+
+@keras.saving.register_keras_serializable(package="deepcis")
+class TaskActivation(layers.Layer):
+    """Per-task output activation of a multi-modal head: "sigmoid" (binary peak tasks),
+    "linear" or "softplus" (signal tasks; softplus keeps Poisson rates positive)."""
+
+    def __init__(self, activations, **kwargs):
+        super().__init__(**kwargs)
+        self.activations = [str(a) for a in activations]
+
+    def call(self, inputs):
+        sigmoid = ops.convert_to_tensor([[a == "sigmoid" for a in self.activations]])
+        softplus = ops.convert_to_tensor([[a == "softplus" for a in self.activations]])
+        return ops.where(sigmoid, ops.sigmoid(inputs), ops.where(softplus, ops.softplus(inputs), inputs))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return super().get_config() | {"activations": self.activations}
 
 
 
@@ -65,6 +97,13 @@ def _weighted_bce(pos_weight):
 
 def _se_elements(y_true, y_pred):
     return ops.square(y_pred - y_true)
+
+
+def _poisson_elements(y_true, y_pred):
+    """Poisson deviance / 2 (the negative log-likelihood minus its minimum): rate - y -
+    y log(rate / y); >= 0, and 0 where rate = y (rate > 0, from a softplus head)."""
+    eps = 1e-7
+    return y_pred - y_true - y_true * (ops.log(y_pred + eps) - ops.log(y_true + eps))
 
 
 def _masked_mean(y_true, y_pred, elementwise):
@@ -131,6 +170,61 @@ class MaskedMeanSquaredError(_MaskedLoss):
 
     def __init__(self, name="masked_mse", reduction="sum_over_batch_size", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+
+TASK_LOSSES = {"bce": _bce_elements, "mse": _se_elements, "poisson": _poisson_elements}
+LOSS_ACTIVATION = {"bce": "sigmoid", "mse": "linear", "poisson": "softplus"}
+
+
+@keras.saving.register_keras_serializable(package="deepcis")
+class MultiModalLoss(keras.losses.Loss):
+    """Masked per-task losses of a multi-modal model, summed with weights into one total.
+
+    `task_losses`: one of "bce" (binary peak tasks), "mse", "poisson" (signal tasks) per task;
+    `task_weights`: one weight per task. Each modality (tasks sharing a loss) contributes the
+    mean over its observed (non-NaN) entries of weight x element loss; the total is the sum
+    over modalities, so a modality's weight does not depend on how many tasks it has.
+    `pos_weight` (per task, binary tasks only) up-weights positives as in
+    MaskedBinaryCrossentropy. Returned per sample, scaled for Keras' default
+    "sum_over_batch_size" reduction (as _MaskedLoss).
+    """
+
+    def __init__(self, task_losses, task_weights=None, pos_weight=None, name="multimodal_loss",
+                 reduction="sum_over_batch_size", dtype=None):  # fmt: skip
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.task_losses = [str(t) for t in task_losses]
+        bad = sorted({t for t in self.task_losses if t not in TASK_LOSSES})
+        if bad:
+            raise ModelConfigError(f"unknown task loss(es) {bad}; available: {', '.join(TASK_LOSSES)}")
+        self.task_weights = [1.0] * len(self.task_losses) if task_weights is None else [float(w) for w in task_weights]
+        if len(self.task_weights) != len(self.task_losses):
+            raise ModelConfigError(f"{len(self.task_weights)} task weights for {len(self.task_losses)} tasks")
+        self.pos_weight = None if pos_weight is None else [float(w) for w in pos_weight]
+
+    def call(self, y_true, y_pred):
+        y_pred = ops.convert_to_tensor(y_pred)
+        dtype = y_pred.dtype
+        y_true = ops.cast(ops.convert_to_tensor(y_true), dtype)
+        observed = ops.logical_not(ops.isnan(y_true))
+        clean = ops.where(observed, y_true, ops.zeros_like(y_true))
+        batch = ops.cast(ops.shape(y_pred)[0], dtype)
+        total = None
+        for kind in dict.fromkeys(self.task_losses):
+            member = [k == kind for k in self.task_losses]
+            weight = [w if m else 0.0 for w, m in zip(self.task_weights, member)]
+            if kind == "bce" and self.pos_weight is not None:
+                elements = _weighted_bce(self.pos_weight)(clean, y_pred)
+            else:
+                elements = TASK_LOSSES[kind](clean, y_pred)
+            mask = ops.cast(observed, dtype) * ops.cast(ops.convert_to_tensor([member]), dtype)
+            per_sample = ops.sum(elements * mask * ops.cast(ops.convert_to_tensor([weight]), dtype), axis=-1)
+            term = per_sample * (batch / ops.maximum(ops.sum(mask), 1.0))
+            total = term if total is None else total + term
+        return total
+
+    def get_config(self):
+        return super().get_config() | {"task_losses": self.task_losses, "task_weights": self.task_weights,
+                                       "pos_weight": self.pos_weight}  # fmt: skip
 
 
 @keras.saving.register_keras_serializable(package="deepcis")

@@ -149,6 +149,21 @@ def check_dataset_matches(dataset_path, tasks: list[str], window_length: int, mo
                                        f"window length {int(window_length)} ({model_file})")  # fmt: skip
 
 
+def model_task_columns(dataset_path, tasks: list[str], window_length: int, model_file, data_tasks: list[str],
+                       data_window: int) -> list[int]:  # fmt: skip
+    """Columns of the dataset's labels, in the model's task order, for a model that predicts
+    all or some of the dataset's tasks (a model trained on a task subset, a transferred model).
+    Refuses a task the dataset lacks and another window length."""
+    if int(data_window) != int(window_length):
+        raise InputError(dataset_path, f"window length {int(data_window)} differs from the model's "
+                                       f"window length {int(window_length)} ({model_file})")  # fmt: skip
+    missing = [t for t in tasks if t not in data_tasks]
+    if missing:
+        raise InputError(dataset_path, f"lacks the model's task(s) {missing} ({model_file}); the dataset's tasks: "
+                                       f"{data_tasks}")  # fmt: skip
+    return [data_tasks.index(t) for t in tasks]
+
+
 def reverse_complement(x: np.ndarray) -> np.ndarray:
     """One-hot ACGT (B, L, 4): flip positions and channels (A<->T, C<->G)."""
     return np.ascontiguousarray(x[:, ::-1, ::-1])
@@ -170,8 +185,9 @@ def predict_dataset(model_path, dataset_path, out_path, batch_size: int = 256, r
                     block_rows: int = BLOCK_ROWS, threads: int | None = None) -> dict:  # fmt: skip
     """Predict every window of a dataset split with a trained model; write a predictions file.
 
-    `model_path` is a model folder or its `model.keras`. The dataset's tasks (names and
-    order) and window length must equal the model's metadata. `x` is read `block_rows`
+    `model_path` is a model folder or its `model.keras`. The dataset must have every task of
+    the model (it may have more: the file then holds the model's tasks, in its order) and
+    the model's window length. `x` is read `block_rows`
     rows at a time; with `reverse_complement` each window is also predicted on its reverse
     complement and the two predictions are averaged. Returns a small summary dict.
     """
@@ -187,25 +203,28 @@ def predict_dataset(model_path, dataset_path, out_path, batch_size: int = 256, r
 
         model = load_model(model_file)
         meta = model_metadata(model)
-        check_dataset_matches(dataset_path, meta["tasks"], meta["window_length"], model_file, data_tasks, data_window)
+        columns = model_task_columns(dataset_path, meta["tasks"], meta["window_length"], model_file, data_tasks, data_window)
+        tasks = list(meta["tasks"])
         n = f["x"].shape[0]
         attrs = dataset_provenance(f, dataset_path) | {
             "model": str(model_path), "model_sha256": sha256_file(model_file), "predictor": "keras",
             "reverse_complement": bool(reverse_complement),
         }  # fmt: skip
-        with create_predictions(out_path, n, data_tasks, attrs) as out:
+        if len(tasks) < len(data_tasks):
+            log.info("the model predicts %d of the dataset's %d tasks: %s", len(tasks), len(data_tasks), tasks)
+        with create_predictions(out_path, n, tasks, attrs) as out:
             for lo in range(0, n, block_rows):
                 hi = min(n, lo + block_rows)
                 x = f["x"][lo:hi]
                 p = _predict_block(model, x, batch_size, reverse_complement)
-                if p.shape != (hi - lo, len(data_tasks)):
-                    raise InputError(model_file, f"model output shape {p.shape} is not (windows, {len(data_tasks)} tasks)")
+                if p.shape != (hi - lo, len(tasks)):
+                    raise InputError(model_file, f"model output shape {p.shape} is not (windows, {len(tasks)} tasks)")
                 write_prediction_rows(out, lo, f["chrom"][lo:hi], f["start"][lo:hi], f["end"][lo:hi],
-                                      f["y"][lo:hi].astype(np.float32), p)  # fmt: skip
+                                      f["y"][lo:hi].astype(np.float32)[:, columns], p)  # fmt: skip
                 log.info("predicted %d / %d windows", hi, n)
     finally:
         f.close()
-    return {"windows": int(n), "tasks": len(data_tasks), "reverse_complement": bool(reverse_complement)}
+    return {"windows": int(n), "tasks": len(tasks), "reverse_complement": bool(reverse_complement)}
 
 
 def _predict_block(model, x: np.ndarray, batch_size: int, rc: bool) -> np.ndarray:

@@ -197,12 +197,14 @@ WINDOWS_BED_FIXED = ["chrom", "start", "end", "name"]  # then one 0/1 column per
 
 
 def write_windows_bed(windows: pd.DataFrame, tasks: list[str], split_name: str, path) -> int:
-    """One split's windows as BED4 + one 0/1 column per task, with a '#' header line."""
+    """One split's windows as BED4 + one column per task (0/1; or float targets with NA for a
+    missing label when the tasks sheet has signal tasks or measured regions), with a '#' header."""
     part = windows[windows["split"] == split_name]
     with atomic_path(path) as tmp:
         with open(tmp, "w") as handle:
             handle.write("#" + "\t".join([*WINDOWS_BED_FIXED, *tasks]) + "\n")
-            part[[*WINDOWS_BED_FIXED, *tasks]].to_csv(handle, sep="\t", header=False, index=False)
+            part[[*WINDOWS_BED_FIXED, *tasks]].to_csv(handle, sep="\t", header=False, index=False, na_rep="NA",
+                                                      float_format="%.6g")  # fmt: skip
     return len(part)
 
 
@@ -215,13 +217,14 @@ def read_windows_header(path) -> list[str]:
     return header[1:].rstrip("\n").split("\t")
 
 
-def read_windows_bed(path) -> tuple[pd.DataFrame, list[str]]:
-    """Read a windows BED written by `write_windows_bed` (header gives the task names)."""
+def read_windows_bed(path, label_dtype=np.uint8) -> tuple[pd.DataFrame, list[str]]:
+    """Read a windows BED written by `write_windows_bed` (header gives the task names);
+    `label_dtype` float32 for float targets (NA -> NaN)."""
     columns = read_windows_header(path)
     tasks = columns[len(WINDOWS_BED_FIXED) :]
     frame = pd.read_csv(
         path, sep="\t", comment=None, skiprows=1, header=None, names=columns,
-        dtype={"chrom": object, "name": object, "start": np.int64, "end": np.int64} | dict.fromkeys(tasks, np.uint8),
+        dtype={"chrom": object, "name": object, "start": np.int64, "end": np.int64} | dict.fromkeys(tasks, label_dtype),
     )  # fmt: skip
     return frame, tasks
 

@@ -108,8 +108,15 @@ OUTPUT_FILES = (
     "variants.vcf.gz",
     "variants.vcf.gz.tbi",
     "variants_truth.tsv",
+    "signal/CTCF.bw",
     "summary.json",
 )
+# The signal track (a ChIP-seq-like coverage of the bound CTCF sites; docs/multimodal.md):
+# a Gaussian bump per bound instance, height = SIGNAL_SCALE x (1 + 9 x the motif match's
+# relative strength (score - threshold) / (max - threshold)) x a log-normal factor (drawn
+# from its own stream, so the other files do not depend on it).
+SIGNAL_TASK = "CTCF"
+SIGNAL_SCALE, SIGNAL_SD, SIGNAL_HALF_WIDTH, SIGNAL_NOISE = 4.0, 60.0, 180, 0.2
 TRUTH_COLUMNS = (
     "chrom", "pos", "id", "ref", "alt", "kind", "effect", "motif_id", "tasks",
     "expected_sign", "site_start", "site_end",
@@ -1034,10 +1041,36 @@ class _Simulator:
         self._write_rows(out / "motif_sites.bed", self._site_rows())
         self._write_vcf(out / "variants.vcf.gz")
         self._write_truth(out / "variants_truth.tsv")
+        self._write_signal(out / "signal" / f"{SIGNAL_TASK}.bw")
         summary = self._summary(out, motif_file)
         with atomic_path(out / "summary.json") as tmp:
             Path(tmp).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         return summary
+
+    def signal_tracks(self) -> dict[str, np.ndarray]:
+        """Per-base signal of the bound SIGNAL_TASK instances, per chromosome (float32)."""
+        rng = np.random.default_rng([self.seed, 0x5167])
+        offsets = np.arange(-SIGNAL_HALF_WIDTH, SIGNAL_HALF_WIDTH + 1)
+        bump = np.exp(-0.5 * (offsets / SIGNAL_SD) ** 2)
+        tracks = {name: np.zeros(length, dtype=np.float64) for name, length in CHROMOSOMES}
+        for g in self.groups:
+            for i in g.instances:
+                if i.kind != "bound" or SIGNAL_TASK not in i.tasks:
+                    continue
+                f = self.f[i.factor]
+                strength = (i.score - f.threshold) / (f.max_score - f.threshold)
+                height = SIGNAL_SCALE * (1 + 9 * strength) * rng.lognormal(0.0, SIGNAL_NOISE)
+                centre = (i.start + i.end) // 2
+                at = centre + offsets
+                keep = (at >= 0) & (at < len(tracks[g.chrom]))
+                tracks[g.chrom][at[keep]] += height * bump[keep]
+        return {c: np.round(t, 2).astype(np.float32) for c, t in tracks.items()}
+
+    def _write_signal(self, path: Path) -> None:
+        from .signals import write_bigwig
+
+        path.parent.mkdir(exist_ok=True)
+        write_bigwig(path, dict(CHROMOSOMES), self.signal_tracks())
 
     def _write_fasta(self, path: Path) -> None:
         fai = []

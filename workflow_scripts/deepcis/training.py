@@ -6,6 +6,12 @@ best-checkpoint saving, per-epoch history and resume: after every epoch the full
 state (model with optimizer state, callback counters, history) is written atomically, and a
 rerun with the same configuration continues from the last completed epoch.
 
+Transfer learning (`transfer`, see deepcis.transfer and docs/transfer.md): the model starts
+from a trained model's body with a new output head for its own tasks, part of the body
+frozen, its own learning rate; an optional second stage unfreezes everything and continues
+with a lower rate. `tasks` trains on some of the dataset's tasks; `fraction` (training key)
+on a seeded subset of the training windows.
+
 Devices: every visible GPU is used (MirroredStrategy when more than one); without a GPU it
 runs on the CPU and says so. `cpu_devices` > 1 splits the CPU into logical devices so the
 multi-device path can be exercised without GPUs.
@@ -50,6 +56,7 @@ TRAIN_DEFAULTS = {
     "deterministic": True,
     "head": "sigmoid",
     "threads": 2,
+    "fraction": 1.0,
 }
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 
@@ -105,7 +112,54 @@ def resolve_training(overrides: dict | None) -> dict:
         raise ConfigError(f"training key optimizer: {cfg['optimizer']!r} is not one of {OPTIMIZERS}")
     if cfg["class_weight"] not in ("none", "balanced"):
         raise ConfigError(f"training key class_weight: {cfg['class_weight']!r} is not 'none' or 'balanced'")
+    if not 0 < cfg["fraction"] <= 1:
+        raise ConfigError(f"training key fraction: {cfg['fraction']!r} is not in (0, 1]")
     return cfg
+
+
+def resolve_transfer(transfer: dict | None) -> dict | None:
+    """Defaults of a `transfer` block: freeze none, learning rate 1e-4, no second stage."""
+    if not transfer:
+        return None
+    from .transfer import check_freeze
+
+    out = {"freeze": "none", "learning_rate": 1e-4, "unfreeze": None} | dict(transfer)
+    if "source" not in out:
+        raise ConfigError("transfer: no source (a model of this config or a model folder)")
+    check_freeze(out["freeze"])
+    if out["unfreeze"]:
+        out["unfreeze"] = {"learning_rate": 1e-5} | dict(out["unfreeze"])
+        if int(out["unfreeze"].get("epochs", 0)) < 1:
+            raise ConfigError("transfer.unfreeze.epochs: must be at least 1")
+    return out
+
+
+def _multimodal_specs(tasks: list[str], task_specs: dict | None) -> list[dict] | None:
+    """Per-task {type, loss, weight} in output order when the model needs a multi-modal head
+    and loss (a signal task, or a task weight other than 1); None for the plain binary model."""
+    if not task_specs:
+        return None
+    missing = [t for t in tasks if t not in task_specs]
+    if missing:
+        raise ConfigError(f"task_specs lack task(s) {missing}")
+    specs = [{"type": "binary", "loss": "bce", "weight": 1.0} | dict(task_specs[t]) for t in tasks]
+    if all(s["type"] == "binary" and s["loss"] == "bce" and float(s["weight"]) == 1.0 for s in specs):
+        return None
+    return [{"task": t, "type": s["type"], "loss": s["loss"], "weight": float(s["weight"])} for t, s in zip(tasks, specs)]
+
+
+def multimodal_head_and_loss(model, tasks, window_length, specs: list[dict], pos_weight=None):
+    """Replace a built model's output head with a per-task one (sigmoid for bce, linear for
+    mse, softplus for poisson) and return it with the weighted MultiModalLoss."""
+    import keras
+
+    from .keras_objects import LOSS_ACTIVATION, MultiModalLoss, output_head, with_metadata
+
+    features = model.get_layer("output").input
+    head = output_head(features, len(tasks), [LOSS_ACTIVATION[s["loss"]] for s in specs], name="output")
+    model = with_metadata(keras.Model(model.inputs, head, name=model.name), tasks, window_length)
+    loss = MultiModalLoss([s["loss"] for s in specs], [s["weight"] for s in specs], pos_weight=pos_weight)
+    return model, loss
 
 
 def check_compatible(train: HDF5Batches, other: HDF5Batches):
@@ -165,7 +219,8 @@ def _make_monitor(out_dir: Path, resume_dir: Path, cfg: dict, fingerprint: str, 
             seconds = time.perf_counter() - self.epoch_start
             s["history"].append({"epoch": epoch + 1, "loss": float(logs.get("loss", np.nan)), "val_loss": val_loss,
                                  "learning_rate": lr, "seconds": seconds,
-                                 "samples_per_second": s["train_rows"] / seconds if seconds > 0 else np.nan})  # fmt: skip
+                                 "samples_per_second": s["train_rows"] / seconds if seconds > 0 else np.nan,
+                                 "stage": int(s.get("stage", 1))})  # fmt: skip
             if np.isfinite(val_loss) and val_loss < s["best_val_loss"] - 1e-6:
                 s.update(best_val_loss=val_loss, best_epoch=epoch + 1, wait=0, lr_wait=0)
                 save_model_atomic(self.model, out_dir / "best.keras")
@@ -227,9 +282,21 @@ def train_model(
     seed: int,
     threads: int = 2,
     resume_dir=None,
+    tasks: list[str] | None = None,
+    transfer: dict | None = None,
+    task_specs: dict | None = None,
 ) -> dict:
-    """Train one model; writes model.keras, model.json, history.tsv into `out_dir`."""
+    """Train one model; writes model.keras, model.json, history.tsv into `out_dir`.
+
+    `tasks`: train on these of the dataset's tasks (default all). `transfer`: {"source": a
+    model folder or .keras file, "freeze", "learning_rate", "unfreeze": {"epochs",
+    "learning_rate"} or None} (deepcis.transfer); `architecture` and `hyperparameters` are
+    then the source's (read from its model.json where not given). `task_specs`: {task: {"type":
+    binary|signal, "loss": bce|mse|poisson, "weight"}} from the tasks sheet; with a signal task
+    or a weight other than 1 the model gets a multi-modal head and loss (multimodal_head_and_loss).
+    """
     cfg = resolve_training(training)
+    transfer = resolve_transfer(transfer)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     resume_dir = Path(resume_dir) if resume_dir else out_dir.with_name(out_dir.name + ".resume")
@@ -240,18 +307,40 @@ def train_model(
 
     batch_cfg = dict(batch_size=cfg["batch_size"], block_rows=cfg["shuffle_block_rows"], buffer_blocks=cfg["shuffle_buffer_blocks"],
                      in_memory_bytes=int(cfg["in_memory_max_mb"] * 2**20), seed=seed)  # fmt: skip
-    train = HDF5Batches(train_path, BatchConfig(**batch_cfg, shuffle=True, reverse_complement=cfg["reverse_complement"]))
-    valid = HDF5Batches(valid_path, BatchConfig(**batch_cfg, shuffle=False))
+    train = HDF5Batches(train_path, BatchConfig(**batch_cfg, shuffle=True, reverse_complement=cfg["reverse_complement"]),
+                        tasks=tasks, fraction=cfg["fraction"])  # fmt: skip
+    valid = HDF5Batches(valid_path, BatchConfig(**batch_cfg, shuffle=False), tasks=tasks)
     check_compatible(train, valid)
-    hp = models.resolve_hyperparameters(architecture, train.window_length, len(train.tasks), hyperparameters)
+    transfer_info = None
+    if transfer is not None:
+        from . import transfer as transfer_lib
+        from .genome import sha256_file
+
+        source_file = transfer_lib.source_model_file(transfer["source"])
+        source_info = transfer_lib.read_source_info(source_file) or {}
+        if source_info:  # checked before the model loads; checked again from the model's own metadata
+            transfer_lib.check_source(source_file, source_info["tasks"], source_info["window_length"], train_path,
+                                      train.file_tasks, train.window_length, train.tasks)  # fmt: skip
+        architecture = architecture or source_info.get("architecture", "unknown")
+        hyperparameters = hyperparameters or source_info.get("hyperparameters", {})
+        transfer_info = dict(transfer, source=str(transfer["source"]), source_file=str(source_file),
+                             source_sha256=sha256_file(source_file))  # fmt: skip
+        hp = dict(hyperparameters)
+    else:
+        hp = models.resolve_hyperparameters(architecture, train.window_length, len(train.tasks), hyperparameters)
     fingerprint = canonical_json({"architecture": architecture, "hp": hp, "training": cfg, "seed": seed, "tasks": train.tasks,
-                                  "data": [_data_id(train_path), _data_id(valid_path)], "version": __version__})  # fmt: skip
+                                  "data": [_data_id(train_path), _data_id(valid_path)], "version": __version__,
+                                  "transfer": transfer_info,
+                                  "task_specs": _multimodal_specs(train.tasks, task_specs)})  # fmt: skip
+    multimodal = _multimodal_specs(train.tasks, task_specs)
     pos, seen = train.label_counts()
     if (pos == 0).any():
         log.warning("task(s) without positives in the training split: %s", [t for t, p in zip(train.tasks, pos) if p == 0])
     pos_weight = None
     if cfg["class_weight"] == "balanced":
         pos_weight = [float((n - p) / p) if p > 0 else 1.0 for p, n in zip(pos, seen)]
+        if multimodal is not None:  # signal tasks: no class weight
+            pos_weight = [w if s["loss"] == "bce" else 1.0 for w, s in zip(pos_weight, multimodal)]
 
     strategy, device_info = select_strategy(cfg["devices"], cfg["cpu_devices"])
     log.info("devices: %s %s (%d replica(s)); batches from %s (%s)", device_info["kind"], device_info["devices"],
@@ -262,27 +351,64 @@ def train_model(
             log.info("resuming after epoch %d from %s", state["epoch"], resume_dir)
             model = keras_objects.load_model(resume_dir / "last.keras")
         else:
-            model = models.build_model(architecture, train.window_length, len(train.tasks), hp, head=cfg["head"])
-            model = models.with_metadata(model, train.tasks, train.window_length)
+            if transfer is not None:
+                source = keras_objects.load_model(source_file)
+                meta = keras_objects.model_metadata(source)
+                transfer_info |= transfer_lib.check_source(source_file, meta["tasks"], meta["window_length"], train_path,
+                                                           train.file_tasks, train.window_length, train.tasks)  # fmt: skip
+                model, frozen = transfer_lib.transfer_model(source, train.tasks, train.window_length, cfg["head"],
+                                                            transfer["freeze"])  # fmt: skip
+                transfer_info["frozen_layers"] = frozen
+                log.info("transfer from %s: body of %d layers, %d frozen (%s); new head for %s", source_file,
+                         len(transfer_lib.body_layers(model)), len(frozen), transfer["freeze"], train.tasks)  # fmt: skip
+            else:
+                model = models.build_model(architecture, train.window_length, len(train.tasks), hp, head=cfg["head"])
+                model = models.with_metadata(model, train.tasks, train.window_length)
             loss = models.loss_for_head(cfg["head"])
             if pos_weight is not None and cfg["head"] == "sigmoid":
                 loss = models.MaskedBinaryCrossentropy(pos_weight=pos_weight)
-            model.compile(optimizer=_optimizer(cfg["optimizer"], cfg["learning_rate"]), loss=loss, jit_compile=bool(cfg["xla"]))
+            if multimodal is not None:
+                model, loss = multimodal_head_and_loss(model, train.tasks, train.window_length, multimodal, pos_weight)
+            learning_rate = transfer["learning_rate"] if transfer is not None else cfg["learning_rate"]
+            model.compile(optimizer=_optimizer(cfg["optimizer"], learning_rate), loss=loss, jit_compile=bool(cfg["xla"]))
             state = {"epoch": 0, "best_val_loss": float("inf"), "best_epoch": 0, "wait": 0, "lr_wait": 0, "history": [],
-                     "stopped_early": False}  # fmt: skip
+                     "stopped_early": False, "stage": 1, "stage2_start": None, "transfer": transfer_info}  # fmt: skip
     state["train_rows"] = train.n
+    transfer_info = state.get("transfer", transfer_info)
     monitor = _make_monitor(out_dir, resume_dir, cfg, fingerprint, state)
-    if state["epoch"] < cfg["epochs"] and not state["stopped_early"]:
+
+    def fit(epochs):
         model.fit(
             tf_dataset(train, lambda: monitor.current_epoch),
             validation_data=tf_dataset(valid, lambda: 0),
-            epochs=cfg["epochs"],
+            epochs=epochs,
             initial_epoch=state["epoch"],
             callbacks=[monitor],
             shuffle=False,  # the batches are shuffled by deepcis.batches
             verbose=0,
         )
+
+    if state.get("stage", 1) == 1 and state["epoch"] < cfg["epochs"] and not state["stopped_early"]:
+        fit(cfg["epochs"])
     best_path = out_dir / "best.keras"
+    unfreeze = (transfer or {}).get("unfreeze")
+    if unfreeze and state.get("stage", 1) == 1:
+        # stage 2: from the best weights of stage 1, every layer trainable, a lower learning rate
+        if best_path.is_file():
+            best = keras_objects.load_model(best_path)
+            for layer in model.layers:
+                layer.set_weights(best.get_layer(layer.name).get_weights())
+        transfer_lib.unfreeze_all(model)
+        with strategy.scope():
+            model.compile(optimizer=_optimizer(cfg["optimizer"], unfreeze["learning_rate"]), loss=model.loss,
+                          jit_compile=bool(cfg["xla"]))  # fmt: skip
+        state.update(stage=2, stage2_start=state["epoch"], wait=0, lr_wait=0, stopped_early=False)
+        log.info("stage 2: every layer trainable, learning rate %.3g, up to %d epochs", unfreeze["learning_rate"],
+                 unfreeze["epochs"])  # fmt: skip
+    if unfreeze and state["stage"] == 2 and not state["stopped_early"]:
+        end = state["stage2_start"] + int(unfreeze["epochs"])
+        if state["epoch"] < end:
+            fit(end)
     if not best_path.is_file():
         raise RuntimeError("training finished without a finite validation loss; no model saved")
     with atomic_path(out_dir / "model.keras") as tmp:
@@ -309,6 +435,9 @@ def train_model(
         "devices": device_info,
         "batches": {"train": "in memory" if train.in_memory else "streamed", "train_rows": train.n, "valid_rows": valid.n},
         "class_weight_pos": pos_weight,
+        "train_fraction": cfg["fraction"],
+        "task_specs": multimodal,
+        "transfer": transfer_info,
         "positives_per_task": dict(zip(train.tasks, map(int, pos))),
         "data": {"train": _data_id(train_path), "valid": _data_id(valid_path)},
         "versions": package_versions(("numpy", "h5py")) | {"tensorflow": _tf_version(), "keras": keras.__version__,
@@ -337,10 +466,11 @@ def _data_id(path) -> dict:
 
 
 def _write_history(history: list[dict], path):
-    columns = ["epoch", "loss", "val_loss", "learning_rate", "seconds", "samples_per_second"]
+    columns = ["epoch", "loss", "val_loss", "learning_rate", "seconds", "samples_per_second", "stage"]
     with open(path, "w") as handle:
         handle.write("\t".join(columns) + "\n")
         for row in history:
+            row = {"stage": 1} | row
             handle.write("\t".join(f"{row[c]:.6g}" if isinstance(row[c], float) else str(row[c]) for c in columns) + "\n")
 
 
@@ -353,7 +483,9 @@ def overfit_one_batch(
     threads: int = 2,
     batch_size: int = 32,
     max_steps: int = 500,
+    tasks: list[str] | None = None,
     target_loss: float = 0.05,
+    task_specs: dict | None = None,
 ) -> dict:
     """Train a fresh model on one batch; raise unless the loss falls below `target_loss`.
 
@@ -366,19 +498,31 @@ def overfit_one_batch(
 
     from . import models
 
-    batches = HDF5Batches(train_path, BatchConfig(batch_size=batch_size, shuffle=False, in_memory_bytes=0, seed=seed))
+    batches = HDF5Batches(train_path, BatchConfig(batch_size=batch_size, shuffle=False, in_memory_bytes=0, seed=seed), tasks=tasks)
     try:
         x, y = next(iter(batches.iterate(0)))
         tasks, window_length = batches.tasks, batches.window_length
     finally:
         batches.close()
     model = models.build_model(architecture, window_length, len(tasks), hyperparameters, head=cfg["head"])
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), loss=models.loss_for_head(cfg["head"]))
+    loss = models.loss_for_head(cfg["head"])
+    multimodal = _multimodal_specs(tasks, task_specs)
+    if multimodal is not None:
+        model, loss = multimodal_head_and_loss(model, tasks, window_length, multimodal)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), loss=loss)
     first = loss = float(model.train_on_batch(x, y))
+    regression = multimodal is not None and any(s["loss"] != "bce" for s in multimodal)
+    if regression:
+        # signal targets under dropout leave an irreducible squared error that scales with the
+        # targets: there, 2% of the initial loss also passes, and so does the loss with dropout
+        # off (inference mode, checked every 25 steps)
+        target_loss = max(target_loss, 0.02 * first)
     steps = 0
     while steps < max_steps and loss > target_loss:
         loss = float(model.train_on_batch(x, y))
         steps += 1
+        if regression and steps % 25 == 0:
+            loss = min(loss, float(model.test_on_batch(x, y)))
     result = {"architecture": architecture, "batch_size": int(len(x)), "initial_loss": first, "final_loss": loss,
               "steps": steps, "target_loss": target_loss, "passed": loss <= target_loss}  # fmt: skip
     if not result["passed"]:
