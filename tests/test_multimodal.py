@@ -185,6 +185,13 @@ def test_multimodal_model_trains_and_is_evaluated_per_kind(tmp_path):
     assert [s["loss"] for s in info["task_specs"]] == ["bce", "mse"] and info["task_specs"][1]["weight"] == 2.0
     model = load_model(tmp_path / "m" / "model.keras")
     assert [layer.name for layer in model.layers][-2:] == ["output_activation", "task_metadata"]
+    from deepcis.variants import _output_is_sigmoid, effect_scores
+
+    sigmoid = _output_is_sigmoid(model)  # variant scores: logit_diff for the binary task only
+    assert sigmoid.tolist() == [True, False]
+    scores = effect_scores(np.array([[0.2, 1.5]]), np.array([[0.6, 2.5]]), sigmoid)
+    assert np.isfinite(scores["logit_diff"][0, 0]) and np.isnan(scores["logit_diff"][0, 1])
+    assert scores["diff"][0].tolist() == pytest.approx([0.4, 1.0])
     predict_dataset(tmp_path / "m", valid, tmp_path / "p.h5", reverse_complement=False)
     metrics = metrics_from_predictions(tmp_path / "p.h5", kinds=["binary", "regression"]).set_index("task")
     assert metrics.loc["site", "auroc"] > 0.9 and np.isnan(metrics.loc["site", "pearson"])

@@ -681,10 +681,15 @@ def _load(model_path):
     return model, list(meta["tasks"]), int(meta["window_length"]), _output_is_sigmoid(model)
 
 
-def _output_is_sigmoid(model) -> bool:
+def _output_is_sigmoid(model):
+    """Whether the output is a sigmoid: one bool, or one per task for a multi-modal head
+    (deepcis TaskActivation: its binary tasks are sigmoid, its signal tasks are not)."""
     import keras
 
     for layer in reversed(model.layers):
+        per_task = getattr(layer, "activations", None)
+        if isinstance(per_task, list) and type(layer).__name__ == "TaskActivation":
+            return np.array([a == "sigmoid" for a in per_task])
         activation = getattr(layer, "activation", None)
         if activation is not None:
             return activation is keras.activations.sigmoid or getattr(activation, "__name__", "") == "sigmoid"
@@ -701,10 +706,14 @@ def logit(p: np.ndarray) -> np.ndarray:
     return np.log(p) - np.log1p(-p)
 
 
-def effect_scores(ref_prob: np.ndarray, alt_prob: np.ndarray, sigmoid: bool = True) -> dict:
-    """diff, abs_diff and logit_diff (NaN for non-sigmoid heads) from probabilities."""
+def effect_scores(ref_prob: np.ndarray, alt_prob: np.ndarray, sigmoid=True) -> dict:
+    """diff, abs_diff and logit_diff (NaN for non-sigmoid heads) from probabilities.
+    `sigmoid`: one bool, or one per task column (a multi-modal head)."""
     diff = alt_prob - ref_prob
-    logit_diff = logit(alt_prob) - logit(ref_prob) if sigmoid else np.full_like(diff, np.nan)
+    if np.ndim(sigmoid):
+        logit_diff = np.where(np.asarray(sigmoid, bool), logit(alt_prob) - logit(ref_prob), np.nan)
+    else:
+        logit_diff = logit(alt_prob) - logit(ref_prob) if sigmoid else np.full_like(diff, np.nan)
     return {"diff": diff, "abs_diff": np.abs(diff), "logit_diff": logit_diff}
 
 
@@ -890,8 +899,9 @@ def score_variants(
                          "first (bcftools sort)")
     model, tasks, length, sigmoid = _load(model_path)
     run = _Run(model, tasks, length, sigmoid, _Predictor(model, batch_size, reverse_complement))
-    if not sigmoid:
-        log.warning("the model's output is not a sigmoid: logit_diff is NA")
+    if not np.all(sigmoid):
+        log.warning("the model's output is not a sigmoid%s: logit_diff is NA there",
+                    "" if not np.ndim(sigmoid) else f" for tasks {[t for t, s in zip(tasks, sigmoid) if not s]}")
     bg = _resolve_background(background, run, genome, seed, reverse_complement)
     header = TSV_COLUMNS + ([PVALUE_COLUMN] if bg is not None else [])
 
