@@ -4,6 +4,8 @@
 # URL in the config for its local copy; REMOTE maps the copies back to their URLs.
 
 
+# A local rule: on a cluster it runs where snakemake runs (the login node), which has network
+# when compute nodes often do not.
 rule fetch_remote:
     input:
         # the URL as a storage input; nothing with remote.offline (plans without network)
@@ -20,6 +22,7 @@ rule fetch_remote:
         "benchmarks/remote/{path}.tsv"
     wildcard_constraints:
         path=REMOTE_PATTERN,
+    localrule: True
     conda:
         "../envs/fetch.yaml"
     resources:
