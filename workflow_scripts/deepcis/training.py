@@ -438,7 +438,8 @@ def train_model(
         "train_fraction": cfg["fraction"],
         "task_specs": multimodal,
         "transfer": transfer_info,
-        "positives_per_task": dict(zip(train.tasks, map(int, pos))),
+        "positives_per_task": {t: (None if multimodal and multimodal[i]["type"] == "signal" else int(p))
+                               for i, (t, p) in enumerate(zip(train.tasks, pos))},  # fmt: skip
         "data": {"train": _data_id(train_path), "valid": _data_id(valid_path)},
         "versions": package_versions(("numpy", "h5py")) | {"tensorflow": _tf_version(), "keras": keras.__version__,
                                                              "deepcis": __version__},  # fmt: skip

@@ -166,9 +166,10 @@ def comparison_table(models: dict[str, dict]) -> pd.DataFrame:
     for role, m in models.items():
         info, metrics = m["info"], m["metrics"].set_index("task")
         positives = info.get("positives_per_task", {})
+        signal = {s["task"] for s in info.get("task_specs") or [] if s.get("type") == "signal"}
         for task in info["tasks"]:
             row = {"role": role, "model": m["name"], "task": task, "train_rows": info["batches"]["train_rows"],
-                   "train_positives": positives.get(task), "epochs_run": info["epochs_run"],
+                   "train_positives": None if task in signal else positives.get(task), "epochs_run": info["epochs_run"],
                    "best_epoch": info["best_epoch"], "best_val_loss": info["best_val_loss"],
                    "train_seconds": info["train_seconds"]}  # fmt: skip
             for col in ("auroc", "auprc", "pearson", "spearman"):
