@@ -20,7 +20,9 @@ rule overfit_one_batch:
         spec=lambda wc: config["models"][wc.model],
         seed=config["seed"],
         tasks=lambda wc: config["models"][wc.model]["tasks"],
-        task_specs=lambda wc: {t: TASK_SPECS[t] for t in config["models"][wc.model]["tasks"]},
+        task_specs=lambda wc: {
+            t: TASK_SPECS[t] for t in config["models"][wc.model]["tasks"]
+        },
     script:
         "../workflow_scripts/overfit_one_batch.py"
 
@@ -61,6 +63,8 @@ rule train_model:
         resume_dir=lambda wc: f"results/models/{wc.model}.resume",
         tasks=lambda wc: config["models"][wc.model]["tasks"],
         source=lambda wc: transfer_source_path(config, wc.model),
-        task_specs=lambda wc: {t: TASK_SPECS[t] for t in config["models"][wc.model]["tasks"]},
+        task_specs=lambda wc: {
+            t: TASK_SPECS[t] for t in config["models"][wc.model]["tasks"]
+        },
     script:
         "../workflow_scripts/train_model.py"

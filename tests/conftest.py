@@ -23,6 +23,31 @@ def random_sequence(n: int, seed: int, alphabet="ACGT") -> str:
     return "".join(rng.choice(list(alphabet), size=n))
 
 
+# motifs planted by make_split, by task name (any other task name is never planted)
+SPLIT_MOTIFS = {"ap1": "TGACTCAGCA", "gata": "CAGATAAGGC", "ctcf": "CCGCGAGGGGGCGC"}
+
+
+def make_split(path, n, length=100, seed=0, tasks=("ap1", "gata"), split="train"):
+    """An HDF5 split of random DNA; a task is positive where its motif (SPLIT_MOTIFS) was planted."""
+    from deepcis import dataset
+
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 4, (n, length))
+    y = (rng.random((n, len(tasks))) < 0.3).astype(np.uint8)
+    for i, task in enumerate(tasks):
+        if task not in SPLIT_MOTIFS:
+            continue
+        m = np.array(["ACGT".index(c) for c in SPLIT_MOTIFS[task]])
+        for row in np.flatnonzero(y[:, i]):
+            at = rng.integers(0, length - len(m))
+            codes[row, at : at + len(m)] = m
+    x = np.eye(4, dtype=np.uint8)[codes]
+    attrs = {"genome": "synthetic", "genome_sha256": "0", "label_mode": "deepsea", "split": split, "config_sha256": "0"}
+    with dataset.create_dataset(path, n, length, list(tasks), attrs) as f:
+        dataset.write_rows(f, 0, x, y, ["chr1"] * n, np.arange(n) * length, np.arange(n) * length + length)
+    return path
+
+
 def write_bed(path, rows):
     with open(path, "w") as handle:
         for row in rows:
@@ -44,7 +69,7 @@ def small_genome(tmp_path):
 
 @pytest.fixture(scope="session")
 def example_run(tmp_path_factory):
-    """The bundled example run once per session (2 epochs) in a fresh copy of the workflow:
+    """The bundled example run once per session in a fresh copy of the workflow (quick settings;
     (workdir, config path). Shared by the end-to-end checks and the report tests."""
     from test_workflow import run_bundled_example
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from test_training import make_split
+from conftest import make_split
 
 from deepcis import dataset
 from deepcis.errors import InputError

@@ -18,8 +18,8 @@ import pandas as pd
 import pysam
 import pytest
 import yaml
-from conftest import REPO, write_fasta
-from test_workflow import COPIED
+from conftest import write_fasta
+from test_workflow import copy_workflow
 
 from deepcis.errors import ConfigError, InputError
 from deepcis.remote import is_url, local_copy_path, localise_inputs, make_local_copy
@@ -104,17 +104,6 @@ def http_root(tmp_path):
         server.server_close()
 
 
-def _copy_workflow(dst: Path) -> Path:
-    for item in COPIED:
-        src = REPO / item
-        if src.is_dir():
-            shutil.copytree(src, dst / item, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            (dst / item).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(src, dst / item)
-    return dst
-
-
 def _snakemake(workdir, *args):
     env = os.environ | {"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "TF_CPP_MIN_LOG_LEVEL": "1"}
     result = subprocess.run([str(BIN / "snakemake"), "--cores", "2", *args], cwd=workdir, env=env, capture_output=True,
@@ -126,7 +115,7 @@ def _snakemake(workdir, *args):
 @pytest.mark.slow
 def test_example_from_urls_encodes_like_local_files(tmp_path, http_root):
     served, base = http_root
-    workdir = _copy_workflow(tmp_path / "wf")
+    workdir = copy_workflow(tmp_path / "wf")
     targets = [f"results/encode/{split}.h5" for split in ("train", "valid", "test")]
     _snakemake(workdir, *targets)  # the example from local files (and its data for the server)
     example = workdir / "resources" / "example"
@@ -172,7 +161,7 @@ def test_example_from_urls_encodes_like_local_files(tmp_path, http_root):
 
 
 def test_hg38_encode_config_plans_offline(tmp_path):
-    workdir = _copy_workflow(tmp_path / "wf")
+    workdir = copy_workflow(tmp_path / "wf")
     config = "config/hg38_encode/config.yaml"
     cfg = yaml.safe_load((workdir / config).read_text())
     sheet = pd.read_csv(workdir / cfg["tasks"], sep="\t")

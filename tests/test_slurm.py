@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import REPO
-from test_workflow import COPIED
+from test_workflow import copy_workflow
 
 BIN = Path(sys.executable).parent
 START = REPO / "scripts" / "slurm" / "start.sh"
@@ -67,13 +67,7 @@ def cluster(tmp_path_factory):
 
 
 def _copy_workflow(dst: Path) -> Path:
-    for item in COPIED:
-        src = REPO / item
-        if src.is_dir():
-            shutil.copytree(src, dst / item, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            (dst / item).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(src, dst / item)
+    copy_workflow(dst)
     # a small version of the bundled example: one small model, one epoch, few background variants
     cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     cfg["models"] = {MODEL: cfg["models"][MODEL]}

@@ -9,31 +9,12 @@ import time
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, make_split
 
-from deepcis import dataset
 from deepcis.errors import InputError
 
 TINY = {"conv_filters": [8, 8, 8], "kernel_size": 5, "pool_size": 2, "dense_units": 8}
 FAST = {"epochs": 2, "batch_size": 32, "threads": 1, "reverse_complement": False}
-MOTIFS = ("TGACTCAGCA", "CAGATAAGGC")
-
-
-def make_split(path, n, length=100, seed=0, tasks=("ap1", "gata"), split="train"):
-    """Random DNA; task i is positive where motif i was planted."""
-    rng = np.random.default_rng(seed)
-    codes = rng.integers(0, 4, (n, length))
-    y = (rng.random((n, len(tasks))) < 0.3).astype(np.uint8)
-    for i, motif in enumerate(MOTIFS[: len(tasks)]):
-        m = np.array(["ACGT".index(c) for c in motif])
-        for row in np.flatnonzero(y[:, i]):
-            at = rng.integers(0, length - len(m))
-            codes[row, at : at + len(m)] = m
-    x = np.eye(4, dtype=np.uint8)[codes]
-    attrs = {"genome": "synthetic", "genome_sha256": "0", "label_mode": "deepsea", "split": split, "config_sha256": "0"}
-    with dataset.create_dataset(path, n, length, list(tasks), attrs) as f:
-        dataset.write_rows(f, 0, x, y, ["chr1"] * n, np.arange(n) * length, np.arange(n) * length + length)
-    return path
 
 
 @pytest.fixture(scope="module")

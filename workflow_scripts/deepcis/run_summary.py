@@ -149,7 +149,7 @@ def _duration(seconds) -> str:
 def html_table(header: list[str], rows: list[list], caption: str = "", best: set | None = None) -> str:
     """A table; `rows` hold already-formatted strings; cells at (row, col) in `best` are highlighted."""
     best = best or set()
-    parts = [f'<table class="deepcis-table">']
+    parts = ['<table class="deepcis-table">']
     if caption:
         parts.append(f"<caption>{html.escape(caption)}</caption>")
     parts.append("<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead><tbody>")
