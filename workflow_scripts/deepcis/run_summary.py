@@ -8,7 +8,6 @@ render the same inside the report, in a browser, or in a notebook.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import platform
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .genome import sha256_file
 from .io_utils import atomic_path
 
 # Score columns of a metrics TSV, with the label shown and whether higher is better.
@@ -357,14 +357,6 @@ def write_top_effects_html(model: str, path, n: int, html_out):
 # --------------------------------------------------------------------------------------
 # Provenance: config, versions, input checksums
 # --------------------------------------------------------------------------------------
-
-
-def sha256_file(path, block: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(block):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def run_info(config: dict, inputs: dict, model_json_paths: dict | None = None) -> dict:
