@@ -192,24 +192,3 @@ def interpret_window_inputs(wildcards):
     if source == "variants":
         return [f"results/score/{wildcards.model}/effects.tsv.gz"]
     return [INTERPRET["bed"]]
-
-
-def _check_interpret_config():
-    """interpret.models name models of this config; the window source has its input."""
-    unknown = [m for m in INTERPRET_MODELS if m not in MODELS]
-    if unknown:
-        raise WorkflowError(
-            f"config key interpret.models: {unknown} are not models of this config ({MODELS})"
-        )
-    if INTERPRET_MODELS and INTERPRET["windows"] == "bed" and not INTERPRET["bed"]:
-        raise WorkflowError(
-            "config key interpret.windows is 'bed' but interpret.bed is not set"
-        )
-    missing = [m for m in INTERPRET_MODELS if m not in SCORING_MODELS]
-    if INTERPRET_MODELS and INTERPRET["windows"] == "variants" and missing:
-        raise WorkflowError(
-            f"config key interpret.windows is 'variants' but {missing} score no VCF (variants.vcf, variants.models)"
-        )
-
-
-_check_interpret_config()

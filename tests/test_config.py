@@ -47,6 +47,20 @@ def test_bad_config_names_the_key(patch, message):
         validate_config(MINIMAL | patch)
 
 
+@pytest.mark.parametrize(
+    "patch, message",
+    [
+        ({"interpret": {"models": ["nope"]}}, r"config key interpret.models: \['nope'\] are not models of this config"),
+        ({"interpret": {"windows": "bed"}}, "config key interpret.windows is 'bed' but interpret.bed is not set"),
+        ({"interpret": {"windows": "variants"}}, r"interpret.windows is 'variants' but \['m1'\] score no VCF"),
+    ],
+)
+def test_bad_interpret_config_names_the_key(patch, message):
+    models = {"models": {"m1": {"architecture": "deepsea"}}}
+    with pytest.raises(ConfigError, match=message):
+        validate_config(MINIMAL | models | patch)
+
+
 def test_missing_required_key():
     with pytest.raises(ConfigError, match="'genome' is a required property"):
         validate_config({"tasks": "t.tsv"})

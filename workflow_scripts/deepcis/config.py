@@ -79,7 +79,25 @@ def validate_config(config: dict) -> dict:
     unknown = [m for m in config["variants"]["models"] or [] if m not in config["models"]]
     if unknown:
         raise ConfigError(f"config key variants.models: {unknown} are not in models ({list(config['models'])})")
+    _check_interpret(config)
     return config
+
+
+def _check_interpret(config: dict):
+    """interpret.models name models of this config; the window source has its input."""
+    models = list(config["models"])
+    interpret = config["interpret"]
+    interpreted = (interpret["models"] or models) if interpret["enabled"] and models else []
+    unknown = [m for m in interpreted if m not in models]
+    if unknown:
+        raise ConfigError(f"config key interpret.models: {unknown} are not models of this config ({models})")
+    if interpreted and interpret["windows"] == "bed" and not interpret["bed"]:
+        raise ConfigError("config key interpret.windows is 'bed' but interpret.bed is not set")
+    scoring = (config["variants"]["models"] or models) if config["variants"]["vcf"] else []
+    missing = [m for m in interpreted if m not in scoring]
+    if interpreted and interpret["windows"] == "variants" and missing:
+        raise ConfigError(f"config key interpret.windows is 'variants' but {missing} score no VCF "
+                          "(variants.vcf, variants.models)")
 
 
 def _check_models(config: dict, explicit_train: dict):
