@@ -19,7 +19,7 @@ import pandas as pd
 
 from .errors import InputError
 from .genome import sha256_file
-from .io_utils import atomic_path
+from .io_utils import atomic_path, package_versions
 
 # Score columns of a metrics TSV, with the label shown and whether higher is better.
 SCORES = {"auroc": "AUROC", "auprc": "AUPRC", "pearson": "Pearson r", "spearman": "Spearman ρ"}
@@ -363,16 +363,11 @@ def run_info(config: dict, inputs: dict, model_json_paths: dict | None = None) -
     """The resolved config, this environment's package versions (and each trained model's, from
     its model.json), and the size and sha256 of every input file. `inputs` maps a role
     ('genome', 'peaks:CTCF', 'vcf', ...) to a path."""
-    from importlib import metadata
-
     from . import __version__
 
     versions = {"python": platform.python_version(), "deepcis": __version__}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
+    # packages not installed here (tensorflow beside tensorflow-cpu, ...) are left out
+    versions |= {name: v for name, v in package_versions(PACKAGES).items() if v is not None}
     files = {}
     for role, path in inputs.items():
         p = Path(path)
