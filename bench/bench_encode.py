@@ -21,12 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "workflow_scripts"))
 
 CHILD = r"""
 import json, sys, time, resource
-sys.path.insert(0, {lib!r})
 from deepcis.encode import encode_bed
 t = time.perf_counter()
 n = encode_bed({genome!r}, {bed!r}, {out!r}, {length}, {{"genome": "bench", "genome_sha256": "-", "label_mode": "deepsea", "split": "train", "config_sha256": "-"}}, workers={workers})
@@ -136,7 +133,7 @@ def main():
             bed = tmp / "windows.bed"
             write_bed(bed, chroms, starts, length)
             out = tmp / "out.h5"
-            code = CHILD.format(lib=str(REPO / "workflow_scripts"), genome=str(genome), bed=str(bed), out=str(out), length=length, workers=args.workers)
+            code = CHILD.format(genome=str(genome), bed=str(bed), out=str(out), length=length, workers=args.workers)
             # Three rounds, each the reference then deepcis (disk and page-cache state drift
             # within minutes here); the best run of each is compared.
             runs, io_rates = [], []

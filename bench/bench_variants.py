@@ -24,13 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "workflow_scripts"))
 
 COMMON = r"""
 import json, os, resource, sys, time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, {lib!r})
 """
 
 SCORE_CHILD = COMMON + r"""
@@ -133,13 +130,12 @@ def main():
         model.save(tmp / "model.keras")
         print(f"model: deepsea {hp}, window {args.length} bp, {args.tasks} tasks, "
               f"{model.count_params():,} parameters; batch {args.batch_size}; cpus {len(os.sched_getaffinity(0))}")
-        lib = str(REPO / "workflow_scripts")
         for n in sizes:
             vcf = tmp / f"v{n}.vcf.gz"
             write_vcf(vcf, seqs, n, args.length, seed=n)
             n_ref = min(4 * n, args.max_ref_windows)
-            predict = PREDICT_CHILD.format(lib=lib, model=str(tmp / "model.keras"), n=n_ref, length=args.length, batch=args.batch_size)
-            score = SCORE_CHILD.format(lib=lib, model=str(tmp / "model.keras"), genome=str(tmp / "genome.fa"), vcf=str(vcf),
+            predict = PREDICT_CHILD.format(model=str(tmp / "model.keras"), n=n_ref, length=args.length, batch=args.batch_size)
+            score = SCORE_CHILD.format(model=str(tmp / "model.keras"), genome=str(tmp / "genome.fa"), vcf=str(vcf),
                                        tsv=str(tmp / "out.tsv.gz"), out_vcf=str(tmp / "out.vcf.gz"), batch=args.batch_size)
             # rounds of (reference, deepcis); the best of each is compared (shared machines drift
             # within minutes); peak RSS is the largest seen

@@ -1,11 +1,8 @@
 # Config validation (before any job runs), the tasks sheet, and input helpers.
 import re
-import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow_scripts"))
 
 from deepcis.config import (
     check_model_tasks,

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything deepcis needs on Debian 12 + Python 3.11: Debian packages (bedtools,
-# bgzip/tabix, bcftools to check the annotated VCFs, chromium to test the HTML report) and a virtual environment .venv with the pinned Python packages.
+# bgzip/tabix, bcftools to check the annotated VCFs, chromium to test the HTML report) and a
+# virtual environment .venv with the pinned Python packages and the deepcis library itself
+# (installed editable from workflow_scripts/, so `import deepcis` works from any folder).
 # Safe to rerun: it installs only what is missing or changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,11 +28,13 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.requirements.sha256
-want=$(sha256sum requirements.txt | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "setup: installing pinned Python packages (requirements.txt)"
+want=$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || ! .venv/bin/python -c "import deepcis" 2>/dev/null; then
+    echo "setup: installing pinned Python packages (requirements.txt) and deepcis (editable)"
     .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
     .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+    # the pins above are the dependencies; the build backend (setuptools) comes from PyPI
+    .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
     echo "$want" >"$stamp"
 fi
 echo "setup: ready ($(.venv/bin/python --version), $(bedtools --version))"

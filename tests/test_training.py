@@ -99,7 +99,6 @@ def test_overfit_one_batch(splits):
 
 CHILD = """
 import sys, logging
-sys.path.insert(0, {lib!r})
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 from deepcis.training import train_model
 info = train_model({train!r}, {valid!r}, {out!r}, "tiny", "deepsea", {hp!r}, {training!r}, seed=3, threads=1)
@@ -108,7 +107,7 @@ print("DEVICES", info["devices"])
 
 
 def _child(out, splits, training):
-    code = CHILD.format(lib=str(REPO / "workflow_scripts"), train=str(splits[0]), valid=str(splits[1]), out=str(out),
+    code = CHILD.format(train=str(splits[0]), valid=str(splits[1]), out=str(out),
                         hp=TINY, training=FAST | training)  # fmt: skip
     env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"}
     return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import csv
+from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -12,12 +13,9 @@ import yaml
 from .errors import ConfigError
 from .remote import is_url
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "config" / "schemas"
-
-
 def _load_schema(name: str) -> dict:
-    with open(SCHEMA_DIR / name) as handle:
-        return yaml.safe_load(handle)
+    """A JSON schema shipped with the package (deepcis/schemas/)."""
+    return yaml.safe_load(resources.files("deepcis").joinpath("schemas", name).read_text())
 
 
 def _validator(schema: dict):
