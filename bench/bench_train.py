@@ -38,15 +38,15 @@ def make_file(path, n, length, n_tasks, seed=0):
 def measure(architecture, n_batches, batch_size, length, n_tasks, threads, tmp):
     import keras
 
-    from deepcis import models
+    from deepcis import keras_objects, models
     from deepcis.batches import BatchConfig, HDF5Batches
     from deepcis.training import tf_dataset
 
     path = Path(tmp) / f"{architecture}.h5"
     n = n_batches * batch_size
     make_file(path, n, length, n_tasks)
-    model = models.with_metadata(models.build_model(architecture, length, n_tasks), [f"t{i}" for i in range(n_tasks)], length)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=models.loss_for_head("sigmoid"))
+    model = keras_objects.with_metadata(models.build_model(architecture, length, n_tasks), [f"t{i}" for i in range(n_tasks)], length)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras_objects.loss_for_head("sigmoid"))
     # Streamed (never held in RAM), block-shuffled, reverse-complement augmented: the real loop.
     streamed = HDF5Batches(path, BatchConfig(batch_size=batch_size, in_memory_bytes=0, reverse_complement=True, seed=1))
     in_memory = [(x, y) for x, y in HDF5Batches(path, BatchConfig(batch_size=batch_size, shuffle=False)).iterate(0)]

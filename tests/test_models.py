@@ -11,7 +11,7 @@ import pytest  # noqa: E402
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
-from deepcis import models  # noqa: E402
+from deepcis import keras_objects, models  # noqa: E402
 from deepcis.errors import ConfigError  # noqa: E402
 from deepcis.models import ModelConfigError, build_model  # noqa: E402
 
@@ -167,10 +167,10 @@ def _reference_mse(y, p):
 
 
 LOSSES = [
-    (models.masked_binary_crossentropy, _reference_bce),
-    (models.MaskedBinaryCrossentropy(), _reference_bce),
-    (models.masked_mse, _reference_mse),
-    (models.MaskedMeanSquaredError(), _reference_mse),
+    (keras_objects.masked_binary_crossentropy, _reference_bce),
+    (keras_objects.MaskedBinaryCrossentropy(), _reference_bce),
+    (keras_objects.masked_mse, _reference_mse),
+    (keras_objects.MaskedMeanSquaredError(), _reference_mse),
 ]
 
 
@@ -201,18 +201,18 @@ def test_masked_loss_all_missing_is_zero_with_finite_gradients(loss, reference):
 
 
 def test_loss_for_head():
-    assert isinstance(models.loss_for_head("sigmoid"), models.MaskedBinaryCrossentropy)
-    assert isinstance(models.loss_for_head("softplus"), models.MaskedMeanSquaredError)
+    assert isinstance(keras_objects.loss_for_head("sigmoid"), keras_objects.MaskedBinaryCrossentropy)
+    assert isinstance(keras_objects.loss_for_head("softplus"), keras_objects.MaskedMeanSquaredError)
     with pytest.raises(ModelConfigError):
-        models.loss_for_head("poisson")
+        keras_objects.loss_for_head("poisson")
 
 
 # Saving ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name,head,loss", [
-    ("deepsea", "sigmoid", models.MaskedBinaryCrossentropy()),
-    ("basenji_dilated", "linear", models.masked_mse),
+    ("deepsea", "sigmoid", keras_objects.MaskedBinaryCrossentropy()),
+    ("basenji_dilated", "linear", keras_objects.masked_mse),
 ])
 def test_save_and_load_safe_mode(tmp_path, name, head, loss):
     keras.utils.set_random_seed(5)

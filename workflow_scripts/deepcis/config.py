@@ -100,7 +100,8 @@ def _check_interpret(config: dict):
 
 def _check_models(config: dict, explicit_train: dict):
     """Resolve each model's hyperparameters (no TensorFlow needed) and its training settings."""
-    from .models import ModelConfigError, resolve_hyperparameters
+    from .errors import ModelConfigError
+    from .models import resolve_hyperparameters
 
     window_length = config["prepare"]["window_length"]
     models = config["models"]

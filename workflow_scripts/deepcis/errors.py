@@ -23,3 +23,7 @@ class InputError(DeepcisError, ValueError):
 
 class ConfigError(DeepcisError, ValueError):
     """A problem in the workflow configuration or the tasks sheet."""
+
+
+class ModelConfigError(ConfigError):
+    """A model name, head or hyperparameter that cannot be built (a ValueError)."""

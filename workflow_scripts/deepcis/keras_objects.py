@@ -9,7 +9,8 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from .models import HEADS, ModelConfigError
+from .errors import ModelConfigError
+from .heads import HEADS
 
 
 def output_head(x, n_tasks: int, head="sigmoid", name: str = "output"):
@@ -173,7 +174,6 @@ class MaskedMeanSquaredError(_MaskedLoss):
 
 
 TASK_LOSSES = {"bce": _bce_elements, "mse": _se_elements, "poisson": _poisson_elements}
-LOSS_ACTIVATION = {"bce": "sigmoid", "mse": "linear", "poisson": "softplus"}
 
 
 @keras.saving.register_keras_serializable(package="deepcis")

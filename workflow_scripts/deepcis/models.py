@@ -23,51 +23,22 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .errors import ConfigError
+from .errors import ModelConfigError
+from .heads import HEADS
 
 __all__ = [
-    "HEADS",
     "MODELS",
-    "MaskedBinaryCrossentropy",
-    "MaskedMeanSquaredError",
     "ModelConfigError",
     "ModelSpec",
     "Param",
     "available_models",
     "build_model",
     "default_hyperparameters",
-    "loss_for_head",
-    "masked_binary_crossentropy",
-    "masked_mse",
-    "model_metadata",
-    "output_head",
-    "TaskMetadata",
-    "with_metadata",
     "register",
     "resolve_hyperparameters",
 ]
 
 ALPHABET_SIZE = 4
-HEADS = ("sigmoid", "linear", "softplus")
-
-
-_KERAS_OBJECTS = {
-    "MaskedBinaryCrossentropy", "MaskedMeanSquaredError", "TaskMetadata", "loss_for_head",
-    "masked_binary_crossentropy", "masked_mse", "model_metadata", "output_head", "with_metadata",
-}
-
-
-def __getattr__(name):
-    """The Keras objects (losses, metadata layer) live in keras_objects; re-exported lazily."""
-    if name in _KERAS_OBJECTS:
-        from . import keras_objects
-
-        return getattr(keras_objects, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-class ModelConfigError(ConfigError):
-    """A model name, head or hyperparameter that cannot be built (a ValueError)."""
 
 
 # --------------------------------------------------------------------------------------

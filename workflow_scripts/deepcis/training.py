@@ -153,7 +153,8 @@ def multimodal_head_and_loss(model, tasks, window_length, specs: list[dict], pos
     mse, softplus for poisson) and return it with the weighted MultiModalLoss."""
     import keras
 
-    from .keras_objects import LOSS_ACTIVATION, MultiModalLoss, output_head, with_metadata
+    from .heads import LOSS_ACTIVATION
+    from .keras_objects import MultiModalLoss, output_head, with_metadata
 
     features = model.get_layer("output").input
     head = output_head(features, len(tasks), [LOSS_ACTIVATION[s["loss"]] for s in specs], name="output")
@@ -363,10 +364,10 @@ def train_model(
                          len(transfer_lib.body_layers(model)), len(frozen), transfer["freeze"], train.tasks)  # fmt: skip
             else:
                 model = models.build_model(architecture, train.window_length, len(train.tasks), hp, head=cfg["head"])
-                model = models.with_metadata(model, train.tasks, train.window_length)
-            loss = models.loss_for_head(cfg["head"])
+                model = keras_objects.with_metadata(model, train.tasks, train.window_length)
+            loss = keras_objects.loss_for_head(cfg["head"])
             if pos_weight is not None and cfg["head"] == "sigmoid":
-                loss = models.MaskedBinaryCrossentropy(pos_weight=pos_weight)
+                loss = keras_objects.MaskedBinaryCrossentropy(pos_weight=pos_weight)
             if multimodal is not None:
                 model, loss = multimodal_head_and_loss(model, train.tasks, train.window_length, multimodal, pos_weight)
             learning_rate = transfer["learning_rate"] if transfer is not None else cfg["learning_rate"]
@@ -497,7 +498,7 @@ def overfit_one_batch(
     configure_runtime(threads, seed, cfg["deterministic"], 1, False)
     import keras
 
-    from . import models
+    from . import keras_objects, models
 
     batches = HDF5Batches(train_path, BatchConfig(batch_size=batch_size, shuffle=False, in_memory_bytes=0, seed=seed), tasks=tasks)
     try:
@@ -506,7 +507,7 @@ def overfit_one_batch(
     finally:
         batches.close()
     model = models.build_model(architecture, window_length, len(tasks), hyperparameters, head=cfg["head"])
-    loss = models.loss_for_head(cfg["head"])
+    loss = keras_objects.loss_for_head(cfg["head"])
     multimodal = _multimodal_specs(tasks, task_specs)
     if multimodal is not None:
         model, loss = multimodal_head_and_loss(model, tasks, window_length, multimodal)
