@@ -13,9 +13,8 @@ from deepcis.config import (
 from deepcis.errors import DeepcisError
 from deepcis.io_utils import config_sha256
 from deepcis.remote import localise_inputs
+from deepcis.splits import SPLITS
 from deepcis.variants import vcf_compression
-
-SPLITS = ["train", "valid", "test"]
 
 try:
     _validated = validate_config(config)

@@ -7,7 +7,7 @@ from conftest import make_split
 
 from deepcis import dataset
 from deepcis.errors import InputError
-from deepcis.genome import sha256_file
+from deepcis.io_utils import sha256_file
 from deepcis.metrics import metrics_from_predictions, task_metrics
 from deepcis.predict import predict_dataset, read_predictions
 

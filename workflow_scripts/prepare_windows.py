@@ -1,10 +1,11 @@
 """Rule prepare_windows: genome + peaks -> labelled windows per split, stats, plot."""
 
 from deepcis import plots
-from deepcis.genome import Genome, sha256_file
+from deepcis.genome import Genome
 from deepcis.intervals import bedtools_tempdir
-from deepcis.io_utils import log_to_file, write_json
+from deepcis.io_utils import log_to_file, sha256_file, write_json
 from deepcis.prepare import prepare_windows, write_stats, write_windows_bed
+from deepcis.splits import SPLITS
 
 log = log_to_file(snakemake.log[0])
 params = snakemake.params
@@ -29,7 +30,7 @@ if any(row["type"] == "signal" or "measured" in row for row in params.task_rows)
                                                 int(params.prepare["deepsea"]["bin_size"]))  # fmt: skip
     for message in warnings:
         log.warning(message)
-for split, bed in zip(("train", "valid", "test"), snakemake.output.beds):
+for split, bed in zip(SPLITS, snakemake.output.beds):
     n = write_windows_bed(windows, tasks, split, bed)
     log.info("%s: %d windows -> %s", split, n, bed)
 write_stats(prepared.stats, snakemake.output.stats)

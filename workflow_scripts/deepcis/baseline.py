@@ -411,7 +411,7 @@ def predict_baseline(model: BaselineModel | str | Path, dataset_path, out_path, 
     """Predict a dataset split with the baseline; writes the predictions-file format of
     deepcis.predict (so the metrics and plots read either). `model` is a BaselineModel or the
     path of a saved one (then recorded with its sha256)."""
-    from .genome import sha256_file
+    from .io_utils import sha256_file
     from .predict import create_predictions, dataset_provenance, model_task_columns, write_prediction_rows
 
     if not isinstance(model, BaselineModel):

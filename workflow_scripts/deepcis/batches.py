@@ -18,6 +18,7 @@ import numpy as np
 
 from .dataset import dataset_tasks, open_dataset
 from .errors import InputError
+from .genome import reverse_complement
 
 
 @dataclass
@@ -160,7 +161,7 @@ class HDF5Batches:
         flip = rng.random(len(x)) < 0.5
         if flip.any():
             x = x.copy()
-            x[flip] = x[flip][:, ::-1, ::-1]
+            x[flip] = reverse_complement(x[flip])
         return x
 
     def label_counts(self, block: int = 65536) -> tuple[np.ndarray, np.ndarray]:

@@ -14,24 +14,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from .io_utils import atomic_path  # noqa: E402
-from .metrics import pr_points, resolve_kinds, roc_points, task_metrics, thin_curve  # noqa: E402
+from .figures import plt, save_png
+from .metrics import pr_points, resolve_kinds, roc_points, task_metrics, thin_curve
 
 COLOURS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]
 MAX_PANELS = 25
-
-
-def _save(fig, path, dpi: int = 120):
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, format="png")
-    plt.close(fig)
 
 
 def _as_predictions(predictions) -> dict:
@@ -125,8 +115,7 @@ def curves_figure(predictions, path, kind: str = "roc", max_panels: int = MAX_PA
     fig.supxlabel(xlabel, fontsize=9)
     fig.supylabel(ylabel, fontsize=9)
     fig.suptitle(title or f"{'ROC' if kind == 'roc' else 'Precision-recall'} curves: {', '.join(models)}", fontsize=10)
-    fig.tight_layout()
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def _curve_panel(ax, y, s, kind, colour, name):
@@ -188,8 +177,7 @@ def comparison_figure(metrics_by_model: Mapping[str, pd.DataFrame], path, title:
             ax.set_ylabel(f"{metric.upper()} per task")
             ax.set_title(f"{metric.upper()} per task", fontsize=9)
     fig.suptitle(title or "Model comparison", fontsize=10)
-    fig.tight_layout()
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def summary_table(summary: pd.DataFrame, path, title: str | None = None, digits: int = 3):
@@ -211,8 +199,7 @@ def summary_table(summary: pd.DataFrame, path, title: str | None = None, digits:
             cell.set_text_props(weight="bold")
     if title:
         ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    _save(fig, path, dpi=150)
+    save_png(fig, path, dpi=150)
 
 
 def _format(value, digits: int) -> str:

@@ -6,7 +6,6 @@ Channels are A, C, G, T; N and every other IUPAC code is an all-zero row; lowerc
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,14 +73,6 @@ def _window_views(data: np.ndarray, offsets: np.ndarray, length: int) -> np.ndar
         data, shape=(data.shape[0] - length + 1, length) + data.shape[1:], strides=(data.strides[0],) + data.strides, writeable=False
     )
     return views[offsets]
-
-
-def sha256_file(path, block_size: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(block_size):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

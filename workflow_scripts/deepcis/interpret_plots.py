@@ -7,14 +7,10 @@ prediction); see docs/interpretation.md.
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from .io_utils import atomic_path  # noqa: E402
+from .figures import plt, save_png
 
 BASES = list("ACGT")
 
@@ -46,13 +42,6 @@ def _logo(ax, matrix: np.ndarray, lo: int, title: str | None = None):
         ax.set_title(title, fontsize=9)
 
 
-def _save(fig, path):
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-
-
 def ism_figure(panels: list[dict], path, zoom: int = 40):
     """One heatmap + zoomed logo per panel; a panel: delta (L, 4), x (L, 4), title."""
     n = max(1, len(panels))
@@ -76,7 +65,7 @@ def ism_figure(panels: list[dict], path, zoom: int = 40):
         heat.axvspan(lo - 0.5, hi - 0.5, color="k", alpha=0.08)
         _logo(axes[2 * k + 1], importance[lo:hi], lo, f"ISM importance, positions {lo}-{hi - 1}")
         axes[2 * k + 1].set_xlabel("position in window")
-    _save(fig, path)
+    save_png(fig, path, dpi=110)
 
 
 def attribution_figure(panels: list[dict], path, zoom: int = 40):
@@ -104,7 +93,7 @@ def attribution_figure(panels: list[dict], path, zoom: int = 40):
             fig.colorbar(im, ax=ax, pad=0.01)
         else:
             _logo(ax, amap[lo:hi], lo, label)
-    _save(fig, path)
+    save_png(fig, path, dpi=110)
 
 
 def filter_logo_figure(pfms: list[np.ndarray], titles: list[str], path, columns: int = 3):
@@ -126,4 +115,4 @@ def filter_logo_figure(pfms: list[np.ndarray], titles: list[str], path, columns:
         ax.set_ylim(0, 2)
         ax.set_title(title, fontsize=8)
         ax.set_xticks([])
-    _save(fig, path)
+    save_png(fig, path, dpi=110)

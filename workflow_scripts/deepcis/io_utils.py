@@ -44,6 +44,15 @@ def config_sha256(config: dict) -> str:
     return hashlib.sha256(canonical_json(config).encode()).hexdigest()
 
 
+def sha256_file(path, block_size: int = 1 << 22) -> str:
+    """Hex SHA-256 of a file's bytes, read `block_size` bytes at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(block_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def write_json(obj, path):
     with atomic_path(path) as tmp:
         Path(tmp).write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")

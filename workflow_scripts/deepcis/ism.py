@@ -38,6 +38,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import genome
+
 log = logging.getLogger("deepcis.ism")
 
 LOCAL_LAYERS = ("Conv1D", "MaxPooling1D", "AveragePooling1D", "BatchNormalization", "Activation",
@@ -402,6 +404,6 @@ def ism(model, x: np.ndarray, method: str = "auto", reverse_complement: bool = F
     x = np.asarray(x, dtype=np.float32)
     out = run(x, batch_size)
     if reverse_complement:
-        rc = run(np.ascontiguousarray(x[::-1, ::-1]), batch_size)
-        out = (out + rc[::-1, ::-1]) / np.float32(2)
+        rc = run(np.ascontiguousarray(genome.reverse_complement(x)), batch_size)
+        out = (out + genome.reverse_complement(rc)) / np.float32(2)
     return out

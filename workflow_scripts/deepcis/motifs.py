@@ -32,8 +32,8 @@ from typing import NamedTuple, Union
 import numpy as np
 
 from .errors import InputError
+from .genome import ALPHABET
 
-ALPHABET = "ACGT"
 N_CODE = 4
 #: total pseudocount added to every column, spread over the bases by the background
 DEFAULT_PSEUDOCOUNT = 1.0
@@ -43,7 +43,9 @@ _ENCODE = np.full(256, N_CODE, dtype=np.uint8)
 for _i, _base in enumerate(ALPHABET):
     _ENCODE[ord(_base)] = _i
     _ENCODE[ord(_base.lower())] = _i
-_DECODE = np.frombuffer(b"ACGTN", dtype=np.uint8)
+# letters of codes 0-4 (A, C, G, T, N), upper and lower case (soft-masked)
+CODE_LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
+CODE_LETTERS_LOWER = np.frombuffer(b"acgtn", dtype=np.uint8)
 _COMPLEMENT_CODE = np.array([3, 2, 1, 0, 4], dtype=np.uint8)
 
 SequenceLike = Union[str, bytes, np.ndarray]
@@ -257,15 +259,20 @@ def encode(seq: str | bytes) -> np.ndarray:
 def decode(codes: np.ndarray) -> str:
     """Uppercase string of base codes (4 and above -> N)."""
     codes = np.minimum(np.asarray(codes, dtype=np.uint8), N_CODE)
-    return _DECODE[codes].tobytes().decode("ascii")
+    return CODE_LETTERS[codes].tobytes().decode("ascii")
 
 
 def reverse_complement_codes(codes: np.ndarray) -> np.ndarray:
+    """Reverse complement of base codes (A=0, C=1, G=2, T=3; 4 and above -> N)."""
     codes = np.minimum(np.asarray(codes, dtype=np.uint8), N_CODE)
     return _COMPLEMENT_CODE[codes[::-1]]
 
 
 def reverse_complement(seq: str) -> str:
+    """Reverse complement of a DNA string (uppercase; non-ACGT letters -> N).
+
+    The one-hot reverse complement is `deepcis.genome.reverse_complement`.
+    """
     return decode(reverse_complement_codes(encode(seq)))
 
 

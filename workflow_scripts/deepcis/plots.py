@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from .io_utils import atomic_path  # noqa: E402
+from .figures import plt, save_png
+from .splits import SPLITS
 
 SPLIT_COLOURS = {"train": "#4c72b0", "valid": "#dd8452", "test": "#55a868"}
 
@@ -17,7 +14,7 @@ SPLIT_COLOURS = {"train": "#4c72b0", "valid": "#dd8452", "test": "#55a868"}
 def class_balance(stats: pd.DataFrame, tasks: list[str], path):
     """Windows per split (positive/negative) and per-task positive fraction per split."""
     windows = stats[stats["section"] == "windows"].pivot(index="split", columns="item", values="value")
-    splits = [s for s in ("train", "valid", "test") if s in windows.index]
+    splits = [s for s in SPLITS if s in windows.index]
     positives = stats[stats["section"] == "positives"].pivot(index="item", columns="split", values="value")
     fig, (ax_w, ax_t) = plt.subplots(
         1, 2, figsize=(4 + 0.35 * len(tasks) * len(splits) / 3 + 3, 4), gridspec_kw={"width_ratios": [1, 2.5]}
@@ -38,10 +35,7 @@ def class_balance(stats: pd.DataFrame, tasks: list[str], path):
     ax_t.set_ylabel("fraction of windows positive")
     ax_t.set_title("Positives per task")
     ax_t.legend(frameon=False)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def training_curves(history_tsv, model_name: str, path):
@@ -64,7 +58,4 @@ def training_curves(history_tsv, model_name: str, path):
     lines = ax.get_legend_handles_labels()
     lr_lines = lr_ax.get_legend_handles_labels()
     ax.legend(lines[0] + lr_lines[0], lines[1] + lr_lines[1], frameon=False, fontsize=8)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
+    save_png(fig, path)

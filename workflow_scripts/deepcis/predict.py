@@ -30,6 +30,7 @@ import pandas as pd
 from . import __version__
 from .dataset import dataset_tasks, open_dataset
 from .errors import InputError
+from .genome import reverse_complement
 from .io_utils import atomic_path, fsync_file
 
 log = logging.getLogger("deepcis.predict")
@@ -164,11 +165,6 @@ def model_task_columns(dataset_path, tasks: list[str], window_length: int, model
     return [data_tasks.index(t) for t in tasks]
 
 
-def reverse_complement(x: np.ndarray) -> np.ndarray:
-    """One-hot ACGT (B, L, 4): flip positions and channels (A<->T, C<->G)."""
-    return np.ascontiguousarray(x[:, ::-1, ::-1])
-
-
 def _set_threads(threads: int | None):
     if not threads:
         return
@@ -191,7 +187,7 @@ def predict_dataset(model_path, dataset_path, out_path, batch_size: int = 256, r
     rows at a time; with `reverse_complement` each window is also predicted on its reverse
     complement and the two predictions are averaged. Returns a small summary dict.
     """
-    from .genome import sha256_file
+    from .io_utils import sha256_file
 
     model_file = resolve_model_file(model_path)
     f = open_dataset(dataset_path)  # checks the contract before the model loads
@@ -231,6 +227,6 @@ def _predict_block(model, x: np.ndarray, batch_size: int, rc: bool) -> np.ndarra
     xf = x.astype(np.float32)
     p = np.asarray(model.predict(xf, batch_size=batch_size, verbose=0), dtype=np.float32)
     if rc:
-        p_rc = np.asarray(model.predict(reverse_complement(xf), batch_size=batch_size, verbose=0), dtype=np.float32)
+        p_rc = np.asarray(model.predict(np.ascontiguousarray(reverse_complement(xf)), batch_size=batch_size, verbose=0), dtype=np.float32)
         p = (p + p_rc) / np.float32(2)
     return p

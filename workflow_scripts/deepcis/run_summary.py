@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .genome import sha256_file
-from .io_utils import atomic_path, package_versions
+from .io_utils import atomic_path, package_versions, sha256_file
+from .splits import SPLITS
 
 # Score columns of a metrics TSV, with the label shown and whether higher is better.
 SCORES = {"auroc": "AUROC", "auprc": "AUPRC", "pearson": "Pearson r", "spearman": "Spearman ρ"}
@@ -267,8 +267,8 @@ def data_summary_html(stats: pd.DataFrame) -> str:
     """Windows per split, positives per task and split, and the windows dropped by each filter."""
     parts = []
     windows = stats[stats["section"] == "windows"].pivot(index="split", columns="item", values="value")
-    splits = [s for s in ("train", "valid", "test") if s in windows.index] + [
-        s for s in windows.index if s not in ("train", "valid", "test")
+    splits = [s for s in SPLITS if s in windows.index] + [
+        s for s in windows.index if s not in SPLITS
     ]
     windows = windows.reindex(splits)
     cols = [c for c in ("all", "positive", "negative") if c in windows.columns]

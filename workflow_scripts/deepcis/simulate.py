@@ -19,7 +19,6 @@ writing anything.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -32,7 +31,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from . import __version__
 from . import motifs as mt
-from .io_utils import atomic_path
+from .io_utils import atomic_path, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -123,18 +122,7 @@ TRUTH_COLUMNS = (
 )  # fmt: skip
 
 _RNG_STREAMS = ("layout", "background", "repeats", "sites", "peaks", "variants")
-_LOWER = np.frombuffer(b"acgtn", dtype=np.uint8)
-_UPPER = np.frombuffer(b"ACGTN", dtype=np.uint8)
-_COMP = np.array([3, 2, 1, 0, 4], dtype=np.uint8)
 _SEG_PAD = 40  # flank scanned around a site when checking for stray matches
-
-
-def _rc(codes: np.ndarray) -> np.ndarray:
-    return _COMP[codes[::-1]]
-
-
-def _str(codes: np.ndarray) -> str:
-    return _UPPER[codes].tobytes().decode("ascii")
 
 
 def _random_bases(rng: np.random.Generator, n: int, gc: float) -> np.ndarray:
@@ -451,7 +439,7 @@ class _Simulator:
             copies.append(_mutate(rng, np.resize(unit, size), rng.uniform(0.0, 0.05)))
         order = rng.permutation(len(copies))
         for k in order:
-            seq = copies[k] if rng.random() < 0.5 else _rc(copies[k])
+            seq = copies[k] if rng.random() < 0.5 else mt.reverse_complement_codes(copies[k])
             for _ in range(100):
                 a = int(rng.integers(0, length - seq.shape[0]))
                 b = a + seq.shape[0]
@@ -608,7 +596,7 @@ class _Simulator:
     def _oriented_draw(self, rng, key: str) -> tuple[np.ndarray, str]:
         seq = self.f[key].draw(rng)
         strand = "+" if rng.random() < 0.5 else "-"
-        return (seq if strand == "+" else _rc(seq)), strand
+        return (seq if strand == "+" else mt.reverse_complement_codes(seq)), strand
 
     def _pair_layout(self, rng, centre: int, a_key: str, b_key: str) -> tuple[int, int]:
         """Starts of two instances whose centres are 20-60 bp apart, in random order."""
@@ -1078,7 +1066,7 @@ class _Simulator:
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             for name, length in CHROMOSOMES:
                 chrom = self.chroms[name]
-                letters = np.where(chrom.soft, _LOWER[chrom.codes], _UPPER[chrom.codes])
+                letters = np.where(chrom.soft, mt.CODE_LETTERS_LOWER[chrom.codes], mt.CODE_LETTERS[chrom.codes])
                 header = f">{name}\n".encode()
                 handle.write(header)
                 offset += len(header)
@@ -1148,8 +1136,8 @@ class _Simulator:
                     "SITE=" + ",".join(f"{x.site[0]}-{x.site[1]}" if x.site else "." for x in a),
                 ]
             )
-            alts = ",".join(_str(x.alt) for x in a)
-            lines.append(f"{v.chrom}\t{v.pos0 + 1}\t{v.vid}\t{_str(v.ref)}\t{alts}\t.\tPASS\t{info}")
+            alts = ",".join(mt.decode(x.alt) for x in a)
+            lines.append(f"{v.chrom}\t{v.pos0 + 1}\t{v.vid}\t{mt.decode(v.ref)}\t{alts}\t.\tPASS\t{info}")
         text = "\n".join(lines) + "\n"
         # the index is renamed into place after the data it indexes
         with atomic_path(path.with_name(path.name + ".tbi")) as tbi, atomic_path(path) as gz:
@@ -1171,8 +1159,8 @@ class _Simulator:
                         v.chrom,
                         v.pos0 + 1,
                         v.vid,
-                        _str(v.ref),
-                        _str(x.alt),
+                        mt.decode(v.ref),
+                        mt.decode(x.alt),
                         x.kind,
                         x.effect,
                         FACTORS[x.factor] if x.factor else "",
@@ -1210,7 +1198,7 @@ class _Simulator:
             "generator": f"deepcis.simulate {__version__}",
             "seed": self.seed,
             "motif_file": motif_file.name,
-            "motif_file_sha256": _sha256(motif_file),
+            "motif_file_sha256": sha256_file(motif_file),
             "chromosomes": {name: length for name, length in CHROMOSOMES},
             "genome": {
                 "length": int(codes.shape[0]),
@@ -1241,16 +1229,8 @@ class _Simulator:
                 "by_kind": by_kind,
                 "by_task": by_task,
             },
-            "files_sha256": {name: _sha256(out / name) for name in OUTPUT_FILES if name != "summary.json"},
+            "files_sha256": {name: sha256_file(out / name) for name in OUTPUT_FILES if name != "summary.json"},
         }
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 # ----------------------------------------------------------------------------- public API

@@ -315,7 +315,7 @@ def train_model(
     transfer_info = None
     if transfer is not None:
         from . import transfer as transfer_lib
-        from .genome import sha256_file
+        from .io_utils import sha256_file
 
         source_file = transfer_lib.source_model_file(transfer["source"])
         source_info = transfer_lib.read_source_info(source_file) or {}

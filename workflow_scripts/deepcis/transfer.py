@@ -35,7 +35,6 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, InputError
-from .io_utils import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -181,11 +180,9 @@ def comparison_table(models: dict[str, dict]) -> pd.DataFrame:
 def learning_curves_figure(histories: dict[str, pd.DataFrame], table: pd.DataFrame, path, title: str = ""):
     """Learning curves side by side (one panel per model, shared loss axis; the second stage of a
     fine-tuned model shaded), and a panel of the test AUROC / AUPRC (or Pearson) per task."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import matplotlib.ticker
+
+    from .figures import plt, save_png
 
     roles = list(histories)
     fig, axes = plt.subplots(1, len(roles) + 1, figsize=(4.2 * (len(roles) + 1), 3.8))
@@ -228,7 +225,4 @@ def learning_curves_figure(histories: dict[str, pd.DataFrame], table: pd.DataFra
     ax.set_title("test split", fontsize=10)
     ax.legend(frameon=False, fontsize=7)
     fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
+    save_png(fig, path)

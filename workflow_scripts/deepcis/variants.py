@@ -44,7 +44,7 @@ from typing import Iterable, Iterator, NamedTuple
 import numpy as np
 
 from .errors import ConfigError, InputError
-from .genome import Genome, one_hot_encode
+from .genome import Genome, one_hot_encode, reverse_complement
 from .io_utils import atomic_path, fsync_file
 
 log = logging.getLogger("deepcis.variants")
@@ -661,7 +661,7 @@ class _Predictor:
                 xb = batch.astype(np.float32)
                 y = np.asarray(self.model.predict_on_batch(xb), np.float32)
                 if self.reverse_complement:
-                    y = (y + np.asarray(self.model.predict_on_batch(np.ascontiguousarray(xb[:, ::-1, ::-1])), np.float32)) / 2
+                    y = (y + np.asarray(self.model.predict_on_batch(np.ascontiguousarray(reverse_complement(xb))), np.float32)) / 2
                 outs.append(y)
         out = np.concatenate(outs).astype(np.float64)
         return out.reshape(out.shape[0], -1)
