@@ -14,7 +14,7 @@ from deepcis.errors import DeepcisError
 from deepcis.io_utils import config_sha256
 from deepcis.remote import localise_inputs
 from deepcis.splits import SPLITS
-from deepcis.variants import vcf_compression
+from deepcis.vcf import vcf_compression
 
 try:
     _validated = validate_config(config)

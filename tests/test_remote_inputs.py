@@ -23,7 +23,7 @@ from test_workflow import copy_workflow
 
 from deepcis.errors import ConfigError, InputError
 from deepcis.remote import is_url, local_copy_path, localise_inputs, make_local_copy
-from deepcis.variants import vcf_compression
+from deepcis.vcf import vcf_compression
 
 BIN = Path(sys.executable).parent
 

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from deepcis import run_summary as rs
+from deepcis import variants
 from deepcis.errors import InputError
 
 TASKS = ["CTCF", "GATA1", "REG"]
@@ -105,12 +106,29 @@ def test_top_effects_streams_in_chunks(tmp_path):
                        "diff": diff, "abs_diff": np.abs(diff), "logit_diff": diff})  # fmt: skip
     path = tmp_path / "effects.tsv.gz"
     df.to_csv(path, sep="\t", index=False)
-    top = rs.top_effects(path, 15, chunksize=97)
+    top = variants.top_effects(path, 15, chunksize=97)
     expected = df.nlargest(15, "abs_diff", keep="first")
     assert top["id"].tolist() == expected["id"].tolist()
     html = rs.top_effects_html("m", path, 15)
     assert html.count("<tr>") == 16
 
+
+
+def test_top_effects_of_an_empty_table(tmp_path):
+    """Nothing scored (a header, no rows): an empty table in the report and the figure, not an
+    error. A file without even a header, or without abs_diff, is refused naming the file."""
+    header_only = tmp_path / "none.tsv.gz"
+    pd.DataFrame(columns=variants.TSV_COLUMNS).to_csv(header_only, sep="\t", index=False)
+    top = variants.top_effects(header_only, 5)
+    assert len(top) == 0 and list(top.columns) == variants.TSV_COLUMNS
+    html = rs.top_effects_html("m", header_only, 5)
+    assert html.count("<tr>") == 1 and "the 0 variant alleles" in html
+    (tmp_path / "empty.tsv").write_text("")
+    with pytest.raises(InputError, match=r"empty.tsv: empty file"):
+        variants.top_effects(tmp_path / "empty.tsv", 5)
+    (tmp_path / "other.tsv").write_text("chrom\tpos\nchr1\t5\n")
+    with pytest.raises(InputError, match=r"other.tsv: not a variant-scores table"):
+        variants.top_effects(tmp_path / "other.tsv", 5)
 
 def test_data_summary_tables(tmp_path):
     stats = pd.DataFrame(

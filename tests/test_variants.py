@@ -9,7 +9,8 @@ import pysam
 import pytest
 from conftest import SHARED_DATA, random_sequence, write_fasta
 
-from deepcis import variants
+from deepcis import variant_plots, variants
+from deepcis import vcf as vcf_io
 from deepcis.errors import ConfigError, InputError
 from deepcis.genome import Genome
 
@@ -247,8 +248,8 @@ def test_chromosome_names_resolved_or_refused(tmp_path, genome, model_path, geno
     with pytest.raises(InputError, match="none of the VCF's contigs") as error:
         score(tmp_path, model_path, genome, alien, name="alien")
     assert "scaffold_9" in str(error.value) and "chr1, chr2" in str(error.value)
-    assert variants.resolve_contigs({"chrM": 1, "chr1": 2}, ["MT", "1"]) == {"chrM": "MT", "chr1": "1"}
-    assert variants.resolve_contigs({"MT": 1}, ["chrM", "chr1"]) == {"MT": "chrM"}
+    assert vcf_io.resolve_contigs({"chrM": 1, "chr1": 2}, ["MT", "1"]) == {"chrM": "MT", "chr1": "1"}
+    assert vcf_io.resolve_contigs({"MT": 1}, ["chrM", "chr1"]) == {"MT": "chrM"}
 
 
 def test_windows_off_chromosome_end_skipped(tmp_path, genome, model_path, genome_seqs):
@@ -430,13 +431,13 @@ def test_malformed_vcf_gives_input_error(tmp_path, genome, model_path):
         assert name in str(error.value)
     pysam.tabix_compress(str(tmp_path / "bad_pos.vcf"), str(tmp_path / "bad_pos.vcf.gz"))
     with pytest.raises(InputError, match=r"bad_pos\.vcf\.gz, line 4: malformed record 2"):
-        variants.scan_vcf(tmp_path / "bad_pos.vcf.gz")
+        vcf_io.scan_vcf(tmp_path / "bad_pos.vcf.gz")
     with gzip.open(tmp_path / "plain_gzip.vcf.gz", "wt") as handle:
         handle.write(good)
     with pytest.raises(InputError, match="plain gzip"):
-        variants.scan_vcf(tmp_path / "plain_gzip.vcf.gz")
+        vcf_io.scan_vcf(tmp_path / "plain_gzip.vcf.gz")
     with pytest.raises(InputError, match="not found"):
-        variants.scan_vcf(tmp_path / "missing.vcf")
+        vcf_io.scan_vcf(tmp_path / "missing.vcf")
     assert not (tmp_path / "o.tsv.gz").exists() and not (tmp_path / "o.vcf.gz").exists()
     # unsorted records cannot be indexed: refused before scoring, fine without an index
     unsorted = write_vcf(tmp_path / "u.vcf", [("chr1", 90, ".", "A", "C"), ("chr1", 50, ".", "A", "C")], bgzip=False)
@@ -452,27 +453,27 @@ def test_bgzip_vcf_makes_plain_gzip_and_text_readable(tmp_path):
     with gzip.open(tmp_path / "plain.vcf.gz", "wt") as handle:
         handle.write(text)
     (tmp_path / "plain.vcf").write_text(text)
-    assert variants.vcf_compression(tmp_path / "plain.vcf.gz") == "gzip"
-    assert variants.vcf_compression(tmp_path / "plain.vcf") == "plain"
+    assert vcf_io.vcf_compression(tmp_path / "plain.vcf.gz") == "gzip"
+    assert vcf_io.vcf_compression(tmp_path / "plain.vcf") == "plain"
     for name in ("plain.vcf.gz", "plain.vcf"):
         out = tmp_path / f"bgzf_{name}.gz"
-        variants.bgzip_vcf(tmp_path / name, out, block_size=1000)  # several blocks
-        assert variants.vcf_compression(out) == "bgzf"
+        vcf_io.bgzip_vcf(tmp_path / name, out, block_size=1000)  # several blocks
+        assert vcf_io.vcf_compression(out) == "bgzf"
         assert gzip.open(out, "rt").read() == text
-        assert variants.scan_vcf(out).n_records == text.count("\nchr1")
+        assert vcf_io.scan_vcf(out).n_records == text.count("\nchr1")
     truncated = tmp_path / "truncated.vcf.gz"
     truncated.write_bytes((tmp_path / "plain.vcf.gz").read_bytes()[:200])
     with pytest.raises(InputError, match="truncated.vcf.gz.*cannot decompress"):
-        variants.bgzip_vcf(truncated, tmp_path / "never.vcf.gz")
+        vcf_io.bgzip_vcf(truncated, tmp_path / "never.vcf.gz")
     assert not (tmp_path / "never.vcf.gz").exists()
 
 
 @pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is not beside this checkout")
 def test_bgzip_vcf_on_the_shared_dbsnp_file(tmp_path):
     dbsnp = SHARED_DATA / "hg19_chr22_20-21Mb_encode_dream" / "variants" / "dbsnp_snvs.chr22_20000000_21000000.vcf.gz"
-    assert variants.vcf_compression(dbsnp) == "gzip"
-    variants.bgzip_vcf(dbsnp, tmp_path / "dbsnp.vcf.gz")
-    assert variants.scan_vcf(tmp_path / "dbsnp.vcf.gz").n_records == 3174
+    assert vcf_io.vcf_compression(dbsnp) == "gzip"
+    vcf_io.bgzip_vcf(dbsnp, tmp_path / "dbsnp.vcf.gz")
+    assert vcf_io.scan_vcf(tmp_path / "dbsnp.vcf.gz").n_records == 3174
 
 
 # ------------------------------------------------------------------------------ significance, plot
@@ -506,11 +507,11 @@ def test_plot_top_effects(tmp_path, genome, model_path, genome_seqs):
     rows = [("chr1", p + 1, f"v{p}", seq[p].upper(), "ACGT".replace(seq[p].upper(), "")[0]) for p in range(40, 60)]
     vcf = write_vcf(tmp_path / "v.vcf", rows)
     score(tmp_path, model_path, genome, vcf)
-    variants.plot_top_effects(tmp_path / "out.tsv.gz", tmp_path / "top.png", n=8)
+    variant_plots.plot_top_effects(tmp_path / "out.tsv.gz", tmp_path / "top.png", n=8)
     assert (tmp_path / "top.png").read_bytes()[:4] == b"\x89PNG"
     top = variants.top_effects(tmp_path / "out.tsv.gz", n=8)
     assert len(top) == 8 and top["abs_diff"].is_monotonic_decreasing
     with gzip.open(tmp_path / "empty.tsv.gz", "wt") as handle:  # nothing scored: still a figure
         handle.write("\t".join(variants.TSV_COLUMNS) + "\n")
-    variants.plot_top_effects(tmp_path / "empty.tsv.gz", tmp_path / "empty.png")
+    variant_plots.plot_top_effects(tmp_path / "empty.tsv.gz", tmp_path / "empty.png")
     assert (tmp_path / "empty.png").is_file()

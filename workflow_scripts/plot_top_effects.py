@@ -1,7 +1,7 @@
 """Rule plot_top_effects: the strongest variant effects of one model."""
 
 from deepcis.io_utils import log_to_file
-from deepcis.variants import plot_top_effects
+from deepcis.variant_plots import plot_top_effects
 
 log = log_to_file(snakemake.log[0])
 plot_top_effects(snakemake.input[0], snakemake.output[0], n=snakemake.params.n)

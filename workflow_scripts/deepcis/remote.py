@@ -101,7 +101,7 @@ def make_local_copy(src, dst, kind: str) -> str:
         if head[:1] != b">":
             raise InputError(src, "not a FASTA file (first byte is not '>') nor gzip", line=1)
     elif kind == "vcf":
-        from .variants import bgzip_vcf, vcf_compression
+        from .vcf import bgzip_vcf, vcf_compression
 
         if vcf_compression(src) != "bgzf":
             bgzip_vcf(src, dst)

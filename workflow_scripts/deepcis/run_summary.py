@@ -20,6 +20,7 @@ import pandas as pd
 from .errors import InputError
 from .io_utils import atomic_path, package_versions, sha256_file
 from .splits import SPLITS
+from .variants import top_effects
 
 # Score columns of a metrics TSV, with the label shown and whether higher is better.
 SCORES = {"auroc": "AUROC", "auprc": "AUPRC", "pearson": "Pearson r", "spearman": "Spearman ρ"}
@@ -324,20 +325,6 @@ def metrics_html(model: str, split_paths: dict) -> str:
 def write_metrics_html(model: str, split_paths: dict, html_out):
     with atomic_path(html_out) as tmp:
         Path(tmp).write_text(document(f"Per-task metrics: {model}", metrics_html(model, split_paths)))
-
-
-def top_effects(path, n: int, chunksize: int = 200_000) -> pd.DataFrame:
-    """The `n` rows with the largest |diff| of a variant-scores TSV(.gz), read in chunks so memory
-    stays bounded whatever the VCF size. Ties keep file order."""
-    best = None
-    for chunk in pd.read_csv(path, sep="\t", chunksize=chunksize, dtype={"chrom": str, "id": str, "task": str}):
-        if "abs_diff" not in chunk.columns:
-            raise InputError(path, "not a variant-scores table (no abs_diff column)")
-        pool = chunk if best is None else pd.concat([best, chunk], ignore_index=True)
-        best = pool.nlargest(n, "abs_diff", keep="first")
-    if best is None:
-        raise InputError(path, "empty variant-scores table")
-    return best.reset_index(drop=True)
 
 
 def top_effects_html(model: str, path, n: int) -> str:

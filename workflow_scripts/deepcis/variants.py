@@ -3,8 +3,8 @@
     summary = score_variants("results/train/deepsea", "genome.fa", "variants.vcf.gz",
                              "effects.tsv.gz", "annotated.vcf.gz")
 
-Reading. The VCF (plain text or bgzip; BCF also works) is read with pysam, one row per ALT allele. SNVs,
-MNVs, insertions and deletions are scored; symbolic alleles (`<DEL>`, `<*>`, `*`, breakends,
+Reading. The VCF (plain text or bgzip; BCF also works) is read by `deepcis.vcf` (pysam), one row
+per ALT allele. SNVs, MNVs, insertions and deletions are scored; symbolic alleles (`<DEL>`, `<*>`, `*`, breakends,
 a missing ALT `.`) and alleles with letters other than ACGTN are skipped and counted. VCF
 POS is 1-based and converted once, here: a REF starting at POS has 0-based start p = POS - 1.
 
@@ -37,15 +37,16 @@ import math
 import queue
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, NamedTuple
+from typing import Iterable, Iterator
 
 import numpy as np
 
 from .errors import ConfigError, InputError
 from .genome import Genome, one_hot_encode, reverse_complement
 from .io_utils import atomic_path, fsync_file
+from .vcf import VcfRecord, open_bgzf_indexed, read_vcf, resolve_contigs, scan_vcf
 
 log = logging.getLogger("deepcis.variants")
 
@@ -80,186 +81,8 @@ _INFO_UNSAFE = re.compile(r"[\s,;=:|]")
 
 
 # --------------------------------------------------------------------------------------
-# VCF reading
+# Chunks (scatter)
 # --------------------------------------------------------------------------------------
-
-
-class VcfRecord(NamedTuple):
-    """One VCF record as read: `pos` is VCF POS (1-based); `alts` is () for ALT '.'."""
-
-    index: int  # 0-based record number in input order
-    chrom: str
-    pos: int
-    id: str
-    ref: str
-    alts: tuple
-    text: str | None = None  # the record re-serialised by pysam (for the annotated VCF)
-
-
-@dataclass
-class VcfScan:
-    """What a pre-pass learns about a VCF without keeping its records."""
-
-    n_records: int = 0
-    contigs: dict = field(default_factory=dict)  # name -> record count, in first-seen order
-    unsorted_line: int | None = None  # first record out of (contig-contiguous, POS) order
-    header_text: str = ""  # header as pysam holds it after reading all records
-
-
-@contextlib.contextmanager
-def _quiet_htslib(level: int = 0):
-    """htslib prints warnings (undefined INFO tags, contigs, no index) for every file, and
-    errors whose content InputError reports better (file, line, problem): silence both."""
-    import pysam
-
-    previous = pysam.set_verbosity(level)
-    try:
-        yield
-    finally:
-        pysam.set_verbosity(previous)
-
-
-def vcf_compression(path) -> str:
-    """'bgzf' (bgzip VCF or BCF), 'gzip' (plain gzip, which htslib cannot read) or 'plain'."""
-    with open(path, "rb") as handle:
-        head = handle.read(18)
-    if head[:2] != b"\x1f\x8b":
-        return "plain"
-    # a BGZF block is a gzip member whose extra field carries the subfield 'BC'
-    return "bgzf" if b"BC" in head[12:16] else "gzip"
-
-
-def bgzip_vcf(src, dst, block_size: int = 1 << 20) -> None:
-    """Rewrite a plain-text or plain-gzip VCF as bgzip (what pysam and tabix need), streaming
-    in blocks and writing through a temp path."""
-    import pysam
-
-    src = Path(src)
-    if not src.is_file():
-        raise InputError(src, "VCF not found (or not a regular file)")
-    opener = gzip.open if vcf_compression(src) == "gzip" else open
-    try:
-        with opener(src, "rb") as handle, atomic_path(dst) as tmp:
-            out = pysam.BGZFile(str(tmp), "wb")
-            try:
-                while block := handle.read(block_size):
-                    out.write(block)
-            finally:
-                out.close()
-    except (OSError, EOFError, gzip.BadGzipFile) as error:
-        raise InputError(src, f"cannot decompress the VCF: {error}") from None
-
-
-def _open_vcf(path):
-    import pysam
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "VCF not found (or not a regular file)")
-    if path.stat().st_size == 0:
-        raise InputError(path, "VCF is empty (not even a header)")
-    if vcf_compression(path) == "gzip":
-        raise InputError(path, "VCF is compressed with plain gzip; recompress it with bgzip "
-                         "(zcat in.vcf.gz | bgzip > out.vcf.gz)")
-    try:
-        return pysam.VariantFile(str(path), "r")
-    except (ValueError, OSError, NotImplementedError) as error:
-        raise InputError(path, f"not a readable VCF/BCF file: {error}; a VCF needs '##fileformat' "
-                         "and '#CHROM' header lines and tab-separated records") from None
-
-
-def _text_lines(path) -> Iterator[str]:
-    with open(path, "rb") as handle:
-        gz = handle.read(2) == b"\x1f\x8b"
-    opener = gzip.open if gz else open
-    with opener(path, "rt", errors="replace") as handle:
-        yield from handle
-
-
-def _diagnose(path, record_index: int) -> InputError:
-    """pysam failed on record `record_index` (0-based): find its line and say what is wrong."""
-    header_lines, seen, line_no, line = 0, -1, None, None
-    try:
-        for number, text in enumerate(_text_lines(path), start=1):
-            if text.startswith("#"):
-                header_lines += 1
-                continue
-            seen += 1
-            if seen == record_index:
-                line_no, line = number, text.rstrip("\n")
-                break
-    except (OSError, EOFError, gzip.BadGzipFile) as error:
-        return InputError(path, f"record {record_index + 1} cannot be read: {error}")
-    if line is None:
-        return InputError(path, f"record {record_index + 1} cannot be read (file truncated or not "
-                          "valid VCF/BGZF after the last good record)")
-    fields = line.split("\t")
-    if line.strip() == "":
-        problem = "empty line inside the records"
-    elif len(fields) < 8:
-        problem = (f"expected at least 8 tab-separated columns (CHROM POS ID REF ALT QUAL FILTER "
-                   f"INFO), found {len(fields)}")
-    elif not fields[1].isdigit():
-        problem = f"POS {fields[1]!r} is not a positive integer"
-    elif fields[3] in ("", "."):
-        problem = "REF is missing"
-    else:
-        problem = "htslib cannot parse this record (check QUAL, INFO and FORMAT against the header)"
-    snippet = line if len(line) <= 80 else line[:77] + "..."
-    return InputError(path, f"malformed record {record_index + 1} ({problem}): {snippet!r}", line=line_no)
-
-
-def _iter_pysam(path, handle) -> Iterator:
-    """pysam records with parse errors turned into InputError naming the record and line."""
-    index = 0
-    iterator = iter(handle)
-    while True:
-        try:
-            record = next(iterator)
-        except StopIteration:
-            return
-        except (ValueError, OSError, RuntimeError) as error:
-            raise _diagnose(path, index) from error
-        yield index, record
-        index += 1
-
-
-def scan_vcf(path) -> VcfScan:
-    """Pre-pass over the whole VCF: validates every record (bad input fails before any
-    scoring), counts records and contig use, and checks sort order (for tabix)."""
-    scan = VcfScan()
-    last_chrom, last_pos, finished = None, -1, set()
-    with _quiet_htslib(), contextlib.closing(_open_vcf(path)) as handle:
-        for index, record in _iter_pysam(path, handle):
-            chrom, pos = record.chrom, record.pos
-            scan.contigs[chrom] = scan.contigs.get(chrom, 0) + 1
-            if scan.unsorted_line is None:
-                if chrom != last_chrom:
-                    if chrom in finished:
-                        scan.unsorted_line = index + 1
-                    if last_chrom is not None:
-                        finished.add(last_chrom)
-                    last_chrom, last_pos = chrom, pos
-                elif pos < last_pos:
-                    scan.unsorted_line = index + 1
-                last_pos = pos
-            scan.n_records = index + 1
-        scan.header_text = str(handle.header)
-    return scan
-
-
-def read_vcf(path, start: int = 0, stop: int | None = None, with_text: bool = False) -> Iterator[VcfRecord]:
-    """Records [start, stop) of a VCF in input order (0-based record numbers)."""
-    with _quiet_htslib(), contextlib.closing(_open_vcf(path)) as handle:
-        for index, record in _iter_pysam(path, handle):
-            if index < start:
-                continue
-            if stop is not None and index >= stop:
-                return
-            yield VcfRecord(
-                index, record.chrom, record.pos, record.id or ".", record.ref,
-                tuple(record.alts or ()), str(record) if with_text else None,
-            )
 
 
 def chunk_range(n_records: int, chunk: tuple[int, int] | None) -> tuple[int, int]:
@@ -271,70 +94,6 @@ def chunk_range(n_records: int, chunk: tuple[int, int] | None) -> tuple[int, int
     if n_chunks < 1 or not 0 <= index < n_chunks:
         raise ConfigError(f"chunk {chunk!r}: need 0 <= index < n_chunks")
     return index * n_records // n_chunks, (index + 1) * n_records // n_chunks
-
-
-# --------------------------------------------------------------------------------------
-# Chromosome names
-# --------------------------------------------------------------------------------------
-
-
-def _add_chr(name: str, genome: set) -> str:
-    if name == "MT" and "chrMT" not in genome:
-        return "chrM"
-    return name if name.startswith("chr") else "chr" + name
-
-
-def _remove_chr(name: str, genome: set) -> str:
-    if name == "chrM" and "M" not in genome:
-        return "MT"
-    return name[3:] if name.startswith("chr") else name
-
-
-def _name_list(names, limit: int = 15) -> str:
-    names = list(names)
-    shown = ", ".join(names[:limit])
-    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
-
-
-def resolve_contigs(used: dict, genome_names, vcf_path="VCF", genome_path="genome") -> dict:
-    """Map the VCF's contig names to the genome's: {vcf name: genome name or None}.
-
-    Tried in order: the names as they are, 'chr' added (1 -> chr1, MT -> chrM), 'chr'
-    removed (chr1 -> 1, chrM -> MT). The first that places every used contig wins; if none
-    does, the one placing the most records (names as they are on a tie), and the contigs it
-    cannot place are skipped (counted as contig_not_in_genome). If no record can be placed
-    at all, InputError lists both sets of names.
-    """
-    genome = set(genome_names)
-    mappings = {
-        "as is": lambda n: n,
-        "'chr' prefix added": lambda n: _add_chr(n, genome),
-        "'chr' prefix removed": lambda n: _remove_chr(n, genome),
-    }
-    best = None
-    for how, fn in mappings.items():
-        mapping = {name: (fn(name) if fn(name) in genome else None) for name in used}
-        placed = sum(count for name, count in used.items() if mapping[name] is not None)
-        if best is None or placed > best[2]:
-            best = (how, mapping, placed)
-        if placed == sum(used.values()):
-            break
-    how, mapping, placed = best
-    if used and placed == 0:
-        raise InputError(
-            vcf_path,
-            f"none of the VCF's contigs is in the genome {genome_path}, even with the 'chr' prefix "
-            f"added or removed. VCF contigs: {_name_list(used)}. Genome sequences: "
-            f"{_name_list(genome_names)}. Use the genome the VCF was called on, or rename the "
-            "contigs (bcftools annotate --rename-chrs).",
-        )
-    if how != "as is":
-        log.info("VCF contig names resolved against the genome with the %s", how)
-    missing = [name for name, target in mapping.items() if target is None]
-    if missing:
-        log.warning("%d record(s) on contigs absent from the genome are skipped: %s",
-                    sum(used[n] for n in missing), _name_list(missing))
-    return mapping
 
 
 # --------------------------------------------------------------------------------------
@@ -812,29 +571,6 @@ def _vcf_header(header_text: str, meta: dict) -> str:
     return "\n".join(lines + [chrom_line]) + "\n"
 
 
-def _write_bgzf_indexed(out_vcf_gz, index: bool, stack: contextlib.ExitStack):
-    """Open atomic temp files for a bgzip VCF (+ .tbi); returns (handle, finish)."""
-    import pysam
-
-    out = Path(out_vcf_gz)
-    tbi_tmp = stack.enter_context(atomic_path(out.with_name(out.name + ".tbi"))) if index else None
-    gz_tmp = stack.enter_context(atomic_path(out))  # renamed before the index: tabix wants it older
-    handle = pysam.BGZFile(str(gz_tmp), "wb")
-    stack.callback(handle.close)  # on failure: closed before the temp file is removed
-
-    def finish():
-        handle.close()
-        fsync_file(gz_tmp)
-        if index:
-            try:
-                pysam.tabix_index(str(gz_tmp), preset="vcf", force=True, index=str(tbi_tmp))
-            except (OSError, ValueError) as error:
-                raise InputError(out, f"cannot tabix-index the annotated VCF ({error}); the input must "
-                                 "be sorted by contig and position (bcftools sort)") from None
-
-    return handle, finish
-
-
 @dataclass
 class _Run:
     """Everything one scoring run needs, loaded once."""
@@ -910,7 +646,7 @@ def score_variants(
     with contextlib.ExitStack() as stack:
         vcf_handle = finish_vcf = None
         if out_vcf_gz is not None:
-            vcf_handle, finish_vcf = _write_bgzf_indexed(out_vcf_gz, index, stack)
+            vcf_handle, finish_vcf = open_bgzf_indexed(out_vcf_gz, index, stack)
             meta = {"model": str(model_path), "genome": str(genome_path), "window_length": length,
                     "strands": "forward+reverse_complement" if reverse_complement else "forward",
                     "ref_mismatch": ref_mismatch}
@@ -999,7 +735,7 @@ def gather_scores(tsv_parts, vcf_parts, out_tsv_gz, out_vcf_gz=None, index: bool
                         out.write(chunk)
         fsync_file(tsv_tmp)
         if out_vcf_gz is not None and vcf_parts:
-            handle, finish = _write_bgzf_indexed(out_vcf_gz, index, stack)
+            handle, finish = open_bgzf_indexed(out_vcf_gz, index, stack)
             for k, part in enumerate(vcf_parts):
                 with gzip.open(part, "rt", newline="") as src:
                     for line in src:
@@ -1101,56 +837,51 @@ def _resolve_background(background, run: _Run, genome: Genome, seed: int, revers
 
 
 # --------------------------------------------------------------------------------------
-# Plot
+# The strongest effects of an effects table
 # --------------------------------------------------------------------------------------
 
 
 def top_effects(tsv_gz, n: int = 20, chunksize: int = 200_000):
-    """The n rows with the largest abs_diff, read in chunks (bounded memory)."""
+    """The `n` allele x task rows with the largest ``abs_diff`` of an effects table.
+
+    Read in chunks of `chunksize` rows, so memory stays bounded whatever the VCF's size;
+    ties keep file order. Text columns stay text (an ID or allele "NA" is not missing);
+    "NA" is missing only in the score columns.
+
+    Parameters
+    ----------
+    tsv_gz : str or os.PathLike
+        An effects table (``effects.tsv.gz`` of `score_variants`, plain or gzip).
+    n : int
+        Rows wanted.
+    chunksize : int
+        Rows read at a time.
+
+    Returns
+    -------
+    pandas.DataFrame
+        At most `n` rows, largest ``abs_diff`` first. A table with a header and no rows
+        (nothing scored) gives an empty frame with the table's columns.
+
+    Raises
+    ------
+    InputError
+        An empty file (no header line) or a table without an ``abs_diff`` column.
+    """
     import pandas as pd
 
     numeric = ["ref_prob", "alt_prob", "diff", "abs_diff", "logit_diff", PVALUE_COLUMN]
     text = {c: str for c in ("chrom", "id", "ref", "alt", "ref_match", "task")}
     best = None
-    for frame in pd.read_csv(tsv_gz, sep="\t", chunksize=chunksize, dtype=text | dict.fromkeys(numeric, float),
-                             keep_default_na=False, na_values=dict.fromkeys(numeric, ["NA"])):
-        frame = frame.nlargest(n, "abs_diff") if best is None else pd.concat([best, frame]).nlargest(n, "abs_diff")
-        best = frame
+    try:
+        for chunk in pd.read_csv(tsv_gz, sep="\t", chunksize=chunksize, dtype=text | dict.fromkeys(numeric, float),
+                                 keep_default_na=False, na_values=dict.fromkeys(numeric, ["NA"])):  # fmt: skip
+            if "abs_diff" not in chunk.columns:
+                raise InputError(tsv_gz, "not a variant-scores table (no abs_diff column)")
+            pool = chunk if best is None else pd.concat([best, chunk], ignore_index=True)
+            best = pool.nlargest(n, "abs_diff", keep="first")
+    except pd.errors.EmptyDataError:
+        raise InputError(tsv_gz, "empty file: not a variant-scores table (no header line)") from None
     if best is None:
         return pd.DataFrame(columns=TSV_COLUMNS)
     return best.reset_index(drop=True)
-
-
-def plot_top_effects(tsv_gz, out_png, n: int = 20):
-    """Horizontal bars of diff (alt - ref) for the n strongest variant-task effects."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    top = top_effects(tsv_gz, n)
-    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.32 * max(len(top), 1)))
-    if len(top):
-        labels = [
-            f"{r.id if r.id != '.' else ''} {r.chrom}:{r.pos} {_short(r.ref)}>{_short(r.alt)} | {r.task}".strip()
-            for r in top.itertuples()
-        ][::-1]
-        diffs = top["diff"].to_numpy()[::-1]
-        colours = np.where(diffs >= 0, "#c44e52", "#4c72b0")
-        ax.barh(np.arange(len(top)), diffs, color=colours)
-        ax.set_yticks(np.arange(len(top)), labels, fontsize=8)
-        ax.axvline(0, color="#444444", lw=0.8)
-    else:
-        ax.text(0.5, 0.5, "no scored variants", ha="center", va="center", transform=ax.transAxes)
-        ax.set_yticks([])
-    ax.set_xlabel("diff = alt_prob - ref_prob")
-    ax.set_title(f"Strongest predicted effects (top {len(top)} by |diff|)")
-    fig.tight_layout()
-    with atomic_path(out_png) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
-
-
-def _short(allele: str, limit: int = 8) -> str:
-    allele = str(allele)
-    return allele if len(allele) <= limit else f"{allele[:limit - 3]}..({len(allele)})"
