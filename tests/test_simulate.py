@@ -17,6 +17,7 @@ import pytest
 
 from deepcis import motifs as mt
 from deepcis import simulate as sim
+from deepcis.simulate import params
 
 REPO = Path(__file__).resolve().parents[1]
 MOTIF_FILE = REPO / "resources" / "motifs" / "planted_motifs.jaspar"
@@ -54,7 +55,7 @@ def motifs():
 
 @pytest.fixture(scope="module")
 def thresholds(motifs):
-    return {mid: sim.MATCH_FRACTION * m.max_score() for mid, m in motifs.items()}
+    return {mid: params.MATCH_FRACTION * m.max_score() for mid, m in motifs.items()}
 
 
 def _rows(path):
@@ -109,7 +110,7 @@ def _best(motif, seq):
 
 def test_same_seed_gives_identical_files(runs):
     a, b = _hashes(runs["a"]), _hashes(runs["b"])
-    assert sorted(a) == sorted(sim.OUTPUT_FILES)
+    assert sorted(a) == sorted(params.OUTPUT_FILES)
     assert a == b
     assert runs["summary"] == runs["summary_b"]
     assert json.loads((runs["a"] / "summary.json").read_text()) == runs["summary"]
@@ -231,9 +232,9 @@ def test_site_counts(runs, sites):
                 groups.setdefault(t, set()).add(s["group"])
     bound = {t: len(g) for t, g in groups.items()}
     assert set(bound) == set(TASKS)
-    expected = dict(sim.BOUND_SITES)
-    expected["GATA1"] += sim.COMPOSITE_SITES
-    expected["GATA1_TAL1"] = sim.COMPOSITE_SITES
+    expected = dict(params.BOUND_SITES)
+    expected["GATA1"] += params.COMPOSITE_SITES
+    expected["GATA1_TAL1"] = params.COMPOSITE_SITES
     # GATA1 also gains the bound partners of a few composite variant sites
     assert all(expected[t] <= bound[t] <= 1.05 * expected[t] for t in TASKS), (bound, expected)
     assert all(n >= 600 for n in bound.values()), bound  # enough to learn from in the example
@@ -323,7 +324,7 @@ def test_narrowpeak_format(genome, peaks):
             assert all(float(v) >= 0 for v in r[6:9])
             assert "N" not in genome[chrom][start:end]
             if "_artefact_" not in r[3]:
-                assert sim.PEAK_WIDTH[0] <= end - start <= sim.PEAK_WIDTH[1]
+                assert params.PEAK_WIDTH[0] <= end - start <= params.PEAK_WIDTH[1]
             keys.append((chrom, start, end))
         assert keys == sorted(keys)
         assert len({r[3] for r in rows}) == len(rows)
@@ -373,7 +374,7 @@ def test_vcf_reads_cleanly_and_ref_matches_genome(out, genome, capfd):
 
 
 def test_truth_tsv_matches_vcf(out, truth):
-    assert list(truth[0].keys()) == list(sim.TRUTH_COLUMNS)
+    assert list(truth[0].keys()) == list(params.TRUTH_COLUMNS)
     by_id = {}
     for row in truth:
         by_id.setdefault(row["id"], []).append(row)
@@ -442,7 +443,7 @@ def test_destroy_variants_break_their_motif(genome, truth, motifs, thresholds):
         assert after < thresholds[mid], x
         w = motifs[mid].length  # windows overlapping the (edited) instance score like random DNA
         overlapping = _best(motifs[mid], _window(alt, s - w + 1, e + delta + w - 1))
-        assert overlapping <= sim.WEAK_FRACTION * motifs[mid].max_score() + 1e-9, x
+        assert overlapping <= params.WEAK_FRACTION * motifs[mid].max_score() + 1e-9, x
 
 
 def test_create_variants_make_their_motif(genome, truth, motifs, thresholds):

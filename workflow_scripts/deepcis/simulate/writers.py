@@ -1,0 +1,244 @@
+"""The example's files: FASTA (+ index), peaks, blacklist, motif sites, VCF (+ index), truth
+table, signal track and summary, each written to a temp name and renamed into place."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pysam
+
+from .. import __version__
+from .. import motifs as mt
+from ..io_utils import atomic_path, sha256_file
+from .params import (
+    CHROMOSOMES,
+    FACTORS,
+    GENOME_NAME,
+    OUTPUT_FILES,
+    SIGNAL_HALF_WIDTH,
+    SIGNAL_NOISE,
+    SIGNAL_SCALE,
+    SIGNAL_SD,
+    SIGNAL_TASK,
+    TASKS,
+    TRUTH_COLUMNS,
+)
+
+
+class WritersMixin:
+    """Simulator step: `write` (and `signal_tracks`)."""
+
+    def write(self, out: Path, motif_file: Path) -> dict:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "peaks").mkdir(exist_ok=True)
+        self._write_fasta(out / GENOME_NAME)
+        for task in TASKS:
+            self._write_rows(out / "peaks" / f"{task}.narrowPeak", self.peaks[task])
+        self._write_rows(out / "blacklist.bed", self.artefact_regions())
+        self._write_rows(out / "motif_sites.bed", self._site_rows())
+        self._write_vcf(out / "variants.vcf.gz")
+        self._write_truth(out / "variants_truth.tsv")
+        self._write_signal(out / "signal" / f"{SIGNAL_TASK}.bw")
+        summary = self._summary(out, motif_file)
+        with atomic_path(out / "summary.json") as tmp:
+            Path(tmp).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        return summary
+
+    def signal_tracks(self) -> dict[str, np.ndarray]:
+        """Per-base signal of the bound SIGNAL_TASK instances, per chromosome (float32)."""
+        rng = np.random.default_rng([self.seed, 0x5167])
+        offsets = np.arange(-SIGNAL_HALF_WIDTH, SIGNAL_HALF_WIDTH + 1)
+        bump = np.exp(-0.5 * (offsets / SIGNAL_SD) ** 2)
+        tracks = {name: np.zeros(length, dtype=np.float64) for name, length in CHROMOSOMES}
+        for g in self.groups:
+            for i in g.instances:
+                if i.kind != "bound" or SIGNAL_TASK not in i.tasks:
+                    continue
+                f = self.f[i.factor]
+                strength = (i.score - f.threshold) / (f.max_score - f.threshold)
+                height = SIGNAL_SCALE * (1 + 9 * strength) * rng.lognormal(0.0, SIGNAL_NOISE)
+                centre = (i.start + i.end) // 2
+                at = centre + offsets
+                keep = (at >= 0) & (at < len(tracks[g.chrom]))
+                tracks[g.chrom][at[keep]] += height * bump[keep]
+        return {c: np.round(t, 2).astype(np.float32) for c, t in tracks.items()}
+
+    def _write_signal(self, path: Path) -> None:
+        from ..signals import write_bigwig
+
+        path.parent.mkdir(exist_ok=True)
+        write_bigwig(path, dict(CHROMOSOMES), self.signal_tracks())
+
+    def _write_fasta(self, path: Path) -> None:
+        fai = []
+        offset = 0
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            for name, length in CHROMOSOMES:
+                chrom = self.chroms[name]
+                letters = np.where(chrom.soft, mt.CODE_LETTERS_LOWER[chrom.codes], mt.CODE_LETTERS[chrom.codes])
+                header = f">{name}\n".encode()
+                handle.write(header)
+                offset += len(header)
+                fai.append(f"{name}\t{length}\t{offset}\t60\t61\n")
+                full = length // 60
+                body = np.empty((full, 61), dtype=np.uint8)
+                body[:, :60] = letters[: full * 60].reshape(full, 60)
+                body[:, 60] = ord("\n")
+                handle.write(body.tobytes())
+                offset += body.size
+                rest = letters[full * 60 :]
+                if rest.size:
+                    handle.write(rest.tobytes() + b"\n")
+                    offset += rest.size + 1
+        with atomic_path(path.with_name(path.name + ".fai")) as tmp:
+            Path(tmp).write_text("".join(fai))
+
+    @staticmethod
+    def _write_rows(path: Path, rows) -> None:
+        with atomic_path(path) as tmp:
+            Path(tmp).write_text("".join("\t".join(str(v) for v in row) + "\n" for row in rows))
+
+    def _site_rows(self) -> list[tuple]:
+        order = {name: i for i, (name, _) in enumerate(CHROMOSOMES)}
+        rows = []
+        for g in self.groups:
+            for i in g.instances:
+                rows.append(
+                    (
+                        g.chrom,
+                        i.start,
+                        i.end,
+                        FACTORS[i.factor],
+                        f"{i.score:.3f}",
+                        i.strand,
+                        i.kind,
+                        ",".join(i.tasks) or ".",
+                        g.gid,
+                    )
+                )
+        rows.sort(key=lambda r: (order[r[0]], r[1], r[2], r[3]))
+        return rows
+
+    def _write_vcf(self, path: Path) -> None:
+        lines = [
+            "##fileformat=VCFv4.2",
+            f"##source=deepcis.simulate {__version__} seed={self.seed}",
+            f"##reference={GENOME_NAME}",
+            *(f"##contig=<ID={name},length={length}>" for name, length in CHROMOSOMES),
+            '##INFO=<ID=EFFECT,Number=A,Type=String,Description="Planted effect of the allele on a motif instance: destroy, create or neutral">',
+            '##INFO=<ID=KIND,Number=A,Type=String,Description="Variant kind: snv, mnv, insertion or deletion">',
+            '##INFO=<ID=MOTIF,Number=A,Type=String,Description="JASPAR ID of the motif instance the allele affects (. for neutral)">',
+            '##INFO=<ID=TASKS,Number=A,Type=String,Description="Tasks whose label the allele changes, separated by | (. for none)">',
+            '##INFO=<ID=SIGN,Number=A,Type=Integer,Description="Expected sign of the change in those tasks: -1 (destroy), 1 (create), 0 (neutral)">',
+            '##INFO=<ID=SITE,Number=A,Type=String,Description="Affected instance as start-end, 0-based half-open (. for neutral); for inserted instances the span in the ALT haplotype">',
+            "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO",
+        ]
+        for v in self.variants:
+            a = v.alleles
+            info = ";".join(
+                [
+                    "EFFECT=" + ",".join(x.effect for x in a),
+                    "KIND=" + ",".join(x.kind for x in a),
+                    "MOTIF=" + ",".join(FACTORS[x.factor] if x.factor else "." for x in a),
+                    "TASKS=" + ",".join("|".join(x.tasks) or "." for x in a),
+                    "SIGN=" + ",".join(str(x.sign) for x in a),
+                    "SITE=" + ",".join(f"{x.site[0]}-{x.site[1]}" if x.site else "." for x in a),
+                ]
+            )
+            alts = ",".join(mt.decode(x.alt) for x in a)
+            lines.append(f"{v.chrom}\t{v.pos0 + 1}\t{v.vid}\t{mt.decode(v.ref)}\t{alts}\t.\tPASS\t{info}")
+        text = "\n".join(lines) + "\n"
+        # the index is renamed into place after the data it indexes
+        with atomic_path(path.with_name(path.name + ".tbi")) as tbi, atomic_path(path) as gz:
+            plain = gz.with_name(gz.name + ".vcf")
+            try:
+                plain.write_text(text)
+                pysam.tabix_compress(str(plain), str(gz), force=True)
+            finally:
+                plain.unlink(missing_ok=True)
+            pysam.tabix_index(str(gz), preset="vcf", force=True, index=str(tbi))
+
+    def _write_truth(self, path: Path) -> None:
+        rows = [TRUTH_COLUMNS]
+        for v in self.variants:
+            for x in v.alleles:
+                site = x.site or ("", "")
+                rows.append(
+                    (
+                        v.chrom,
+                        v.pos0 + 1,
+                        v.vid,
+                        mt.decode(v.ref),
+                        mt.decode(x.alt),
+                        x.kind,
+                        x.effect,
+                        FACTORS[x.factor] if x.factor else "",
+                        ",".join(x.tasks),
+                        x.sign,
+                        site[0],
+                        site[1],
+                    )
+                )
+        self._write_rows(path, rows)
+
+    def _summary(self, out: Path, motif_file: Path) -> dict:
+        sites: dict[str, dict[str, int]] = {}
+        for g in self.groups:
+            for i in g.instances:
+                sites.setdefault(i.kind, {}).setdefault(FACTORS[i.factor], 0)
+                sites[i.kind][FACTORS[i.factor]] += 1
+        by_effect: dict[str, int] = {}
+        by_kind: dict[str, int] = {}
+        by_task = {t: {"destroy": 0, "create": 0} for t in TASKS}
+        for v in self.variants:
+            for x in v.alleles:
+                by_effect[x.effect] = by_effect.get(x.effect, 0) + 1
+                by_kind[x.kind] = by_kind.get(x.kind, 0) + 1
+                for t in x.tasks:
+                    by_task[t][x.effect] += 1
+        origins = {t: {"site": 0, "noise": 0, "artefact": 0} for t in TASKS}
+        for t in TASKS:
+            for row in self.peaks[t]:
+                origins[t][row[3].split("_")[-2]] += 1
+        codes = np.concatenate([c.codes for c in self.chroms.values()])
+        soft = np.concatenate([c.soft for c in self.chroms.values()])
+        acgt = codes < 4
+        return {
+            "generator": f"deepcis.simulate {__version__}",
+            "seed": self.seed,
+            "motif_file": motif_file.name,
+            "motif_file_sha256": sha256_file(motif_file),
+            "chromosomes": {name: length for name, length in CHROMOSOMES},
+            "genome": {
+                "length": int(codes.shape[0]),
+                "n_bases": int((~acgt).sum()),
+                "soft_masked_bases": int(soft.sum()),
+                "gc_fraction": round(float(np.isin(codes[acgt], (1, 2)).mean()), 4),
+                "background_matches_removed": int(self.cleaned),
+            },
+            "tasks": list(TASKS),
+            "motifs": {
+                FACTORS[k]: {
+                    "name": f.motif.name,
+                    "length": f.width,
+                    "max_log_odds": round(f.max_score, 4),
+                    "match_threshold": round(f.threshold, 4),
+                    "weak_level": round(f.weak, 4),
+                }
+                for k, f in self.f.items()
+            },
+            "peaks": {t: len(self.peaks[t]) for t in TASKS},
+            "peaks_by_origin": origins,
+            "sites": sites,
+            "blacklist_regions": len(self.artefact_regions()),
+            "variants": {
+                "records": len(self.variants),
+                "alleles": sum(len(v.alleles) for v in self.variants),
+                "by_effect": by_effect,
+                "by_kind": by_kind,
+                "by_task": by_task,
+            },
+            "files_sha256": {name: sha256_file(out / name) for name in OUTPUT_FILES if name != "summary.json"},
+        }
