@@ -17,7 +17,7 @@ rule predict_split:
         split="valid|test",
     conda:
         "../envs/train.yaml"
-    threads: config["train"]["threads"]
+    threads: config["threads"]["predict"]
     params:
         reverse_complement=config["evaluate"]["reverse_complement"],
         batch_size=config["evaluate"]["batch_size"],

@@ -31,7 +31,7 @@ rule interpret_windows:
         model=MODEL_PATTERN,
     conda:
         "../envs/interpret.yaml"
-    threads: config["train"]["threads"]
+    threads: config["threads"]["interpret"]
     params:
         cfg=INTERPRET,
         seed=config["seed"],
@@ -67,7 +67,7 @@ rule filter_motifs:
         model=MODEL_PATTERN,
     conda:
         "../envs/interpret.yaml"
-    threads: config["train"]["threads"]
+    threads: config["threads"]["interpret"]
     params:
         cfg=INTERPRET,
         seed=config["seed"],

@@ -33,7 +33,7 @@ rule score_chunk:
         chunk=r"\d+",
     conda:
         "../envs/score.yaml"
-    threads: config["train"]["threads"]
+    threads: config["threads"]["score"]
     params:
         cfg=config["variants"],
         n_chunks=len(SCORE_CHUNKS),

@@ -15,7 +15,7 @@ rule overfit_one_batch:
         model=MODEL_PATTERN,
     conda:
         "../envs/train.yaml"
-    threads: config["train"]["threads"]
+    threads: config["threads"]["train"]
     params:
         spec=lambda wc: config["models"][wc.model],
         seed=config["seed"],
@@ -51,7 +51,7 @@ rule train_model:
         model=MODEL_PATTERN,
     conda:
         "../envs/train.yaml"
-    threads: config["train"]["threads"]
+    threads: config["threads"]["train"]
     resources:
         mem_mb=8000,
         gpu=lambda wc: (

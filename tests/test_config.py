@@ -127,3 +127,13 @@ def test_model_train_settings_override_only_what_they_name():
 def test_bad_model_config_names_model_and_key(models, message):
     with pytest.raises(ConfigError, match=message):
         validate_config(MINIMAL | {"models": models})
+
+
+def test_threads_section_and_the_moved_train_threads_key():
+    cfg = validate_config(MINIMAL | {"threads": {"score": 6}})
+    assert cfg["threads"] == {"train": 2, "predict": 2, "score": 6, "interpret": 2}
+    assert "threads" not in cfg["train"]
+    with pytest.raises(ConfigError, match=r"config key train.threads: moved to the top-level `threads` section"):
+        validate_config(MINIMAL | {"train": {"threads": 4}})
+    with pytest.raises(ConfigError, match=r"config key models.m.train.threads: moved .*threads: \{train: N"):
+        validate_config(MINIMAL | {"models": {"m": {"architecture": "mlp", "train": {"threads": 4}}}})

@@ -179,7 +179,7 @@ def test_multimodal_model_trains_and_is_evaluated_per_kind(tmp_path):
     train, valid = _split(tmp_path / "train.h5", 384, 1, "train"), _split(tmp_path / "valid.h5", 128, 2, "valid")
     hp = {"conv_filters": [16, 16], "kernel_size": 7, "pool_size": 2, "dense_units": 32, "dropout": [0.0, 0.1]}
     specs = {"site": {"type": "binary", "loss": "bce", "weight": 1.0}, "dose": {"type": "signal", "loss": "mse", "weight": 2.0}}
-    training = {"epochs": 5, "batch_size": 32, "threads": 1, "learning_rate": 0.003, "early_stopping_patience": 8}
+    training = {"epochs": 5, "batch_size": 32, "learning_rate": 0.003, "early_stopping_patience": 8}
     assert overfit_one_batch(train, "deepsea", hp, training, seed=1, threads=1, task_specs=specs)["passed"]
     info = train_model(train, valid, tmp_path / "m", "mm", "deepsea", hp, training, seed=1, threads=1, task_specs=specs)
     assert [s["loss"] for s in info["task_specs"]] == ["bce", "mse"] and info["task_specs"][1]["weight"] == 2.0

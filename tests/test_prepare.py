@@ -6,7 +6,7 @@ from conftest import random_sequence, write_bed, write_fasta
 from deepcis import labels, negatives, splits
 from deepcis.config import validate_config
 from deepcis.errors import ConfigError, InputError
-from deepcis.filters import filter_windows
+from deepcis.window_filters import filter_windows
 from deepcis.genome import Genome
 from deepcis.intervals import bedtools_tempdir, overlaps_any
 from deepcis.peaks import read_intervals

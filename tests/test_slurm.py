@@ -71,7 +71,8 @@ def _copy_workflow(dst: Path) -> Path:
     # a small version of the bundled example: one small model, one epoch, few background variants
     cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     cfg["models"] = {MODEL: cfg["models"][MODEL]}
-    cfg["train"] |= {"epochs": 1, "batch_size": 64, "threads": 1}
+    cfg["train"] |= {"epochs": 1, "batch_size": 64}
+    cfg["threads"] = {"train": 1, "predict": 1, "score": 1, "interpret": 1}
     cfg["baseline"] = {"enabled": False}
     cfg["evaluate"] = {"splits": ["test"]}
     cfg["encode"] |= {"chunks": 2}

@@ -14,7 +14,7 @@ from conftest import REPO, make_split
 from deepcis.errors import InputError
 
 TINY = {"conv_filters": [8, 8, 8], "kernel_size": 5, "pool_size": 2, "dense_units": 8}
-FAST = {"epochs": 2, "batch_size": 32, "threads": 1, "reverse_complement": False}
+FAST = {"epochs": 2, "batch_size": 32, "reverse_complement": False}
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from deepcis.config import check_model_tasks, validate_config
 from deepcis.errors import ConfigError, InputError
 
 TINY = {"conv_filters": [8, 8, 8], "kernel_size": 5, "pool_size": 2, "dense_units": 8}
-FAST = {"epochs": 2, "batch_size": 32, "threads": 1, "reverse_complement": False}
+FAST = {"epochs": 2, "batch_size": 32, "reverse_complement": False}
 
 
 def make_split(path, n, length=100, seed=0, tasks=("ap1", "gata", "ctcf"), split="train"):

@@ -57,7 +57,7 @@ def workdir(tmp_path):
 
 
 # two epochs: this checks the plumbing; the README's command runs the full example
-QUICK_EXAMPLE = {"train": {"epochs": 2, "batch_size": 64, "threads": 2}}
+QUICK_EXAMPLE = {"train": {"epochs": 2, "batch_size": 64}, "threads": {"train": 2, "predict": 2, "score": 2, "interpret": 2}}
 # trained at the example's own settings: tests/test_ground_truth.py checks what it learned
 FULLY_TRAINED = "danq_small"
 

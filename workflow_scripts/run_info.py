@@ -1,7 +1,7 @@
 """Rule run_info: resolved config, package versions and sha256 of every input file."""
 
 from deepcis.io_utils import log_to_file
-from deepcis.run_summary import write_run_info
+from deepcis.report_tables import write_run_info
 
 log = log_to_file(snakemake.log[0])
 inputs = snakemake.params.inputs  # role -> path, the same files as snakemake.input.files

@@ -1,7 +1,7 @@
 """Rule run_summary: per model median/mean scores, training time and device; best model per task."""
 
 from deepcis.io_utils import log_to_file
-from deepcis.run_summary import write_run_summary
+from deepcis.report_tables import write_run_summary
 
 log = log_to_file(snakemake.log[0])
 metrics = dict(zip(snakemake.params.evaluated, snakemake.input.metrics))

@@ -43,6 +43,21 @@ def _describe(error) -> str:
     return error.message
 
 
+def _refuse_moved_keys(config: dict):
+    """Keys of earlier versions that moved: refused with where they went (not silently ignored)."""
+    places = [("train", config.get("train"))] + [
+        (f"models.{name}.train", spec.get("train"))
+        for name, spec in (config.get("models") or {}).items()
+        if isinstance(spec, dict)
+    ]
+    for where, section in places:
+        if isinstance(section, dict) and "threads" in section:
+            raise ConfigError(
+                f"config key {where}.threads: moved to the top-level `threads` section, one key per "
+                "stage: threads: {train: N, predict: N, score: N, interpret: N} (config/README.md)"
+            )
+
+
 def validate_config(config: dict) -> dict:
     """Return a validated copy of `config` with every default filled in."""
     config = copy.deepcopy(dict(config))
@@ -51,6 +66,7 @@ def validate_config(config: dict) -> dict:
         name: set((spec or {}).get("train") or {}) if isinstance(spec, dict) else set()
         for name, spec in (config.get("models") or {}).items()
     }
+    _refuse_moved_keys(config)
     validator = _validator(_load_schema("config.schema.yaml"))
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:

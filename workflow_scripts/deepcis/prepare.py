@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import filters, labels, negatives, splits
+from . import labels, negatives, splits, window_filters
 from .errors import ConfigError, InputError
 from .genome import Genome
 from .io_utils import atomic_path
@@ -119,7 +119,7 @@ def prepare_windows(
     else:
         raise ConfigError(f"config prepare.mode: unknown mode {mode!r}; choose deepsea or basset")
 
-    pos_filter = filters.filter_windows(pos.windows, chrom_sizes, genome, blacklist, float(prepare_cfg["max_n_fraction"]))
+    pos_filter = window_filters.filter_windows(pos.windows, chrom_sizes, genome, blacklist, float(prepare_cfg["max_n_fraction"]))
     pos_windows = pos.windows[pos_filter.keep].reset_index(drop=True).assign(name="peak")
     pos_labels = pos.labels[pos_filter.keep]
     pos_gc = pos_filter.gc_fraction[pos_filter.keep]
@@ -132,7 +132,7 @@ def prepare_windows(
         strategy, n_wanted, pos_windows, pos.peak_regions, chrom_sizes, window_length, rng,
         bin_size=bin_size, flank_min=int(neg_cfg["flank_min"]), flank_max=int(neg_cfg["flank_max"]), oversample=oversample,
     )  # fmt: skip
-    neg_filter = filters.filter_windows(cand, chrom_sizes, genome, blacklist, float(prepare_cfg["max_n_fraction"]))
+    neg_filter = window_filters.filter_windows(cand, chrom_sizes, genome, blacklist, float(prepare_cfg["max_n_fraction"]))
     cand = cand[neg_filter.keep].reset_index(drop=True)
     chosen = negatives.select_negatives(
         strategy, n_wanted, neg_filter.gc_fraction[neg_filter.keep], pos_gc, rng, int(neg_cfg["gc_bins"])

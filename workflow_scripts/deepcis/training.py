@@ -55,7 +55,6 @@ TRAIN_DEFAULTS = {
     "xla": False,
     "deterministic": True,
     "head": "sigmoid",
-    "threads": 2,
     "fraction": 1.0,
 }
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")

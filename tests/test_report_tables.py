@@ -1,4 +1,4 @@
-"""Run summary, report tables and provenance (deepcis.run_summary) on small hand-made inputs."""
+"""Run summary, report tables and provenance (deepcis.report_tables) on small hand-made inputs."""
 
 import hashlib
 import json
@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from deepcis import run_summary as rs
+from deepcis import report_tables as rs
 from deepcis import variants
 from deepcis.errors import InputError
 
