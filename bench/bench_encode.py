@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 CHILD = r"""
 import json, sys, time, resource
 from deepcis.encode import encode_bed

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -59,7 +58,7 @@ def measure(architecture, n_batches, batch_size, length, n_tasks, threads, tmp):
             model.train_on_batch(x, y)
         bare = n / (time.perf_counter() - t)
         t = time.perf_counter()
-        model.fit(tf_dataset(streamed, lambda: 1 + round_), epochs=1, verbose=0, shuffle=False)
+        model.fit(tf_dataset(streamed, lambda r=round_: 1 + r), epochs=1, verbose=0, shuffle=False)
         real = n / (time.perf_counter() - t)
         results.setdefault("bare", []).append(bare)
         results.setdefault("real", []).append(real)

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 COMMON = r"""
 import json, os, resource, sys, time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -72,7 +71,7 @@ def write_genome(path: Path, n_chrom: int, chrom_len: int, seed: int) -> dict:
 
 
 def write_vcf(path: Path, seqs: dict, n: int, margin: int, seed: int):
-    """n SNVs at distinct random positions, sorted, REF from the genome; bgzip + tabix."""
+    """N SNVs at distinct random positions, sorted, REF from the genome; bgzip + tabix."""
     import pysam
 
     rng = np.random.default_rng(seed)

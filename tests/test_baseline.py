@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import make_split
+from _utils import make_split
 
 from deepcis import baseline, dataset
 from deepcis.errors import InputError

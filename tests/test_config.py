@@ -1,5 +1,5 @@
 import pytest
-from conftest import REPO
+from _utils import REPO
 
 from deepcis.config import read_tasks, validate_config
 from deepcis.errors import ConfigError

@@ -1,7 +1,7 @@
 import h5py
 import numpy as np
 import pytest
-from test_prepare import _toy
+from _utils import toy_inputs
 
 from deepcis import dataset
 from deepcis.config import validate_config
@@ -16,7 +16,7 @@ ATTRS = {"genome": "toy.fa", "genome_sha256": "0" * 64, "label_mode": "deepsea",
 
 @pytest.fixture(params=["deepsea", "basset"])
 def prepared(request, tmp_path):
-    genome, tasks, blacklist = _toy(tmp_path)
+    genome, tasks, blacklist = toy_inputs(tmp_path)
     cfg = validate_config({"genome": "g", "tasks": "x", "prepare": {"mode": request.param},
                            "split": {"valid": ["chr2"], "test": ["chr3"]}})  # fmt: skip
     with bedtools_tempdir(tmp_path):

@@ -3,7 +3,7 @@
 import re
 
 import yaml
-from conftest import REPO
+from _utils import REPO
 
 
 def _requirements():

@@ -5,7 +5,14 @@ import pyfaidx
 import pytest
 
 from deepcis.errors import InputError
-from deepcis.genome import Genome, count_bases, decode_one_hot, one_hot_encode, one_hot_sequence, reverse_complement
+from deepcis.genome import (
+    Genome,
+    count_bases,
+    decode_one_hot,
+    one_hot_encode,
+    one_hot_sequence,
+    reverse_complement,
+)
 
 
 def test_one_hot_conventions():

@@ -7,8 +7,7 @@ danq_small is the one model trained in full (test_workflow.FULLY_TRAINED)."""
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO
-from test_workflow import FULLY_TRAINED
+from _utils import FULLY_TRAINED, REPO
 
 TASKS = ["CTCF", "GATA1", "GATA1_TAL1", "FOXA1", "AP1"]
 

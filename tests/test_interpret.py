@@ -3,11 +3,16 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO
+from _utils import REPO
 
 keras = pytest.importorskip("keras")
 
-from deepcis.attributions import attribute, baseline_for, dinucleotide_shuffle, predict_task  # noqa: E402
+from deepcis.attributions import (  # noqa: E402
+    attribute,
+    baseline_for,
+    dinucleotide_shuffle,
+    predict_task,
+)
 from deepcis.errors import InputError  # noqa: E402
 from deepcis.filter_motifs import (  # noqa: E402
     NamedMatrix,

@@ -9,7 +9,13 @@ import pytest
 from deepcis import dataset
 from deepcis.config import read_tasks
 from deepcis.errors import ConfigError, InputError
-from deepcis.signals import add_task_targets, measured_mask, read_measured, window_signal, write_bigwig
+from deepcis.signals import (
+    add_task_targets,
+    measured_mask,
+    read_measured,
+    window_signal,
+    write_bigwig,
+)
 
 SIZES = {"chrA": 5000, "chrB": 3000}
 
@@ -69,7 +75,7 @@ def test_measured_regions_and_targets(bigwig, tmp_path):
 
 
 def test_encode_float_labels_keep_nan(tmp_path):
-    from conftest import write_fasta
+    from _utils import write_fasta
 
     from deepcis.encode import encode_bed
     from deepcis.prepare import write_windows_bed

@@ -1,7 +1,7 @@
 import gzip
 
 import pytest
-from conftest import write_bed
+from _utils import write_bed
 
 from deepcis.errors import InputError
 from deepcis.peaks import parse_region, read_intervals

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_split
+from _utils import make_split
 
 from deepcis import dataset
 from deepcis.errors import InputError

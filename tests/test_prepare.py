@@ -1,16 +1,16 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import random_sequence, write_bed, write_fasta
+from _utils import random_sequence, toy_inputs, write_bed, write_fasta
 
 from deepcis import labels, negatives, splits
 from deepcis.config import validate_config
 from deepcis.errors import ConfigError, InputError
-from deepcis.window_filters import filter_windows
 from deepcis.genome import Genome
 from deepcis.intervals import bedtools_tempdir, overlaps_any
 from deepcis.peaks import read_intervals
 from deepcis.prepare import prepare_windows, read_windows_bed, write_windows_bed
+from deepcis.window_filters import filter_windows
 
 SIZES = {"chrA": 10_000, "chrB": 6_000, "chrC": 8_000}
 
@@ -136,27 +136,10 @@ def test_split_by_fractions_is_seeded():
 # -- the whole stage ------------------------------------------------------------------
 
 
-def _toy(tmp_path, n_chrom=3, size=60_000):
-    """Genome with peaks on every chromosome, a blacklisted region and an N block."""
-    records = {f"chr{i + 1}": random_sequence(size, 10 + i) for i in range(n_chrom)}
-    records["chr1"] = records["chr1"][:30_000] + "N" * 3000 + records["chr1"][33_000:]
-    genome = write_fasta(tmp_path / "toy.fa", records)
-    rng = np.random.default_rng(5)
-    tasks = {}
-    for t in ("T1", "T2"):
-        rows = []
-        for chrom in records:
-            for s in rng.choice(np.arange(1000, size - 2000, 700), 20, replace=False):
-                rows.append((chrom, int(s), int(s) + int(rng.integers(150, 400))))
-        tasks[t] = str(write_bed(tmp_path / f"{t}.bed", rows))
-    blacklist = write_bed(tmp_path / "bl.bed", [("chr2", 10_000, 20_000)])
-    return genome, tasks, blacklist
-
-
 @pytest.mark.parametrize("mode", ["deepsea", "basset"])
 @pytest.mark.parametrize("strategy", ["random", "flanking", "gc_matched", "none"])
 def test_prepare_windows_end_to_end(tmp_path, mode, strategy):
-    genome, tasks, blacklist = _toy(tmp_path)
+    genome, tasks, blacklist = toy_inputs(tmp_path)
     cfg = validate_config({"genome": str(genome), "tasks": "x", "prepare": {"mode": mode, "negatives": {"strategy": strategy}},
                            "split": {"valid": ["chr2"], "test": ["chr3"]}})  # fmt: skip
     out = prepare_windows(genome, tasks, cfg["prepare"], cfg["split"], seed=3, blacklist_path=blacklist)
@@ -185,7 +168,7 @@ def test_prepare_windows_end_to_end(tmp_path, mode, strategy):
 
 
 def test_empty_split_is_an_error(tmp_path):
-    genome, tasks, _ = _toy(tmp_path, n_chrom=4)
+    genome, tasks, _ = toy_inputs(tmp_path, n_chrom=4)
     cfg = validate_config({"genome": "g", "tasks": "x", "split": {"valid": ["chr2"], "test": ["chr3"]},
                            "chromosomes": ["chr1", "chr2", "chr3", "chr4"]})  # fmt: skip
     # no peaks on chr3 -> with no negatives, the test split is empty
@@ -199,7 +182,7 @@ def test_empty_split_is_an_error(tmp_path):
 
 
 def test_window_longer_than_chromosomes(tmp_path):
-    genome, tasks, _ = _toy(tmp_path, size=60_000)
+    genome, tasks, _ = toy_inputs(tmp_path, size=60_000)
     cfg = validate_config({"genome": "g", "tasks": "x", "prepare": {"window_length": 100_000, "deepsea": {"bin_size": 200}}})
     with pytest.raises(ConfigError, match="longer than every chromosome"):
         prepare_windows(genome, tasks, cfg["prepare"], cfg["split"], seed=1)
@@ -218,7 +201,7 @@ def test_short_chromosome_listed_explicitly(tmp_path):
 
 
 def test_peak_file_on_other_chromosome_naming(tmp_path):
-    genome, tasks, _ = _toy(tmp_path)
+    genome, tasks, _ = toy_inputs(tmp_path)
     tasks["T3"] = str(write_bed(tmp_path / "t3.bed", [("1", 100, 400), ("2", 100, 400)]))
     cfg = validate_config({"genome": "g", "tasks": "x", "split": {"valid": ["chr2"], "test": ["chr3"]}})
     with pytest.raises(InputError, match=r"t3.bed: no record lies on the genome's chromosomes: the file names \['1', '2'\]"):
@@ -226,7 +209,7 @@ def test_peak_file_on_other_chromosome_naming(tmp_path):
 
 
 def test_peaks_on_missing_chromosomes_are_skipped_with_warning(tmp_path):
-    genome, tasks, _ = _toy(tmp_path)
+    genome, tasks, _ = toy_inputs(tmp_path)
     with open(tasks["T1"], "a") as handle:
         handle.write("chrUn_gl000220\t10\t300\n")
     cfg = validate_config({"genome": "g", "tasks": "x", "split": {"valid": ["chr2"], "test": ["chr3"]}})

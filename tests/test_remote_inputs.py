@@ -18,8 +18,7 @@ import pandas as pd
 import pysam
 import pytest
 import yaml
-from conftest import write_fasta
-from test_workflow import copy_workflow
+from _utils import copy_workflow, write_fasta
 
 from deepcis.errors import ConfigError, InputError
 from deepcis.remote import is_url, local_copy_path, localise_inputs, make_local_copy

@@ -12,9 +12,8 @@ import zipfile
 
 import pandas as pd
 import pytest
+from _utils import REPO, run_snakemake
 from browser import Browser, find_chromium
-from conftest import REPO
-from test_workflow import run_snakemake
 
 ARTIFACTS = REPO / "test-artifacts" / "report"
 # The category convention of every report() declaration (docs/report.md).

@@ -3,7 +3,7 @@
 import importlib.util
 
 import pytest
-from conftest import REPO
+from _utils import REPO
 
 spec = importlib.util.spec_from_file_location("resource_table", REPO / "scripts" / "resource_table.py")
 resource_table = importlib.util.module_from_spec(spec)

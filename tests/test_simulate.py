@@ -153,7 +153,7 @@ def test_genome_layout(out, genome):
         else:
             parsed[name].append(line)
     assert {k: "".join(v) for k, v in parsed.items()} == genome
-    for name, seq in genome.items():
+    for seq in genome.values():
         assert set(seq[:10_000]) == {"N"}, "10 kb of N at every chromosome start"
         assert set(seq) <= set("ACGTNacgt")
     assert set(genome["chr1"][1_200_000:1_250_000]) == {"N"}
@@ -387,7 +387,7 @@ def test_truth_tsv_matches_vcf(out, truth):
         assert tuple(x["alt"] for x in rows) == r.alts
         info = r.info
 
-        def value(key, k):  # '.' (missing) for neutral alleles
+        def value(key, k, info=info):  # '.' (missing) for neutral alleles
             v = info[key][k]
             return "" if v in (None, ".") else v
 

@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO
-from test_workflow import copy_workflow
+from _utils import REPO, copy_workflow
 
 BIN = Path(sys.executable).parent
 START = REPO / "scripts" / "slurm" / "start.sh"

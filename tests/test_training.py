@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import REPO, make_split
+from _utils import make_split
 
 from deepcis.errors import InputError
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO
-from conftest import make_split as _make_split
+from _utils import REPO
+from _utils import make_split as _make_split
 
 from deepcis.batches import BatchConfig, HDF5Batches
 from deepcis.config import check_model_tasks, validate_config

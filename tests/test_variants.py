@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pysam
 import pytest
-from conftest import SHARED_DATA, random_sequence, write_fasta
+from _utils import SHARED_DATA, random_sequence, write_fasta
 
 from deepcis import variant_plots, variants
 from deepcis import vcf as vcf_io

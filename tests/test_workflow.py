@@ -1,54 +1,28 @@
 """End-to-end runs of the Snakemake workflow on small data, plus lint and format checks."""
 
 import json
-import os
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import h5py
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, SHARED_DATA
+from _utils import (
+    BIN,
+    FULLY_TRAINED,
+    REPO,
+    SHARED_DATA,
+    SNAKEMAKE,
+    copy_workflow,
+    run_snakemake,
+    snakemake_env,
+    write_config,
+)
 
 from deepcis.genome import Genome, decode_one_hot
 
-BIN = Path(sys.executable).parent
-SNAKEMAKE = [str(BIN / "snakemake")]
-COPIED = ["Snakefile", "rules", "config", "workflow_scripts", "resources/motifs", "report", "profiles", "envs"]
 DREAM = SHARED_DATA / "hg19_chr22_20-21Mb_encode_dream"
-
-
-def _env():
-    env = os.environ.copy()
-    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
-    env["TF_CPP_MIN_LOG_LEVEL"] = "1"
-    return env
-
-
-def run_snakemake(workdir, *args, check=True):
-    result = subprocess.run(
-        [*SNAKEMAKE, "--cores", "2", *args], cwd=workdir, env=_env(), capture_output=True, text=True, timeout=1500
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
-    return result
-
-
-def copy_workflow(dest: Path) -> Path:
-    """A copy of the workflow in `dest`, as a fresh clone would have it."""
-    for item in COPIED:
-        src = REPO / item
-        dst = dest / item
-        if src.is_dir():
-            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(src, dst)
-    return dest
 
 
 @pytest.fixture
@@ -56,43 +30,21 @@ def workdir(tmp_path):
     return copy_workflow(tmp_path)
 
 
-# two epochs: this checks the plumbing; the README's command runs the full example
-QUICK_EXAMPLE = {"train": {"epochs": 2, "batch_size": 64}, "threads": {"train": 2, "predict": 2, "score": 2, "interpret": 2}}
-# trained at the example's own settings: tests/test_ground_truth.py checks what it learned
-FULLY_TRAINED = "danq_small"
-
-
-def run_bundled_example(dest: Path):
-    """The bundled example in a fresh copy in `dest`, every model at QUICK_EXAMPLE settings (2
-    epochs: plumbing) except FULLY_TRAINED, which keeps the example's own training settings:
-    (workdir, config path). Run once per test session by the `example_run` fixture."""
-    workdir = copy_workflow(dest)
-    example_train = yaml.safe_load((workdir / "config" / "config.yaml").read_text())["train"]
-    quick = _write_config(workdir, QUICK_EXAMPLE)
-    cfg = yaml.safe_load(quick.read_text())
-    cfg["models"][FULLY_TRAINED]["train"] = example_train
-    quick.write_text(yaml.safe_dump(cfg))
-    run_snakemake(workdir, "--configfile", str(quick))
-    return workdir, quick
-
-
 def test_lint():
-    result = subprocess.run([*SNAKEMAKE, "--lint"], cwd=REPO, env=_env(), capture_output=True, text=True)
+    result = subprocess.run([*SNAKEMAKE, "--lint"], cwd=REPO, env=snakemake_env(), capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_snakefmt():
-    result = subprocess.run([str(BIN / "snakefmt"), "--check", "."], cwd=REPO, env=_env(), capture_output=True, text=True)
+    result = subprocess.run([str(BIN / "snakefmt"), "--check", "."], cwd=REPO, env=snakemake_env(), capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def _write_config(workdir, patch: dict) -> Path:
-    cfg = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
-    for key, value in patch.items():
-        cfg[key] = value
-    path = workdir / "bad.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    return path
+def test_ruff():
+    """Ruff (pyproject.toml: pycodestyle, pyflakes, isort, numpy-convention docstrings, bugbear,
+    pyupgrade) finds nothing in the library, rule scripts, tests and benchmarks."""
+    result = subprocess.run([str(BIN / "ruff"), "check", "--no-cache", "."], cwd=REPO, env=snakemake_env(), capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(
@@ -104,7 +56,7 @@ def _write_config(workdir, patch: dict) -> Path:
     ],
 )
 def test_bad_config_stops_before_any_job(workdir, patch, message):
-    result = run_snakemake(workdir, "-n", "--configfile", str(_write_config(workdir, patch)), check=False)
+    result = run_snakemake(workdir, "-n", "--configfile", str(write_config(workdir, patch)), check=False)
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert message in output

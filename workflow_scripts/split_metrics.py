@@ -1,7 +1,7 @@
 """Rule split_metrics: per-task AUROC/AUPRC (or correlations) from saved predictions."""
 
-from deepcis.io_utils import log_to_file
 from deepcis.dataset import dataset_tasks
+from deepcis.io_utils import log_to_file
 from deepcis.metrics import metrics_from_predictions, write_tsv
 from deepcis.predict import open_predictions
 

@@ -28,7 +28,7 @@ _GRAD_FUNCTIONS: dict = {}  # id(model) -> (model, traced gradient step)
 
 
 def _gradients(model, x: np.ndarray, task: int, batch_size: int = 128) -> tuple[np.ndarray, np.ndarray]:
-    """d f_task / d x for a batch (N, L, 4), and f_task(x)."""
+    """D f_task / d x for a batch (N, L, 4), and f_task(x)."""
     import tensorflow as tf
 
     fn = _GRAD_FUNCTIONS.get(id(model))

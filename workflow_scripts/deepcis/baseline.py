@@ -33,7 +33,7 @@ import io
 import json
 import logging
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +66,7 @@ def _check_ks(ks) -> tuple[int, ...]:
     return ks
 
 
-@lru_cache(maxsize=None)
+@cache
 def _canonical_table(k: int) -> tuple[np.ndarray, int]:
     """(index of the canonical feature for every k-mer code, number of canonical k-mers)."""
     codes = np.arange(4**k, dtype=np.int64)
@@ -99,6 +99,7 @@ def kmer_names(ks=DEFAULT_KS) -> list[str]:
 
 
 def n_features(ks=DEFAULT_KS) -> int:
+    """Number of canonical k-mer features for the k-mer lengths `ks`."""
     return sum(_canonical_table(k)[1] for k in _check_ks(ks))
 
 
@@ -164,6 +165,8 @@ def kmer_features(x, ks=DEFAULT_KS, transform: str = "frequency") -> np.ndarray:
 
 @dataclass
 class BaselineModel:
+    """A fitted k-mer baseline: feature standardisation and one logistic regression per task."""
+
     tasks: list[str]
     window_length: int
     ks: tuple[int, ...]
@@ -386,6 +389,7 @@ def save_baseline(model: BaselineModel, path):
 
 
 def load_baseline(path) -> BaselineModel:
+    """Read a baseline model written by `save_baseline` (``model.npz``); InputError if it is not one."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "baseline model file not found")

@@ -23,6 +23,8 @@ from .genome import reverse_complement
 
 @dataclass
 class BatchConfig:
+    """How `HDF5Batches` reads a split: batch size, block shuffling, the in-memory limit, augmentation."""
+
     batch_size: int = 64
     shuffle: bool = True
     block_rows: int = 256

@@ -13,6 +13,7 @@ import yaml
 from .errors import ConfigError
 from .remote import is_url
 
+
 def _load_schema(name: str) -> dict:
     """A JSON schema shipped with the package (deepcis/schemas/)."""
     return yaml.safe_load(resources.files("deepcis").joinpath("schemas", name).read_text())

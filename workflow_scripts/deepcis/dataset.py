@@ -63,6 +63,7 @@ def create_dataset(path, n: int, window_length: int, tasks: list[str], attrs: di
 
 
 def write_rows(f, offset: int, x, y, chrom, start, end):
+    """Write one block of windows (one-hot `x`, labels `y`, coordinates) at row `offset` of an open dataset."""
     f["x"][offset : offset + len(start)] = x
     write_small_rows(f, offset, y, chrom, start, end)
 
@@ -99,6 +100,7 @@ def open_dataset(path):
 
 
 def dataset_tasks(f) -> list[str]:
+    """Task names of an open dataset, in `y` column order."""
     return [t.decode() if isinstance(t, bytes) else str(t) for t in f["tasks"][()]]
 
 

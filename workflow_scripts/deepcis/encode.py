@@ -22,6 +22,7 @@ from .errors import InputError
 from .genome import Genome
 from .prepare import read_windows_header
 
+
 def count_rows(bed_path) -> int:
     """Data rows of a windows BED (all lines but the '#' header)."""
     n = 0
@@ -171,7 +172,7 @@ def encode_bed(
             _init_worker(*args)
             results = map(_encode_block, blocks)
         try:
-            for (offset, n, _, _), (y, chrom, start, end) in zip(blocks, results):
+            for (offset, _, _, _), (y, chrom, start, end) in zip(blocks, results):
                 dataset.write_small_rows(f, offset, y, chrom, start, end)
         finally:
             if pool is not None:

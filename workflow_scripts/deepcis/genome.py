@@ -106,16 +106,16 @@ class Genome:
         try:
             self._faidx = pyfaidx.Faidx(str(self.path), sequence_always_upper=False, as_raw=True)
         except pyfaidx.UnsupportedCompressionFormat as error:
-            raise InputError(self.path, f"compressed FASTA must be bgzip, not plain gzip ({error})")
+            raise InputError(self.path, f"compressed FASTA must be bgzip, not plain gzip ({error})") from None
         except pyfaidx.FastaIndexingError as error:
-            raise InputError(self.path, f"cannot index FASTA: {error}")
+            raise InputError(self.path, f"cannot index FASTA: {error}") from None
         except PermissionError as error:
             raise InputError(
                 self.path, f"cannot write the .fai index next to the FASTA ({error}); "
                 "index it with `samtools faidx` or copy it to a writable folder"
-            )
+            ) from None
         except (OSError, ValueError) as error:
-            raise InputError(self.path, f"not a valid FASTA file: {error}")
+            raise InputError(self.path, f"not a valid FASTA file: {error}") from None
         self._records = {
             name: _Record(int(rec.rlen), int(rec.offset), int(rec.lenc), int(rec.lenb))
             for name, rec in self._faidx.index.items()

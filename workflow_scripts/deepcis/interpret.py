@@ -104,6 +104,28 @@ def variant_windows(effects_path, tasks: list[str], n_per_task: int, window_leng
 
 def select_windows(source: str, chrom_sizes: dict[str, int], window_length: int, tasks: list[str],
                    n_per_task: int = 1, predictions=None, effects=None, bed=None) -> pd.DataFrame:  # fmt: skip
+    """Windows to interpret, one frame (chrom, start, end, task).
+
+    Parameters
+    ----------
+    source : {"top_predicted", "variants", "bed"}
+        Where the windows come from (config key ``interpret.windows``).
+    chrom_sizes : dict of str to int
+        Chromosome lengths (bp); windows must lie inside them.
+    window_length : int
+        The model's window length (bp).
+    tasks : list of str
+        The model's tasks, in output order.
+    n_per_task : int
+        Windows per task for ``top_predicted`` and ``variants``.
+    predictions, effects, bed
+        The predictions file, the effects table or the BED file of the chosen source.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per window, 0-based half-open coordinates.
+    """
     if source == "top_predicted":
         windows = top_predicted_windows(predictions, tasks, n_per_task)
     elif source == "variants":

@@ -56,7 +56,7 @@ def _sorted(frame: pd.DataFrame, genome_order: dict[str, int]) -> pd.DataFrame:
 
 
 def merge(frame: pd.DataFrame, genome_order: dict[str, int], distance: int = 0, collapse: str | None = None):
-    """bedtools merge -d distance; with `collapse`, the distinct values of that column (comma list)."""
+    """Bedtools merge -d distance; with `collapse`, the distinct values of that column (comma list)."""
     if frame.empty:
         return pd.DataFrame({"chrom": [], "start": [], "end": []} | ({collapse: []} if collapse else {}))
     columns = ["chrom", "start", "end"] + ([collapse] if collapse else [])

@@ -37,10 +37,12 @@ def fsync_file(path):
 
 
 def canonical_json(obj) -> str:
+    """JSON with sorted keys and no spaces: the same object always gives the same text."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def config_sha256(config: dict) -> str:
+    """Hex SHA-256 of a config's canonical JSON (recorded next to results)."""
     return hashlib.sha256(canonical_json(config).encode()).hexdigest()
 
 
@@ -54,11 +56,13 @@ def sha256_file(path, block_size: int = 1 << 22) -> str:
 
 
 def write_json(obj, path):
+    """Write `obj` as indented JSON to `path`, atomically."""
     with atomic_path(path) as tmp:
         Path(tmp).write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def package_versions(names=("numpy", "pandas", "h5py", "pyfaidx", "pybedtools", "snakemake")) -> dict:
+    """Installed versions of the named packages (None for a missing one)."""
     from importlib import metadata
 
     versions = {}

@@ -167,6 +167,8 @@ class MaskedBinaryCrossentropy(_MaskedLoss):
 
 @keras.saving.register_keras_serializable(package="deepcis")
 class MaskedMeanSquaredError(_MaskedLoss):
+    """Masked squared error: the mean over the observed (non-NaN) labels of the batch."""
+
     _elementwise = staticmethod(_se_elements)
 
     def __init__(self, name="masked_mse", reduction="sum_over_batch_size", dtype=None):

@@ -25,6 +25,8 @@ from .peaks import IntervalSet
 
 @dataclass
 class Positives:
+    """Positive windows with their per-task labels, and the regions no negative may touch."""
+
     windows: pd.DataFrame  # chrom, start, end (window may run off the chromosome: filtered later)
     labels: np.ndarray  # (n, T) uint8
     peak_regions: pd.DataFrame  # chrom, start, end: no negative may touch these (bins or windows)
@@ -49,6 +51,25 @@ def deepsea_positives(
     bin_size: int,
     min_fraction: float,
 ) -> Positives:
+    """DeepSEA labels: bins of `bin_size` bp tiled over each chromosome, a task positive in a bin
+    when more than `min_fraction` of the bin lies in its merged peaks; the window is the
+    `window_length` bp centred on the bin.
+
+    Parameters
+    ----------
+    peaks : dict of str to IntervalSet
+        Peaks per task.
+    chrom_sizes : dict of str to int
+        Chromosome lengths (bp).
+    window_length, bin_size : int
+        Window and bin lengths (bp).
+    min_fraction : float
+        Fraction of a bin (0-1) a task's peaks must exceed.
+
+    Returns
+    -------
+    Positives
+    """
     order = _genome_order(chrom_sizes)
     all_peaks = _peaks_frame(peaks)
     union = intervals.merge(all_peaks, order)
@@ -87,6 +108,23 @@ def basset_positives(
     window_length: int,
     merge_overlap: int,
 ) -> Positives:
+    """Basset labels: peaks resized to `window_length` around their summit (or midpoint),
+    merged across tasks when they overlap by at least `merge_overlap` bp; a task is active in
+    a site when any of its peaks was merged in.
+
+    Parameters
+    ----------
+    peaks : dict of str to IntervalSet
+        Peaks per task.
+    chrom_sizes : dict of str to int
+        Chromosome lengths (bp).
+    window_length, merge_overlap : int
+        Window length and minimum overlap (bp).
+
+    Returns
+    -------
+    Positives
+    """
     order = _genome_order(chrom_sizes)
     frames = []
     for t, peak_set in enumerate(peaks.values()):

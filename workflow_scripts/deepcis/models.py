@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from .errors import ModelConfigError
 from .heads import HEADS
+
+if TYPE_CHECKING:
+    import keras
 
 __all__ = [
     "MODELS",
@@ -68,6 +72,8 @@ class Param:
 
 @dataclass
 class ModelSpec:
+    """A registered architecture: builder, hyperparameters with defaults, citation, length plan."""
+
     name: str
     builder: Callable
     params: dict[str, Param]
@@ -113,6 +119,7 @@ def register(
 
 
 def available_models() -> list[str]:
+    """Names of the registered architectures, sorted."""
     return sorted(MODELS)
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
 import numpy as np
 
@@ -48,7 +48,7 @@ CODE_LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
 CODE_LETTERS_LOWER = np.frombuffer(b"acgtn", dtype=np.uint8)
 _COMPLEMENT_CODE = np.array([3, 2, 1, 0, 4], dtype=np.uint8)
 
-SequenceLike = Union[str, bytes, np.ndarray]
+SequenceLike = str | bytes | np.ndarray
 
 
 class JasparFormatError(InputError):
@@ -126,11 +126,13 @@ class Motif:
     def consensus(self) -> str:
         return "".join(ALPHABET[i] for i in self.counts.argmax(axis=1))
 
-    def reverse_complement(self) -> "Motif":
+    def reverse_complement(self) -> Motif:
         return Motif(self.id, self.name, self.counts[::-1, ::-1].copy())
 
 
 class Match(NamedTuple):
+    """One motif match: window start (0-based), strand and log-odds score (bits)."""
+
     start: int  # 0-based start of the window
     strand: str  # '+' or '-'
     score: float  # log-odds (bits)
@@ -243,6 +245,7 @@ def read_jaspar(path: str | Path) -> list[Motif]:
 
 
 def motifs_by_id(motifs: list[Motif]) -> dict[str, Motif]:
+    """The motifs keyed by their JASPAR matrix ID."""
     return {m.id: m for m in motifs}
 
 

@@ -81,6 +81,7 @@ def create_predictions(path, n: int, tasks: list[str], attrs: dict):
 
 
 def write_prediction_rows(f, offset: int, chrom, start, end, y_true, y_pred):
+    """Write one block of windows (coordinates, labels, predictions) at row `offset` of an open predictions file."""
     hi = offset + len(start)
     f["chrom"][offset:hi] = np.asarray(chrom, dtype=object)
     f["start"][offset:hi] = start

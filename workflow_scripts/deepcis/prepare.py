@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class PreparedWindows:
+    """The prepare stage's result: labelled windows with their split, task names, stats, warnings."""
+
     windows: pd.DataFrame  # chrom, start, end, name, split, then one uint8 column per task
     tasks: list[str]
     stats: pd.DataFrame  # section, split, item, value
@@ -95,6 +97,27 @@ def prepare_windows(
     blacklist_path=None,
     chromosomes: list[str] | None = None,
 ) -> PreparedWindows:
+    """The prepare stage: genome + peaks -> labelled, filtered windows assigned to splits.
+
+    Parameters
+    ----------
+    genome_path : str or os.PathLike
+        Genome FASTA (plain or bgzip).
+    tasks : dict of str to str
+        Peak file per task name.
+    prepare_cfg, split_cfg : dict
+        The validated ``prepare`` and ``split`` config sections.
+    seed : int
+        Seed of negatives and fraction splits.
+    blacklist_path : str or os.PathLike, optional
+        BED of regions whose windows are dropped.
+    chromosomes : list of str, optional
+        Chromosomes to use (default: every one at least one window long).
+
+    Returns
+    -------
+    PreparedWindows
+    """
     window_length = int(prepare_cfg["window_length"])
     mode = prepare_cfg["mode"]
     genome = Genome(genome_path)
@@ -230,5 +253,6 @@ def read_windows_bed(path, label_dtype=np.uint8) -> tuple[pd.DataFrame, list[str
 
 
 def write_stats(stats: pd.DataFrame, path):
+    """Write the long-format stats table (section, split, item, value) as TSV, atomically."""
     with atomic_path(path) as tmp:
         stats.to_csv(tmp, sep="\t", index=False)

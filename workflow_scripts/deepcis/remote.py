@@ -27,6 +27,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 
 def is_url(path) -> bool:
+    """Whether `path` is an http(s) URL (a remote input)."""
     return isinstance(path, str) and path.lower().startswith(("http://", "https://"))
 
 

@@ -43,6 +43,7 @@ PACKAGES = ("snakemake", "tensorflow-cpu", "tensorflow", "keras", "numpy", "pand
 
 
 def read_metrics_table(path) -> pd.DataFrame:
+    """Read a per-task metrics TSV; InputError if a score column is missing."""
     df = pd.read_csv(path, sep="\t", na_values=["NA"], keep_default_na=False, dtype={"task": str, "note": str})
     missing = {"task", "kind", *SCORES} - set(df.columns)
     if missing:
@@ -181,7 +182,7 @@ def summary_tables(summary: pd.DataFrame, metrics: dict, split: str) -> tuple[st
     compact_scores = [s for s in scores if s != "spearman"] or scores
     header = ["model", *(f"median {SCORES[s]}" for s in compact_scores), "training", "device"]
     rows, best = [], set()
-    for i, r in summary.reset_index(drop=True).iterrows():
+    for _, r in summary.reset_index(drop=True).iterrows():
         rows.append([html.escape(r["model"]), *(_fmt(r[f"median_{s}"]) for s in compact_scores),
                      _duration(r["train_seconds"]), html.escape(r["device"])])  # fmt: skip
     for j, s in enumerate(compact_scores, start=1):
@@ -208,7 +209,7 @@ def summary_tables(summary: pd.DataFrame, metrics: dict, split: str) -> tuple[st
         header += [f"median {SCORES[s]}", f"mean {SCORES[s]}"]
     header += ["training", "epochs (best)", "device"]
     rows, best = [], set()
-    for i, r in summary.reset_index(drop=True).iterrows():
+    for _, r in summary.reset_index(drop=True).iterrows():
         row = [html.escape(r["model"]), str(r["tasks"]), str(r["evaluated"])]
         for s in scores:
             row += [_fmt(r[f"median_{s}"]), _fmt(r[f"mean_{s}"])]
@@ -258,6 +259,7 @@ def write_run_summary(metrics_paths: dict, model_json_paths: dict, baseline_benc
 
 
 def read_stats(path) -> pd.DataFrame:
+    """Read the prepare stage's stats table; InputError if it is not one."""
     df = pd.read_csv(path, sep="\t", dtype={"section": str, "split": str, "item": str})
     if list(df.columns[:4]) != ["section", "split", "item", "value"]:
         raise InputError(path, "not a prepare stats table (columns section, split, item, value expected)")
@@ -299,6 +301,7 @@ def data_summary_html(stats: pd.DataFrame) -> str:
 
 
 def write_data_summary(stats_path, html_out):
+    """The data summary (windows, positives, drops per split) as a self-contained HTML page."""
     with atomic_path(html_out) as tmp:
         Path(tmp).write_text(document("Data summary", data_summary_html(read_stats(stats_path))))
 
@@ -323,11 +326,13 @@ def metrics_html(model: str, split_paths: dict) -> str:
 
 
 def write_metrics_html(model: str, split_paths: dict, html_out):
+    """A model's per-task metrics of each split as a self-contained HTML page."""
     with atomic_path(html_out) as tmp:
         Path(tmp).write_text(document(f"Per-task metrics: {model}", metrics_html(model, split_paths)))
 
 
 def top_effects_html(model: str, path, n: int) -> str:
+    """HTML table of the `n` strongest variant effects of a model's effects table."""
     top = top_effects(path, n)
     cols = [c for c in ("chrom", "pos", "id", "ref", "alt", "task", "ref_prob", "alt_prob", "diff", "logit_diff",
                         "pvalue") if c in top.columns]  # fmt: skip
@@ -337,6 +342,7 @@ def top_effects_html(model: str, path, n: int) -> str:
 
 
 def write_top_effects_html(model: str, path, n: int, html_out):
+    """The `n` strongest variant effects of a model as a self-contained HTML page."""
     with atomic_path(html_out) as tmp:
         Path(tmp).write_text(document(f"Top variant effects: {model}", top_effects_html(model, path, n)))
 
@@ -370,6 +376,7 @@ def run_info(config: dict, inputs: dict, model_json_paths: dict | None = None) -
 
 
 def run_info_html(info: dict) -> str:
+    """HTML of the run info: config, package versions and input checksums."""
     import yaml
 
     rows = [[html.escape(role), html.escape(f["path"]), f"{f['bytes']:,}", f"<code>{f['sha256']}</code>"]
@@ -389,6 +396,7 @@ def run_info_html(info: dict) -> str:
 
 
 def write_run_info(config: dict, inputs: dict, model_json_paths: dict, json_out, html_out) -> dict:
+    """Run info (config, versions, input sha256, models) as JSON and as HTML; returns it."""
     info = run_info(config, inputs, model_json_paths)
     with atomic_path(json_out) as tmp:
         Path(tmp).write_text(json.dumps(info, indent=2, sort_keys=False, default=str) + "\n")

@@ -37,6 +37,7 @@ def _pybigwig():
 
 
 def open_bigwig(path):
+    """Open a bigWig with pyBigWig; InputError if it is missing or not a bigWig."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "bigWig file not found")

@@ -102,6 +102,7 @@ def select_strategy(devices: str = "auto", cpu_devices: int = 1):
 
 
 def resolve_training(overrides: dict | None) -> dict:
+    """Training settings: the defaults updated with `overrides`; ConfigError for unknown keys or values."""
     cfg = dict(TRAIN_DEFAULTS)
     unknown = set(overrides or {}) - set(cfg)
     if unknown:
@@ -163,6 +164,7 @@ def multimodal_head_and_loss(model, tasks, window_length, specs: list[dict], pos
 
 
 def check_compatible(train: HDF5Batches, other: HDF5Batches):
+    """InputError unless `other` has the training split's tasks and window length."""
     if other.tasks != train.tasks:
         raise InputError(other.path, f"tasks {other.tasks[:5]}... differ from the training file's {train.tasks[:5]}...")
     if other.window_length != train.window_length:

@@ -43,6 +43,7 @@ HEAD_LAYERS = ("output", "output_activation", "task_metadata")
 
 
 def check_freeze(freeze) -> None:
+    """ConfigError unless `freeze` is none, convolutions, body or a number of layers >= 0."""
     if isinstance(freeze, bool) or not (freeze in FREEZE_WORDS or (isinstance(freeze, int) and freeze >= 0)):
         raise ConfigError(f"transfer.freeze: {freeze!r} is not one of {FREEZE_WORDS} or a number of layers >= 0")
 
@@ -123,6 +124,7 @@ def freeze_layers(model, freeze) -> list[str]:
 
 
 def unfreeze_all(model) -> None:
+    """Make every layer of `model` trainable (the second transfer stage)."""
     for layer in model.layers:
         layer.trainable = True
 

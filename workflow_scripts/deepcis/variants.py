@@ -37,9 +37,9 @@ import math
 import queue
 import re
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -461,6 +461,7 @@ def _output_is_sigmoid(model):
 
 
 def logit(p: np.ndarray) -> np.ndarray:
+    """log(p / (1 - p)) with `p` clipped to [PROB_CLIP, 1 - PROB_CLIP]."""
     p = np.clip(np.asarray(p, np.float64), PROB_CLIP, 1 - PROB_CLIP)
     return np.log(p) - np.log1p(-p)
 
@@ -753,7 +754,7 @@ def gather_scores(tsv_parts, vcf_parts, out_tsv_gz, out_vcf_gz=None, index: bool
 
 
 def background_snvs(genome: Genome, n: int, seed: int, window_length: int | None = None) -> list[tuple]:
-    """n random SNVs (chrom, pos 1-based, ref, alt): positions uniform over the genome's
+    """N random SNVs (chrom, pos 1-based, ref, alt): positions uniform over the genome's
     A/C/G/T bases (N and other codes redrawn), ALT uniform among the other three bases.
     With `window_length`, positions are drawn where the window fits on the chromosome."""
     rng = np.random.default_rng(seed)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import gzip
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 from .errors import InputError
 from .io_utils import atomic_path, fsync_file
@@ -51,7 +52,7 @@ class VcfScan:
 
 @contextlib.contextmanager
 def _quiet_htslib(level: int = 0):
-    """htslib prints warnings (undefined INFO tags, contigs, no index) for every file, and
+    """Htslib prints warnings (undefined INFO tags, contigs, no index) for every file, and
     errors whose content InputError reports better (file, line, problem): silence both."""
     import pysam
 
@@ -120,7 +121,7 @@ def _text_lines(path) -> Iterator[str]:
 
 
 def _diagnose(path, record_index: int) -> InputError:
-    """pysam failed on record `record_index` (0-based): find its line and say what is wrong."""
+    """Pysam failed on record `record_index` (0-based): find its line and say what is wrong."""
     header_lines, seen, line_no, line = 0, -1, None, None
     try:
         for number, text in enumerate(_text_lines(path), start=1):
@@ -153,7 +154,7 @@ def _diagnose(path, record_index: int) -> InputError:
 
 
 def _iter_pysam(path, handle) -> Iterator:
-    """pysam records with parse errors turned into InputError naming the record and line."""
+    """Pysam records with parse errors turned into InputError naming the record and line."""
     index = 0
     iterator = iter(handle)
     while True:

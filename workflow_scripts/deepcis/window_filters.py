@@ -1,4 +1,4 @@
-"""Window filters, applied in this order and counted per reason:
+"""Window filters, applied in order and counted per reason.
 
 1. `off_chromosome_end`: the window starts before 0 or ends past the chromosome;
 2. `blacklist`: the window overlaps a blacklisted interval;
@@ -22,6 +22,8 @@ REASONS = ("off_chromosome_end", "blacklist", "too_many_n")
 
 @dataclass
 class FilterResult:
+    """Which windows pass the filters, drops per reason, and each window's GC fraction."""
+
     keep: np.ndarray  # bool over input rows
     dropped: dict[str, int]  # reason -> count
     gc_fraction: np.ndarray  # float over input rows (NaN where not computed)
@@ -54,6 +56,25 @@ def filter_windows(
     blacklist: pd.DataFrame | None,
     max_n_fraction: float,
 ) -> FilterResult:
+    """Apply the window filters in order and count the drops per reason.
+
+    Parameters
+    ----------
+    windows : pandas.DataFrame
+        chrom, start, end (0-based, half-open).
+    chrom_sizes : dict of str to int
+        Chromosome lengths (bp).
+    genome : Genome
+        The genome the N and GC fractions are read from.
+    blacklist : pandas.DataFrame, optional
+        Blacklisted intervals (chrom, start, end).
+    max_n_fraction : float
+        Largest fraction (0-1) of non-ACGT bases a kept window may have.
+
+    Returns
+    -------
+    FilterResult
+    """
     n = len(windows)
     keep = np.ones(n, dtype=bool)
     dropped = dict.fromkeys(REASONS, 0)

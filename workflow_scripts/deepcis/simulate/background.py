@@ -26,6 +26,7 @@ from .records import Chrom
 
 
 def random_bases(rng: np.random.Generator, n: int, gc: float) -> np.ndarray:
+    """`n` random base codes with GC fraction `gc` (A and T, C and G equally likely)."""
     u = rng.random(n)
     out = np.full(n, 3, dtype=np.uint8)  # T
     out[u < 0.5 + gc / 2] = 0  # A
@@ -35,6 +36,7 @@ def random_bases(rng: np.random.Generator, n: int, gc: float) -> np.ndarray:
 
 
 def mutate(rng: np.random.Generator, codes: np.ndarray, rate: float) -> np.ndarray:
+    """A copy of `codes` with each base changed to another one with probability `rate`."""
     codes = codes.copy()
     hit = rng.random(codes.shape[0]) < rate
     codes[hit] = (codes[hit] + rng.integers(1, 4, int(hit.sum()))) % 4
@@ -139,7 +141,7 @@ class BackgroundMixin:
         for chrom in self.chroms.values():
             codes = chrom.codes
             dirty: list[int] = []
-            for key, f in self.f.items():
+            for f in self.f.values():
                 fwd, rev = f.scan(codes)
                 for strand, scores in (("+", fwd), ("-", rev)):
                     for p in np.flatnonzero(scores >= f.threshold):
@@ -152,7 +154,7 @@ class BackgroundMixin:
                 again = []
                 for pos in sorted(set(dirty)):
                     a, b = max(pos - 25, 0), min(pos + 26, chrom.length)
-                    for key, f in self.f.items():
+                    for f in self.f.values():
                         fwd, rev = f.scan(codes[a:b])
                         for strand, scores in (("+", fwd), ("-", rev)):
                             for p in np.flatnonzero(scores >= f.threshold):

@@ -79,7 +79,8 @@ class Factors(dict):
         return out
 
 
-def load_factors(motif_file: str | Path) -> "Factors":
+def load_factors(motif_file: str | Path) -> Factors:
+    """The planted factors from a JASPAR file; JasparFormatError if one is missing."""
     by_id = mt.motifs_by_id(mt.read_jaspar(motif_file))
     missing = [jid for jid in FACTORS.values() if jid not in by_id]
     if missing:

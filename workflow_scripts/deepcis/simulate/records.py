@@ -12,6 +12,8 @@ from .factors import Factors
 
 @dataclass
 class Instance:
+    """A planted motif instance: factor, span, strand, kind and the tasks it drives."""
+
     factor: str
     start: int
     end: int
@@ -52,6 +54,8 @@ class Group:
 
 @dataclass
 class Chrom:
+    """A chromosome in the making: base codes, soft-mask, artefact and desert regions."""
+
     name: str
     length: int
     codes: np.ndarray
@@ -62,6 +66,8 @@ class Chrom:
 
 @dataclass
 class Allele:
+    """An ALT allele and its known effect on a motif instance."""
+
     alt: np.ndarray
     kind: str
     effect: str
@@ -76,6 +82,8 @@ class Allele:
 
 @dataclass
 class Variant:
+    """A VCF record of the example: REF and its ALT alleles."""
+
     chrom: str
     pos0: int  # 0-based start of REF
     ref: np.ndarray
@@ -84,6 +92,7 @@ class Variant:
 
 
 def apply_edit(codes: np.ndarray, pos0: int, ref_len: int, alt: np.ndarray) -> np.ndarray:
+    """`codes` with the `ref_len` bases at `pos0` replaced by `alt`."""
     return np.concatenate([codes[:pos0], alt, codes[pos0 + ref_len :]])
 
 

@@ -1,0 +1,140 @@
+"""Helpers shared by the tests: small inputs (FASTA, BED, HDF5 splits), and running the
+workflow (a copy as a fresh clone has it, snakemake with the venv on PATH, the bundled example)."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def write_fasta(path, records: dict[str, str], width: int = 60):
+    with open(path, "w") as handle:
+        for name, seq in records.items():
+            handle.write(f">{name}\n")
+            for i in range(0, len(seq), width):
+                handle.write(seq[i : i + width] + "\n")
+    return path
+
+
+def random_sequence(n: int, seed: int, alphabet="ACGT") -> str:
+    rng = np.random.default_rng(seed)
+    return "".join(rng.choice(list(alphabet), size=n))
+
+
+# motifs planted by make_split, by task name (any other task name is never planted)
+SPLIT_MOTIFS = {"ap1": "TGACTCAGCA", "gata": "CAGATAAGGC", "ctcf": "CCGCGAGGGGGCGC"}
+
+
+def make_split(path, n, length=100, seed=0, tasks=("ap1", "gata"), split="train"):
+    """An HDF5 split of random DNA; a task is positive where its motif (SPLIT_MOTIFS) was planted."""
+    from deepcis import dataset
+
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 4, (n, length))
+    y = (rng.random((n, len(tasks))) < 0.3).astype(np.uint8)
+    for i, task in enumerate(tasks):
+        if task not in SPLIT_MOTIFS:
+            continue
+        m = np.array(["ACGT".index(c) for c in SPLIT_MOTIFS[task]])
+        for row in np.flatnonzero(y[:, i]):
+            at = rng.integers(0, length - len(m))
+            codes[row, at : at + len(m)] = m
+    x = np.eye(4, dtype=np.uint8)[codes]
+    attrs = {"genome": "synthetic", "genome_sha256": "0", "label_mode": "deepsea", "split": split, "config_sha256": "0"}
+    with dataset.create_dataset(path, n, length, list(tasks), attrs) as f:
+        dataset.write_rows(f, 0, x, y, ["chr1"] * n, np.arange(n) * length, np.arange(n) * length + length)
+    return path
+
+
+def write_bed(path, rows):
+    with open(path, "w") as handle:
+        for row in rows:
+            handle.write("\t".join(str(v) for v in row) + "\n")
+    return path
+
+
+def toy_inputs(tmp_path, n_chrom=3, size=60_000):
+    """Genome with peaks on every chromosome, a blacklisted region and an N block."""
+    records = {f"chr{i + 1}": random_sequence(size, 10 + i) for i in range(n_chrom)}
+    records["chr1"] = records["chr1"][:30_000] + "N" * 3000 + records["chr1"][33_000:]
+    genome = write_fasta(tmp_path / "toy.fa", records)
+    rng = np.random.default_rng(5)
+    tasks = {}
+    for t in ("T1", "T2"):
+        rows = []
+        for chrom in records:
+            for s in rng.choice(np.arange(1000, size - 2000, 700), 20, replace=False):
+                rows.append((chrom, int(s), int(s) + int(rng.integers(150, 400))))
+        tasks[t] = str(write_bed(tmp_path / f"{t}.bed", rows))
+    blacklist = write_bed(tmp_path / "bl.bed", [("chr2", 10_000, 20_000)])
+    return genome, tasks, blacklist
+
+
+BIN = Path(sys.executable).parent
+SNAKEMAKE = [str(BIN / "snakemake")]
+COPIED = ["Snakefile", "rules", "config", "workflow_scripts", "resources/motifs", "report", "profiles", "envs"]
+
+
+def snakemake_env():
+    env = os.environ.copy()
+    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+    env["TF_CPP_MIN_LOG_LEVEL"] = "1"
+    return env
+
+
+def run_snakemake(workdir, *args, check=True):
+    result = subprocess.run(
+        [*SNAKEMAKE, "--cores", "2", *args], cwd=workdir, env=snakemake_env(), capture_output=True, text=True, timeout=1500
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
+    return result
+
+
+def copy_workflow(dest: Path) -> Path:
+    """A copy of the workflow in `dest`, as a fresh clone would have it."""
+    for item in COPIED:
+        src = REPO / item
+        dst = dest / item
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(src, dst)
+    return dest
+
+
+# two epochs: this checks the plumbing; the README's command runs the full example
+QUICK_EXAMPLE = {"train": {"epochs": 2, "batch_size": 64}, "threads": {"train": 2, "predict": 2, "score": 2, "interpret": 2}}
+# trained at the example's own settings: tests/test_ground_truth.py checks what it learned
+FULLY_TRAINED = "danq_small"
+
+
+def run_bundled_example(dest: Path):
+    """The bundled example in a fresh copy in `dest`, every model at QUICK_EXAMPLE settings (2
+    epochs: plumbing) except FULLY_TRAINED, which keeps the example's own training settings:
+    (workdir, config path). Run once per test session by the `example_run` fixture."""
+    workdir = copy_workflow(dest)
+    example_train = yaml.safe_load((workdir / "config" / "config.yaml").read_text())["train"]
+    quick = write_config(workdir, QUICK_EXAMPLE)
+    cfg = yaml.safe_load(quick.read_text())
+    cfg["models"][FULLY_TRAINED]["train"] = example_train
+    quick.write_text(yaml.safe_dump(cfg))
+    run_snakemake(workdir, "--configfile", str(quick))
+    return workdir, quick
+
+
+def write_config(workdir, patch: dict) -> Path:
+    cfg = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
+    for key, value in patch.items():
+        cfg[key] = value
+    path = workdir / "bad.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
