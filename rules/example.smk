@@ -4,7 +4,8 @@ EXAMPLE_TASKS = ["CTCF", "GATA1", "GATA1_TAL1", "FOXA1", "AP1"]
 
 rule simulate_example:
     input:
-        motifs="resources/motifs/planted_motifs.jaspar",
+        # beside the workflow, not in the working directory (also when used as a module)
+        motifs=workflow.source_path("../resources/motifs/planted_motifs.jaspar"),
     output:
         genome=f"{EXAMPLE_DIR}/genome.fa",
         peaks=expand(f"{EXAMPLE_DIR}/peaks/{{task}}.narrowPeak", task=EXAMPLE_TASKS),
