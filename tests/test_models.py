@@ -12,8 +12,8 @@ keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
 from deepcis import keras_objects, models  # noqa: E402
-from deepcis.errors import ConfigError  # noqa: E402
-from deepcis.models import ModelConfigError, build_model  # noqa: E402
+from deepcis.errors import ConfigError, ModelConfigError  # noqa: E402
+from deepcis.models import build_model  # noqa: E402
 
 # Keras' own model.save() converts TF variables with np.array(); numpy 2.4 warns about it.
 pytestmark = pytest.mark.filterwarnings(

@@ -115,9 +115,9 @@ def basset_positives(
     Parameters
     ----------
     peaks : dict of str to IntervalSet
-        Peaks per task.
+        Peaks per task; narrowPeak summits centre the windows where present.
     chrom_sizes : dict of str to int
-        Chromosome lengths (bp).
+        Chromosome lengths (bp); a site must fit inside its chromosome.
     window_length, merge_overlap : int
         Window length and minimum overlap (bp).
 

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MODELS",
-    "ModelConfigError",
     "ModelSpec",
     "Param",
     "available_models",
