@@ -149,9 +149,38 @@ def encode_bed(
     chunk: tuple[int, int] | None = None,
     label_dtype: str = "uint8",
 ) -> int:
-    """Encode rows [lo, hi) of `bed_path` (all rows, or chunk (index, n_chunks) of them) into a
-    new dataset at `out_path`; returns the row count. `label_dtype`: "uint8" (0/1 labels) or
-    "float32" (signal targets, NaN = missing label)."""
+    """Encode rows of a windows BED into a new one-hot HDF5 dataset (docs/architecture.md).
+
+    Parameters
+    ----------
+    genome_path : str or os.PathLike
+        Genome FASTA the windows are read from.
+    bed_path : str or os.PathLike
+        Windows BED of the prepare stage (header line, then chrom, start, end, name, tasks).
+    out_path : str or os.PathLike
+        The dataset, written to a temp file and renamed into place.
+    window_length : int
+        Window length L (bp); every row must be L long.
+    attrs : dict
+        Attributes recorded in the file (genome, genome_sha256, label_mode, split,
+        config_sha256).
+    rows : tuple of int, optional
+        ``(lo, hi)``: encode only rows [lo, hi) of the BED.
+    block_rows : int
+        Windows per read/encode/write block (peak memory about block_rows x L x 5 bytes per
+        worker).
+    workers : int
+        Worker processes.
+    chunk : tuple of int, optional
+        ``(index, n_chunks)``, index 0-based: encode that contiguous part of the rows.
+    label_dtype : {"uint8", "float32"}
+        0/1 labels, or float32 (signal targets; NaN = missing label).
+
+    Returns
+    -------
+    int
+        Rows written.
+    """
     if label_dtype not in ("uint8", "float32"):
         raise ValueError(f"label_dtype must be uint8 or float32; got {label_dtype!r}")
     columns = read_windows_header(bed_path)

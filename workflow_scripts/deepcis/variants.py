@@ -613,13 +613,44 @@ def score_variants(
 ) -> dict:
     """Score every ALT allele of a VCF (or of one chunk of its records) with a model.
 
-    model_path: a model folder (with model.keras) or a .keras file; its metadata gives the
-    tasks and window length. Writes `out_tsv_gz` (long table, TSV_COLUMNS [+ pvalue]) and,
-    if given, `out_vcf_gz` (bgzip, + .tbi when `index`): every input record, scored ALTs
-    annotated with INFO DEEPCIS_* fields. `chunk` = (index, n_chunks), index 0-based.
-    `background`: None, an int n (draw n random SNVs with `seed` and score them) or the path
-    of a `save_background` .npz; adds the `pvalue` column. Returns a summary dict (counts per
-    skip reason, in alleles). Outputs appear only when complete (temp files, then rename).
+    Outputs appear only when complete (temp files, then rename).
+
+    Parameters
+    ----------
+    model_path : str or os.PathLike
+        A model folder (with ``model.keras``) or a ``.keras`` file; its metadata gives the
+        tasks and the window length.
+    genome_path : str or os.PathLike
+        The genome FASTA the VCF was called on (contig names may differ by a "chr" prefix).
+    vcf_path : str or os.PathLike
+        VCF (plain text or bgzip) or BCF.
+    out_tsv_gz : str or os.PathLike
+        Long effects table, one row per allele x task: `TSV_COLUMNS` (+ ``pvalue``).
+    out_vcf_gz : str or os.PathLike, optional
+        Annotated VCF (bgzip, + ``.tbi`` when `index`): every input record, scored ALTs
+        with INFO ``DEEPCIS_*`` fields.
+    batch_size : int
+        Windows per model call.
+    reverse_complement : bool
+        Average the forward and reverse-complement predictions.
+    ref_mismatch : {"drop", "genome"}
+        A REF that differs from the genome is skipped, or scored with the genome's bases.
+    chunk : tuple of int, optional
+        ``(index, n_chunks)``, index 0-based: score only that contiguous part of the records.
+    background : None, int or str or os.PathLike
+        None; n, to draw and score n random SNVs (with `seed`); or a `save_background`
+        ``.npz``. Adds the empirical ``pvalue`` column.
+    seed : int
+        Seed of the background SNVs.
+    block_size : int
+        Records read, scored and written at a time (bounds memory).
+    index : bool
+        Write the tabix index of `out_vcf_gz`.
+
+    Returns
+    -------
+    dict
+        Counts of records and alleles, scored alleles and skipped alleles per reason.
     """
     if ref_mismatch not in REF_MISMATCH_MODES:
         raise ConfigError(f"ref_mismatch={ref_mismatch!r} must be one of {', '.join(REF_MISMATCH_MODES)}")
