@@ -26,6 +26,9 @@ include: "rules/evaluate.smk"
 include: "rules/score.smk"
 include: "rules/interpret.smk"
 include: "rules/transfer.smk"
+include: "rules/motifs.smk"
+include: "rules/tracks.smk"
+include: "rules/design.smk"
 include: "rules/report.smk"
 
 

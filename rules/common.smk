@@ -6,6 +6,7 @@ from snakemake.exceptions import WorkflowError
 
 from deepcis.config import (
     check_model_tasks,
+    check_stage_models,
     read_tasks,
     transfer_source_path,
     validate_config,
@@ -27,6 +28,7 @@ try:
         existing_or_made=lambda p: Path(p).is_file() or EXAMPLE_DIR in Path(p).parents,
     )
     check_model_tasks(config, [t["name"] for t in TASKS])
+    check_stage_models(config)
     # http(s) inputs: from here on, their local copies (made by rule fetch_remote)
     REMOTE = localise_inputs(config, TASKS)
 except DeepcisError as error:
@@ -76,6 +78,41 @@ INTERPRET = config["interpret"]
 INTERPRET_MODELS = (
     (INTERPRET["models"] or MODELS) if INTERPRET["enabled"] and MODELS else []
 )
+
+# DeepLIFT + MoDISco, genome tracks, FASTA predictions and sequence design (rules/motifs.smk,
+# rules/tracks.smk, rules/design.smk).
+DEEPLIFT = INTERPRET["deeplift"]
+DEEPLIFT_MODELS = (
+    (DEEPLIFT["models"] or INTERPRET["models"] or MODELS) if DEEPLIFT["enabled"] else []
+)
+MODISCO_MODELS = DEEPLIFT_MODELS if INTERPRET["modisco"]["enabled"] else []
+TRACK_MODELS = (
+    (config["tracks"]["models"] or MODELS) if config["tracks"]["enabled"] else []
+)
+FASTA_MODELS = (
+    (config["predict_fasta"]["models"] or MODELS)
+    if config["predict_fasta"]["fasta"]
+    else []
+)
+DESIGN_MODELS = [config["design"]["model"]] if config["design"]["enabled"] else []
+IMPLANT_MODELS = DESIGN_MODELS if config["design"]["implant"]["enabled"] else []
+
+
+def deeplift_tasks(wildcards):
+    """The tasks a model explains: interpret.deeplift.tasks it predicts, else all of its tasks."""
+    own = config["models"][wildcards.model]["tasks"]
+    return [t for t in DEEPLIFT["tasks"] or own if t in own]
+
+
+def track_peaks(wildcards):
+    """{task: peak file} of the model's binary tasks: the tracks summary compares the signal
+    inside and outside them."""
+    own = config["models"][wildcards.model]["tasks"]
+    return {t: TASK_PEAKS[t] for t in own if t in TASK_PEAKS}
+
+
+def track_peak_files(wildcards):
+    return list(track_peaks(wildcards).values())
 
 
 def transfer_source_input(wildcards):
@@ -143,7 +180,40 @@ def final_outputs():
                 "filter_logos.png",
             ],
         ),
+        *stage_outputs_motifs_tracks_design(),
         *report_outputs(),
+    ]
+
+
+def stage_outputs_motifs_tracks_design():
+    """DeepLIFT + MoDISco, genome tracks, FASTA predictions, sequence design."""
+    return [
+        *expand(
+            "results/interpret/{model}/{file}",
+            model=DEEPLIFT_MODELS,
+            file=["contributions.h5", "contributions.tsv", "contributions.png"],
+        ),
+        *expand(
+            "results/interpret/{model}/{file}",
+            model=MODISCO_MODELS,
+            file=["modisco_patterns.tsv", "modisco_motifs.meme", "modisco_patterns.png"],
+        ),
+        *expand(
+            "results/tracks/{model}/{file}",
+            model=TRACK_MODELS,
+            file=["bigwig", "tracks.tsv", "tracks.png"],
+        ),
+        *expand("results/sequences/{model}.predictions.tsv", model=FASTA_MODELS),
+        *expand(
+            "results/design/{model}/{file}",
+            model=DESIGN_MODELS,
+            file=["designed.fa", "check.tsv", "trajectory.png"],
+        ),
+        *expand(
+            "results/design/{model}/{file}",
+            model=IMPLANT_MODELS,
+            file=["implant.tsv", "implant.png"],
+        ),
     ]
 
 

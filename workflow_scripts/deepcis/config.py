@@ -291,3 +291,43 @@ def read_tasks(path, base_dir=".", existing_or_made=None) -> list[dict]:
     if not tasks:
         raise ConfigError(f"tasks sheet {path} lists no task")
     return tasks
+
+
+def check_stage_models(config: dict):
+    """The models and tasks named by interpret.deeplift, tracks, predict_fasta and design exist
+    (call after check_model_tasks, which fills each model's tasks)."""
+    from .design import check_design_tasks
+
+    models = list(config["models"])
+    model_tasks = {m: list(spec["tasks"]) for m, spec in config["models"].items()}
+    for key, section in (("interpret.deeplift", config["interpret"]["deeplift"]), ("tracks", config["tracks"]),
+                         ("predict_fasta", config["predict_fasta"])):  # fmt: skip
+        unknown = [m for m in section["models"] or [] if m not in models]
+        if unknown:
+            raise ConfigError(f"config key {key}.models: {unknown} are not models of this config ({models})")
+    deeplift = config["interpret"]["deeplift"]
+    explained = deeplift["models"] or config["interpret"]["models"] or models
+    predicted = {t for m in explained for t in model_tasks.get(m, [])}
+    unknown = [t for t in deeplift["tasks"] or [] if t not in predicted]
+    if deeplift["enabled"] and unknown:
+        raise ConfigError(f"config key interpret.deeplift.tasks: {unknown} are predicted by none of the explained "
+                          f"models {explained} (their tasks: {sorted(predicted)})")  # fmt: skip
+    tracks = config["tracks"]
+    if tracks["enabled"] and tracks["attribution_task"]:
+        lacking = [m for m in tracks["models"] or models if tracks["attribution_task"] not in model_tasks[m]]
+        if lacking:
+            raise ConfigError(f"config key tracks.attribution_task: {tracks['attribution_task']!r} is not a task of "
+                              f"model(s) {lacking}")  # fmt: skip
+    design = config["design"]
+    if design["enabled"]:
+        if not design["model"] or not design["task"]:
+            raise ConfigError("config key design: design.model and design.task must be set when design.enabled is true")
+        if (design["motif"] or design["implant"]["enabled"]) and not design["motifs"]:
+            raise ConfigError("config key design.motifs: a JASPAR-format motif file is needed for design.motif and "
+                              "design.implant")  # fmt: skip
+        if design["implant"]["enabled"] and not design["implant"]["a"]:
+            raise ConfigError("config key design.implant.a: the motif to implant must be set when design.implant.enabled")
+    try:
+        check_design_tasks(design, model_tasks)
+    except ConfigError as error:
+        raise ConfigError(f"config key {error}") from None

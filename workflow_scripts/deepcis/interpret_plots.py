@@ -116,3 +116,44 @@ def filter_logo_figure(pfms: list[np.ndarray], titles: list[str], path, columns:
         ax.set_title(title, fontsize=8)
         ax.set_xticks([])
     save_png(fig, path, dpi=110)
+
+
+def contribution_figure(panels: list[dict], path, zoom: int = 60):
+    """Per panel (one window per task): the actual contributions (L, 4) of the `zoom` bp with the
+    largest summed |contribution| as a logo, above the per-position sum over the whole window."""
+    n = max(1, len(panels))
+    fig, axes = plt.subplots(2 * n, 1, figsize=(11, 3.0 * n), squeeze=False, gridspec_kw={"height_ratios": [1.3, 0.7] * n})
+    axes = axes[:, 0]
+    if not panels:
+        for ax in axes:
+            ax.axis("off")
+        axes[0].text(0.5, 0.5, "no positive windows", ha="center", va="center")
+    for k, panel in enumerate(panels):
+        amap = np.asarray(panel["contributions"], float)
+        per_position = amap.sum(axis=1)
+        lo, hi = _focus(per_position, zoom)
+        _logo(axes[2 * k], amap[lo:hi], lo, panel["title"])
+        track = axes[2 * k + 1]
+        track.fill_between(np.arange(len(per_position)), per_position, step="mid", color="#444444", lw=0)
+        track.axvspan(lo - 0.5, hi - 0.5, color="tab:orange", alpha=0.2)
+        track.set_xlim(-0.5, len(per_position) - 0.5)
+        track.set_ylabel("sum", fontsize=8)
+        track.set_xlabel("position in window")
+    save_png(fig, path, dpi=110)
+
+
+def pattern_figure(panels: list[dict], path, columns: int = 2):
+    """Contribution-weight-matrix logos of MoDISco patterns; a panel: cwm (W, 4), title."""
+    n = max(1, len(panels))
+    rows = (n + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(6 * columns, 1.9 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    if not panels:
+        axes[0, 0].text(0.5, 0.5, "no MoDISco pattern", ha="center", va="center")
+    for ax, panel in zip(axes.ravel(), panels):
+        ax.axis("on")
+        _logo(ax, np.asarray(panel["cwm"], float), 0)
+        ax.set_title(panel["title"], fontsize=8)
+        ax.set_xticks([])
+    save_png(fig, path, dpi=110)
