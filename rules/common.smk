@@ -28,7 +28,7 @@ try:
         existing_or_made=lambda p: Path(p).is_file() or EXAMPLE_DIR in Path(p).parents,
     )
     check_model_tasks(config, [t["name"] for t in TASKS])
-    check_stage_models(config)
+    check_stage_models(config, [t["name"] for t in TASKS if t["type"] == "binary"])
     # http(s) inputs: from here on, their local copies (made by rule fetch_remote)
     REMOTE = localise_inputs(config, TASKS)
 except DeepcisError as error:
@@ -96,6 +96,18 @@ FASTA_MODELS = (
 )
 DESIGN_MODELS = [config["design"]["model"]] if config["design"]["enabled"] else []
 IMPLANT_MODELS = DESIGN_MODELS if config["design"]["implant"]["enabled"] else []
+
+
+def design_check_models():
+    """The files of design.check_models: a model of this config, or the k-mer baseline."""
+    return [
+        (
+            f"results/models/{BASELINE}/model.npz"
+            if m == BASELINE
+            else f"results/models/{m}/model.keras"
+        )
+        for m in config["design"]["check_models"]
+    ]
 
 
 def deeplift_tasks(wildcards):
@@ -196,7 +208,11 @@ def stage_outputs_motifs_tracks_design():
         *expand(
             "results/interpret/{model}/{file}",
             model=MODISCO_MODELS,
-            file=["modisco_patterns.tsv", "modisco_motifs.meme", "modisco_patterns.png"],
+            file=[
+                "modisco_patterns.tsv",
+                "modisco_motifs.meme",
+                "modisco_patterns.png",
+            ],
         ),
         *expand(
             "results/tracks/{model}/{file}",

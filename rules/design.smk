@@ -6,9 +6,7 @@ rule design_sequences:
     input:
         model="results/models/{model}/model.keras",
         data="results/encode/test.h5",
-        check_models=expand(
-            "results/models/{check}/model.keras", check=config["design"]["check_models"]
-        ),
+        check_models=design_check_models(),
         motifs=config["design"]["motifs"] or [],
     output:
         fasta="results/design/{model}/designed.fa",

@@ -293,9 +293,10 @@ def read_tasks(path, base_dir=".", existing_or_made=None) -> list[dict]:
     return tasks
 
 
-def check_stage_models(config: dict):
+def check_stage_models(config: dict, baseline_tasks: list[str] | None = None):
     """The models and tasks named by interpret.deeplift, tracks, predict_fasta and design exist
-    (call after check_model_tasks, which fills each model's tasks)."""
+    (call after check_model_tasks, which fills each model's tasks). `baseline_tasks`: the tasks
+    of the k-mer baseline, which design.check_models may name as `kmer_baseline`."""
     from .design import check_design_tasks
 
     models = list(config["models"])
@@ -327,7 +328,10 @@ def check_stage_models(config: dict):
                               "design.implant")  # fmt: skip
         if design["implant"]["enabled"] and not design["implant"]["a"]:
             raise ConfigError("config key design.implant.a: the motif to implant must be set when design.implant.enabled")
+    check_tasks = dict(model_tasks)
+    if config["baseline"]["enabled"] and baseline_tasks:
+        check_tasks["kmer_baseline"] = list(baseline_tasks)
     try:
-        check_design_tasks(design, model_tasks)
+        check_design_tasks(design, check_tasks)
     except ConfigError as error:
         raise ConfigError(f"config key {error}") from None

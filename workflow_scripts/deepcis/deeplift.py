@@ -300,19 +300,22 @@ def deeplift_multipliers(model, x: np.ndarray, refs: np.ndarray, task: int, batc
 
 def ig_multipliers(model, x: np.ndarray, refs: np.ndarray, task: int, steps: int = 32, batch_size: int = 128):
     """Integrated-gradients multipliers (mean gradient on the straight path, midpoint rule) of
-    pairs (x[j], refs[j]): the fallback for layers DeepLIFT cannot handle exactly."""
+    pairs (x[j], refs[j]): the fallback for layers DeepLIFT cannot handle exactly. The paths of
+    several pairs go through the model in one batch."""
     from .attributions import _gradients
 
+    x, refs = np.asarray(x, np.float32), np.asarray(refs, np.float32)
     alphas = ((np.arange(steps) + 0.5) / steps).astype(np.float32)
-    ms, fx, fr = [], [], []
-    for xj, rj in zip(np.asarray(x, np.float32), np.asarray(refs, np.float32)):
-        path = rj[None] + alphas[:, None, None] * (xj - rj)[None]
-        grads, _ = _gradients(model, path, task, batch_size)
-        ms.append(grads.mean(axis=0))
-        _, ends = _gradients(model, np.stack([xj, rj]), task, 2)
-        fx.append(ends[0])
-        fr.append(ends[1])
-    return np.stack(ms), np.array(fx, np.float32), np.array(fr, np.float32)
+    chunk = max(1, batch_size // steps)
+    ms = []
+    for lo in range(0, len(x), chunk):
+        xb, rb = x[lo:lo + chunk], refs[lo:lo + chunk]
+        paths = rb[:, None] + alphas[None, :, None, None] * (xb - rb)[:, None]  # (pairs, steps, L, 4)
+        grads, _ = _gradients(model, paths.reshape(-1, *x.shape[1:]), task, batch_size)
+        ms.append(grads.reshape(len(xb), steps, *x.shape[1:]).mean(axis=1))
+    _, fx = _gradients(model, x, task, batch_size)
+    _, fr = _gradients(model, refs, task, batch_size)
+    return np.concatenate(ms), fx, fr
 
 
 @dataclass

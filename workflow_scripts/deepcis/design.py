@@ -41,11 +41,12 @@ ORIENTATIONS = ("++", "+-", "-+", "--")
 
 
 def check_design_tasks(design_cfg: dict, model_tasks: dict[str, list[str]]) -> None:
-    """Refuse a design section whose model or tasks are unknown, naming the config key."""
+    """Refuse a design section whose model or tasks are unknown, naming the config key.
+    `model_tasks`: {model: its tasks}, with `kmer_baseline` when it may check the designs."""
     if not design_cfg.get("enabled"):
         return
     model = design_cfg.get("model")
-    if model not in model_tasks:
+    if model not in model_tasks or model == "kmer_baseline":
         raise ConfigError(f"design.model: {model!r} is not a model of this config ({', '.join(model_tasks)})")
     tasks = model_tasks[model]
     task = design_cfg.get("task")
@@ -126,52 +127,68 @@ class Design:
 def evolve(model, seeds: np.ndarray, task: int, contrast=(), weight: float = 1.0, rounds: int = 10,
            beam_width: int = 1, batch_size: int = 256, reverse_complement: bool = True) -> Design:  # fmt: skip
     """Greedy (beam_width 1) or beam search over single-base substitutions; see the module doc."""
-    from .predict import _predict_block
+    from .predict import predict_windows
 
     seeds = np.asarray(seeds, np.uint8)
     if rounds < 0 or beam_width < 1:
         raise ValueError(f"rounds ({rounds}) must be >= 0 and beam_width ({beam_width}) >= 1")
 
     def score(x):
-        pred = _predict_block(model, x, batch_size, reverse_complement)
+        pred = predict_windows(model, x, batch_size, reverse_complement)
         return objective(pred, task, contrast, weight), pred
 
-    trajectory, edits, designed = [], [], []
+    group = max(1, 8192 // max(1, 3 * seeds.shape[1]))  # members whose mutants are scored together
+    trajectory, edits = [], []
     start_obj, start_pred = score(seeds)
-    for n, seed_x in enumerate(seeds):
-        # a beam member: (sequence, objective, prediction row, edits so far)
-        beam = [(seed_x, float(start_obj[n]), start_pred[n], [])]
-        trajectory.append(_trajectory_row(n, 0, beam[0], task, contrast))
-        for r in range(1, rounds + 1):
-            candidates = []
-            for x, _, _, history in beam:
-                mutants, pos, base = _mutants(x)
-                obj, pred = score(mutants)
-                best = np.argsort(-obj, kind="stable")[:beam_width]
-                for k in best:
-                    old = int(np.argmax(x[pos[k]])) if x[pos[k]].any() else 4
-                    candidates.append((mutants[k], float(obj[k]), pred[k], history + [(r, int(pos[k]), old, int(base[k]))]))
-            candidates.sort(key=lambda c: -c[1])
+    # per sequence, its beam: members (sequence, objective, prediction row, edits so far)
+    beams = [[(x, float(start_obj[n]), start_pred[n], [])] for n, x in enumerate(seeds)]
+    trajectory += [_trajectory_row(n, 0, beam[0], task, contrast) for n, beam in enumerate(beams)]
+    active = list(range(len(seeds)))
+    for r in range(1, rounds + 1):
+        # every single substitution of every member of every active beam, predicted in one pass
+        members = [(n, m) for n in active for m in beams[n]]
+        if not members:
+            break
+        parts, scores = [], []
+        for lo in range(0, len(members), group):  # bounded memory: `group` members' mutants at a time
+            chunk = [_mutants(m[0]) for _, m in members[lo:lo + group]]
+            scores.append(score(np.concatenate([c[0] for c in chunk])))
+            parts += [(None, c[1], c[2]) for c in chunk]
+        obj = np.concatenate([s[0] for s in scores])
+        pred = np.concatenate([s[1] for s in scores])
+        candidates: dict[int, list] = {n: [] for n in active}
+        at = 0
+        for (n, (x, _, _, history)), (_, pos, base) in zip(members, parts):
+            o = obj[at:at + len(pos)]
+            for k in np.argsort(-o, kind="stable")[:beam_width]:
+                old = int(np.argmax(x[pos[k]])) if x[pos[k]].any() else 4
+                mutant = x.copy()
+                mutant[pos[k]] = 0
+                mutant[pos[k], base[k]] = 1
+                candidates[n].append((mutant, float(o[k]), pred[at + k], history + [(r, int(pos[k]), old, int(base[k]))]))
+            at += len(pos)
+        for n in list(active):
             kept, seen = [], set()
-            for c in candidates:
-                key = c[0].tobytes()
-                if key not in seen:
-                    seen.add(key)
+            for c in sorted(candidates[n], key=lambda c: -c[1]):
+                if c[0].tobytes() not in seen:
+                    seen.add(c[0].tobytes())
                     kept.append(c)
                 if len(kept) == beam_width:
                     break
-            if kept[0][1] <= beam[0][1]:  # no substitution raises the objective: converged
-                trajectory += [_trajectory_row(n, rr, beam[0], task, contrast) for rr in range(r, rounds + 1)]
-                break
-            beam = kept
-            trajectory.append(_trajectory_row(n, r, beam[0], task, contrast))
-        designed.append(beam[0][0])
+            if kept[0][1] <= beams[n][0][1]:  # no substitution raises the objective: converged
+                trajectory += [_trajectory_row(n, rr, beams[n][0], task, contrast) for rr in range(r, rounds + 1)]
+                active.remove(n)
+                continue
+            beams[n] = kept
+            trajectory.append(_trajectory_row(n, r, kept[0], task, contrast))
+    for n, beam in enumerate(beams):
         edits += [(n, *e) for e in beam[0][3]]
     traj = pd.DataFrame(trajectory, columns=["sequence", "round", "objective", "task_prediction", "contrast_prediction"])
+    traj = traj.sort_values(["sequence", "round"]).reset_index(drop=True)
     ed = pd.DataFrame(edits, columns=["sequence", "round", "position", "from", "to"])
     ed["from"] = ed["from"].map(lambda b: "ACGTN"[b])
     ed["to"] = ed["to"].map(lambda b: "ACGTN"[b])
-    return Design(seeds, np.stack(designed) if designed else seeds.copy(), traj, ed)
+    return Design(seeds, np.stack([beam[0][0] for beam in beams]), traj, ed)
 
 
 def _trajectory_row(n, r, member, task, contrast):
@@ -214,17 +231,17 @@ def spacing_scan(model, backgrounds: np.ndarray, motif_a, motif_b=None, spacings
                  ) -> pd.DataFrame:  # fmt: skip
     """Predicted effect of motif A alone, B alone and the pair A+B at each spacing and
     orientation, in background windows (N, L, 4). One row per construct and task."""
-    from .predict import _predict_block
+    from .predict import predict_windows
 
     backgrounds = np.asarray(backgrounds, np.uint8)
     length = backgrounds.shape[1]
     centre = length // 2
-    base = _predict_block(model, backgrounds, batch_size, reverse_complement)
+    base = predict_windows(model, backgrounds, batch_size, reverse_complement)
     tasks = tasks or [f"task{t}" for t in range(base.shape[1])]
     rows = []
 
     def record(construct, spacing, orientation, x):
-        pred = _predict_block(model, x, batch_size, reverse_complement)
+        pred = predict_windows(model, x, batch_size, reverse_complement)
         effect = pred - base
         for t, name in enumerate(tasks):
             rows.append([construct, spacing, orientation, name, float(effect[:, t].mean()),
@@ -284,6 +301,26 @@ def write_fasta(x: np.ndarray, names: list[str], path) -> None:
                 handle.write(f">{name}\n" + "".join(seq[i:i + 60] + "\n" for i in range(0, len(seq), 60)))
 
 
+def check_predictor(path, task: str, batch_size: int = 256):
+    """X (N, L, 4) -> the prediction of `task` by an independent model: a Keras model (both
+    strands averaged) or the k-mer baseline (`model.npz`; canonical k-mers, strand-symmetric)."""
+    from pathlib import Path
+
+    from .predict import predict_windows, resolve_model_file
+
+    if Path(path).suffix == ".npz":
+        from .baseline import load_baseline
+
+        baseline = load_baseline(path)
+        column = baseline.tasks.index(task)
+        return lambda x: baseline.predict_x(x)[:, column]
+    from .keras_objects import load_model, model_metadata
+
+    model = load_model(resolve_model_file(path))
+    column = list(model_metadata(model)["tasks"]).index(task)
+    return lambda x: predict_windows(model, x, batch_size, True)[:, column]
+
+
 def design_sequences(model_path, cfg: dict, out: dict, dataset_path=None, check_models: dict | None = None,
                      motifs_file=None, seed: int = 0, batch_size: int = 256) -> pd.DataFrame:  # fmt: skip
     """The design rule: seeds, evolution, the check of the designs (independent models, the
@@ -291,7 +328,7 @@ def design_sequences(model_path, cfg: dict, out: dict, dataset_path=None, check_
     from .design_plots import trajectory_figure
     from .io_utils import atomic_path
     from .keras_objects import load_model, model_metadata
-    from .predict import _predict_block, resolve_model_file
+    from .predict import predict_windows, resolve_model_file
 
     model = load_model(resolve_model_file(model_path))
     meta = model_metadata(model)
@@ -314,14 +351,13 @@ def design_sequences(model_path, cfg: dict, out: dict, dataset_path=None, check_
     for frame, key in ((result.trajectory, "trajectory"), (result.edits, "edits")):
         with atomic_path(out[key]) as tmp:
             frame.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    checkers = {name: check_predictor(path, cfg["task"], batch_size) for name, path in (check_models or {}).items()}
     check = pd.DataFrame({"sequence": np.arange(len(seeds)), "name": names})
     for label, x in (("seed", result.initial), ("designed", result.designed)):
-        pred = _predict_block(model, x, batch_size, True)
+        pred = predict_windows(model, x, batch_size, True)
         check[f"{label}_{cfg['task']}"] = pred[:, task]
-        for name, path in (check_models or {}).items():
-            other = load_model(resolve_model_file(path))
-            other_tasks = list(model_metadata(other)["tasks"])
-            check[f"{label}_{cfg['task']}_{name}"] = _predict_block(other, x, batch_size, True)[:, other_tasks.index(cfg["task"])]
+        for name, predictor in checkers.items():
+            check[f"{label}_{cfg['task']}_{name}"] = predictor(x)
     if motifs_file and cfg.get("motif"):
         from .motifs import motifs_by_id, read_jaspar
 

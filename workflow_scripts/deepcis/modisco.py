@@ -10,10 +10,12 @@ its hypothetical CWM and the position probability matrix (PPM) of its seqlets. P
 positive contributions are `pos_patterns` (what raises the prediction), of negative ones
 `neg_patterns`.
 
-Matching (as modisco-lite's own report does): each pattern is trimmed to the positions whose
-summed |CWM| is at least `trim_threshold` (0.3) of its maximum; the trimmed PPM, as counts
-(PPM x seqlets), goes to Tomtom (memelite, deepcis.filter_motifs.match_motifs) against the
-JASPAR database, with Benjamini-Hochberg q-values over the database.
+Matching: each pattern is trimmed to the positions whose summed |CWM| is at least
+`trim_threshold` (0.3) of its maximum (as modisco-lite's own report does), then its flanks
+below 0.3 bits of information are trimmed too (as the filter motifs are); a pattern whose
+trimmed columns average at least 0.3 bits goes, as counts (PPM x seqlets), to Tomtom
+(memelite, deepcis.filter_motifs.match_motifs) against the JASPAR database, with
+Benjamini-Hochberg q-values over the database. Near-uniform patterns are listed, not matched.
 
 Files (rule `modisco_motifs`, docs/interpretation.md): `modisco_patterns.tsv` (one row per
 pattern: task, pattern, sign, seqlets, trimmed width, consensus, best match and q),
@@ -33,8 +35,13 @@ from .io_utils import atomic_path
 
 log = logging.getLogger("deepcis.modisco")
 
-PATTERN_COLUMNS = ["task", "pattern", "sign", "seqlets", "width", "trimmed_start", "trimmed_end", "consensus",
-                   "best_match_id", "best_match_name", "best_q_value"]  # fmt: skip
+PATTERN_COLUMNS = ["task", "pattern", "sign", "seqlets", "width", "trimmed_start", "trimmed_end", "mean_ic", "matched",
+                   "consensus", "best_match_id", "best_match_name", "best_q_value"]  # fmt: skip
+# Patterns are trimmed to flanks of at least MIN_IC bits and matched only when their mean
+# information content reaches it: long near-uniform patterns (seqlet clusters without a motif)
+# otherwise get small Tomtom p-values against long, low-information JASPAR matrices (memelite
+# 0.5.0 gave 40 bp patterns of 0.1 bits per column q = 1e-5 against MA1978.2 ZNF354A).
+MIN_IC = 0.3
 
 
 @dataclass
@@ -90,21 +97,26 @@ def discover(one_hot: np.ndarray, hypothetical: np.ndarray, task: str, sliding_w
     return out
 
 
-def pattern_tables(patterns: list[Pattern], database, max_q: float = 0.05, top: int = 5, trim_threshold: float = 0.3
-                   ) -> tuple[pd.DataFrame, pd.DataFrame, list]:  # fmt: skip
+def pattern_tables(patterns: list[Pattern], database, max_q: float = 0.05, top: int = 5, trim_threshold: float = 0.3,
+                   min_ic: float = MIN_IC) -> tuple[pd.DataFrame, pd.DataFrame, list]:  # fmt: skip
     """Per-pattern summary, the matches (q <= max_q, `top` per pattern), and the trimmed
-    patterns as count matrices (deepcis.filter_motifs.NamedMatrix, id = task.pattern)."""
-    from .filter_motifs import NamedMatrix, match_motifs
+    informative patterns as count matrices (deepcis.filter_motifs.NamedMatrix, id =
+    task.pattern), which are what is matched and written to the MEME file."""
+    from .filter_motifs import NamedMatrix, information_content, match_motifs, trim
 
     queries, rows = [], []
     for p in patterns:
         lo, hi = p.trimmed(trim_threshold)
         counts = p.ppm[lo:hi] * max(len(p.seqlets), 1)
-        queries.append(NamedMatrix(p.id, p.id, counts))
-        rows.append([p.task, p.name, p.sign, len(p.seqlets), len(p.ppm), lo, hi,
-                     "".join("ACGT"[b] for b in np.argmax(p.ppm[lo:hi], axis=1))])  # fmt: skip
+        a, b = trim(counts, min_ic)  # then the flanks below min_ic bits
+        lo, hi, counts = lo + a, lo + b, counts[a:b]
+        ic = float(information_content(counts).mean())
+        if ic >= min_ic:
+            queries.append(NamedMatrix(p.id, p.id, counts))
+        rows.append([p.task, p.name, p.sign, len(p.seqlets), len(p.ppm), lo, hi, round(ic, 3), ic >= min_ic,
+                     "".join("ACGT"[k] for k in np.argmax(counts, axis=1))])  # fmt: skip
     matches = match_motifs(queries, database, max_q=max_q, top=top)
-    table = pd.DataFrame(rows, columns=PATTERN_COLUMNS[:8])
+    table = pd.DataFrame(rows, columns=PATTERN_COLUMNS[:10])
     best = matches[matches["rank"] == 1].set_index("query") if len(matches) else pd.DataFrame()
     ids = table["task"] + "." + table["pattern"]
     table["best_match_id"] = ids.map(best["target_id"]).fillna("") if len(best) else ""

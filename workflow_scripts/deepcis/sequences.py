@@ -107,7 +107,7 @@ def predict_fasta(model_path, fasta_path, out_tsv, batch_size: int = 256, revers
     """Predict every record of a FASTA file; TSV with name, length, fit, used_start, used_end
     and one column per task. The file is checked whole before the model loads."""
     from .keras_objects import load_model, model_metadata
-    from .predict import _predict_block, resolve_model_file
+    from .predict import predict_windows, resolve_model_file
 
     n = check_fasta(fasta_path)
     model_file = resolve_model_file(model_path)
@@ -123,7 +123,7 @@ def predict_fasta(model_path, fasta_path, out_tsv, batch_size: int = 256, revers
 
             def flush():
                 x = np.stack([b[1] for b in batch])
-                pred = _predict_block(model, x, batch_size, reverse_complement)
+                pred = predict_windows(model, x, batch_size, reverse_complement)
                 rows = pd.DataFrame([[b[0], b[2], b[3], b[4], b[5]] for b in batch], columns=columns[:5])
                 rows[tasks] = pred
                 rows.to_csv(out, sep="\t", index=False, header=False, float_format="%.6g")

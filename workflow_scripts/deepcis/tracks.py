@@ -181,7 +181,7 @@ def predict_tracks(model_path, genome_path, regions: pd.DataFrame, out_dir, stri
     from .deeplift import choose_method, deep_lift_shap
     from .genome import Genome
     from .keras_objects import load_model, model_metadata
-    from .predict import _predict_block, resolve_model_file
+    from .predict import predict_windows, resolve_model_file
 
     stride = check_stride(stride)
     model_file = resolve_model_file(model_path)
@@ -209,7 +209,7 @@ def predict_tracks(model_path, genome_path, regions: pd.DataFrame, out_dir, stri
                 for f in files:
                     f.addHeader(header, maxZooms=10)
                 for chrom, starts, x in _prefetched(genome, tiles(regions, length, stride, block), length):
-                    pred = _predict_block(model, x, batch_size, reverse_complement)
+                    pred = predict_windows(model, x, batch_size, reverse_complement)
                     lo = starts + offset
                     for t, f in enumerate(files[:len(tasks)]):
                         f.addEntries(chrom, int(lo[0]), values=pred[:, t].astype(np.float64).tolist(), span=width,
