@@ -53,6 +53,20 @@ def make_split(path, n, length=100, seed=0, tasks=("ap1", "gata"), split="train"
     return path
 
 
+def randomise_batch_norm(model, seed=0, affine=False):
+    """Random moving statistics (and with `affine`, scale and offset) for every batch norm layer,
+    so inference-mode batch norm is not the identity in tests of random-weight models."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if type(layer).__name__ == "BatchNormalization":
+            c = layer.moving_mean.shape[0]
+            layer.moving_mean.assign(rng.normal(size=c).astype("float32"))
+            layer.moving_variance.assign(rng.uniform(0.5, 2.0, size=c).astype("float32"))
+            if affine:
+                layer.gamma.assign(rng.uniform(0.5, 2.0, size=c).astype("float32"))
+                layer.beta.assign(rng.normal(size=c).astype("float32"))
+
+
 def write_bed(path, rows):
     with open(path, "w") as handle:
         for row in rows:

@@ -7,7 +7,7 @@ import logging
 import h5py
 import numpy as np
 import pytest
-from _utils import make_split
+from _utils import make_split, randomise_batch_norm
 
 keras = pytest.importorskip("keras")
 
@@ -28,17 +28,6 @@ from deepcis.models import build_model  # noqa: E402
 
 def _windows(n, length, seed=0):
     return np.eye(4, dtype=np.float32)[np.random.default_rng(seed).integers(0, 4, (n, length))]
-
-
-def _randomise_batch_norm(model, seed=0):
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if type(layer).__name__ == "BatchNormalization":
-            c = layer.moving_mean.shape[0]
-            layer.moving_mean.assign(rng.normal(size=c).astype("float32"))
-            layer.moving_variance.assign(rng.uniform(0.5, 2.0, size=c).astype("float32"))
-            layer.gamma.assign(rng.uniform(0.5, 2.0, size=c).astype("float32"))
-            layer.beta.assign(rng.normal(size=c).astype("float32"))
 
 
 def _mixed_model(length=60):
@@ -75,7 +64,7 @@ SUPPORTED = [
 def test_summation_to_delta_on_every_supported_architecture(name, length, hp):
     keras.utils.set_random_seed(3)
     model = _mixed_model(length) if name == "mixed" else build_model(name, length, 3, hp)
-    _randomise_batch_norm(model)
+    randomise_batch_norm(model, affine=True)
     assert unsupported_layers(model) == [] and choose_method(model) == ("deeplift_shap", [])
     x = _windows(3, length)
     x[0, 5] = 0  # an N

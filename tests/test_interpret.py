@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from _utils import REPO
+from _utils import REPO, randomise_batch_norm
 
 keras = pytest.importorskip("keras")
 
@@ -37,15 +37,6 @@ def _window(length, seed=0, n_at=(3,)):
     return x
 
 
-def _randomise_batch_norm(model, seed=0):
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if type(layer).__name__ == "BatchNormalization":
-            c = layer.moving_mean.shape[0]
-            layer.moving_mean.assign(rng.normal(size=c).astype("float32"))
-            layer.moving_variance.assign(rng.uniform(0.5, 2.0, size=c).astype("float32"))
-
-
 FAST_CASES = [
     # even kernels, odd window lengths, pools with remainders, 'same' padding, pool stride != size
     ("deepsea", 203, {"conv_filters": [6, 6, 6], "kernel_size": [8, 5, 4], "pool_size": [4, 3], "dense_units": 8}),
@@ -61,7 +52,7 @@ FAST_CASES = [
 def test_fast_ism_equals_naive_ism(name, length, hp):
     keras.utils.set_random_seed(1)
     model = build_model(name, length, 3, hp)
-    _randomise_batch_norm(model)
+    randomise_batch_norm(model)
     x = _window(length, n_at=(0, length // 2, length - 1))
     naive = naive_ism(model, x, batch_size=97)
     fast = fast_ism(model, x, batch_size=61)  # batches that do not divide the mutants

@@ -79,9 +79,9 @@ def test_whole_chromosomes_and_bad_regions_are_refused_with_file_and_line(tmp_pa
     with pytest.raises(ConfigError, match=r"tracks.chromosomes: \['chr2'\] shorter than one model window"):
         whole_chromosomes(sizes, LENGTH, ["chr2"])
     cases = [
-        ([("chr1", 0, 500), ("chrUn", 0, 500)], r"regions.bed, line 2: contig 'chrUn' is not in the genome"),
+        ([("chr1", 0, 500), ("chrUn", 0, 500)], r"regions.bed, line 2: chromosome 'chrUn' is not in the genome \(its chromosomes: chr1, chr2\)"),
         ([("chr1", 100, 150)], r"regions.bed, line 1: region chr1:100-150 is 50 bp, shorter than one model window"),
-        ([("chr1", 4000, 5200)], r"line 1: region chr1:4000-5200 is empty or outside the genome"),
+        ([("chr1", 4000, 5200)], r"line 1: region chr1:4000-5200 is outside the genome \(chr1 has 5000 bp\) or empty"),
         ([("chr1", "a", 500)], r"line 1: start and end must be integers"),
         ([("chr1", 10)], r"line 1: needs at least 3 tab-separated columns"),
     ]

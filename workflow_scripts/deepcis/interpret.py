@@ -14,9 +14,7 @@ docs/interpretation.md.
 
 from __future__ import annotations
 
-import gzip
 import logging
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -37,35 +35,15 @@ WINDOW_COLUMNS = ["chrom", "start", "end", "task", "source", "score"]
 
 def read_region_bed(path, chrom_sizes: dict[str, int], window_length: int, tasks: list[str]) -> pd.DataFrame:
     """Regions of a BED (chrom, start, end[, name = task]) checked against genome and model."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "regions BED not found")
-    opener = gzip.open if path.suffix == ".gz" else open
+    from .peaks import region_records
+
     rows = []
-    with opener(path, "rt") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip() or line.startswith(("#", "track", "browser")):
-                continue
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) < 3:
-                raise InputError(path, f"needs at least 3 tab-separated columns (chrom, start, end), got {len(fields)}", number)
-            chrom = fields[0]
-            try:
-                start, end = int(fields[1]), int(fields[2])
-            except ValueError:
-                raise InputError(path, f"start and end must be integers, got {fields[1]!r} and {fields[2]!r}", number) from None
-            if chrom not in chrom_sizes:
-                raise InputError(path, f"chromosome {chrom!r} is not in the genome", number)
-            if start < 0 or end > chrom_sizes[chrom] or start >= end:
-                raise InputError(path, f"region {chrom}:{start}-{end} is outside the genome "
-                                       f"({chrom} has {chrom_sizes[chrom]} bp) or empty", number)  # fmt: skip
-            if end - start != window_length:
-                raise InputError(path, f"region {chrom}:{start}-{end} is {end - start} bp; the model's window "
-                                       f"length is {window_length} bp", number)  # fmt: skip
-            task = fields[3] if len(fields) > 3 and fields[3] in tasks else tasks[0]
-            rows.append([chrom, start, end, task, "bed", np.nan])
-    if not rows:
-        raise InputError(path, "regions BED holds no regions")
+    for number, chrom, start, end, fields in region_records(path, chrom_sizes):
+        if end - start != window_length:
+            raise InputError(path, f"region {chrom}:{start}-{end} is {end - start} bp; the model's window "
+                                   f"length is {window_length} bp", number)  # fmt: skip
+        task = fields[3] if len(fields) > 3 and fields[3] in tasks else tasks[0]
+        rows.append([chrom, start, end, task, "bed", np.nan])
     return pd.DataFrame(rows, columns=WINDOW_COLUMNS)
 
 

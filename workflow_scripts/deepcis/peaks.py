@@ -156,3 +156,35 @@ def parse_region(text: str, chrom_sizes: dict[str, int], where: str) -> tuple[st
     if not 0 <= start < end <= chrom_sizes[chrom]:
         raise InputError(where, f"region {text!r} is empty or runs off {chrom} (length {chrom_sizes[chrom]})")
     return chrom, start, end
+
+
+def region_records(path, chrom_sizes: dict[str, int], what: str = "regions BED"):
+    """(line number, chrom, start, end, fields) of every region of a BED file (plain or gzip),
+    each on a chromosome of the genome, inside it and non-empty; an InputError names the file and
+    line of the first problem. Empty, '#', 'track' and 'browser' lines are skipped."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, f"{what} not found")
+    found = False
+    with _open_text(path) as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip() or line.startswith(("#", "track", "browser")):
+                continue
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) < 3:
+                raise InputError(path, f"needs at least 3 tab-separated columns (chrom, start, end), got {len(fields)}", number)
+            chrom = fields[0]
+            try:
+                start, end = int(fields[1]), int(fields[2])
+            except ValueError:
+                raise InputError(path, f"start and end must be integers, got {fields[1]!r} and {fields[2]!r}", number) from None
+            if chrom not in chrom_sizes:
+                known = ", ".join(list(chrom_sizes)[:10]) + (", ..." if len(chrom_sizes) > 10 else "")
+                raise InputError(path, f"chromosome {chrom!r} is not in the genome (its chromosomes: {known})", number)
+            if start < 0 or end > chrom_sizes[chrom] or start >= end:
+                raise InputError(path, f"region {chrom}:{start}-{end} is outside the genome "
+                                       f"({chrom} has {chrom_sizes[chrom]} bp) or empty", number)  # fmt: skip
+            found = True
+            yield number, chrom, start, end, fields
+    if not found:
+        raise InputError(path, f"{what} holds no regions")

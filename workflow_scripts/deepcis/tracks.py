@@ -26,7 +26,6 @@ below 1, a malformed line) is refused with the file and line before any predicti
 
 from __future__ import annotations
 
-import gzip
 import logging
 import threading
 from contextlib import ExitStack
@@ -46,37 +45,14 @@ REGION_COLUMNS = ["chrom", "start", "end"]
 def read_track_regions(path, chrom_sizes: dict[str, int], window_length: int) -> pd.DataFrame:
     """Regions of a BED (chrom, start, end, ...), each checked against the genome and the
     window; an InputError names the file and line of the first problem."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "regions BED not found")
-    opener = gzip.open if path.suffix == ".gz" else open
+    from .peaks import region_records
+
     rows = []
-    with opener(path, "rt") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip() or line.startswith(("#", "track", "browser")):
-                continue
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) < 3:
-                raise InputError(path, f"needs at least 3 tab-separated columns (chrom, start, end), got {len(fields)}",
-                                 number)  # fmt: skip
-            chrom = fields[0]
-            try:
-                start, end = int(fields[1]), int(fields[2])
-            except ValueError:
-                raise InputError(path, f"start and end must be integers, got {fields[1]!r} and {fields[2]!r}",
-                                 number) from None  # fmt: skip
-            if chrom not in chrom_sizes:
-                known = ", ".join(list(chrom_sizes)[:10]) + (", ..." if len(chrom_sizes) > 10 else "")
-                raise InputError(path, f"contig {chrom!r} is not in the genome (its contigs: {known})", number)
-            if start < 0 or start >= end or end > chrom_sizes[chrom]:
-                raise InputError(path, f"region {chrom}:{start}-{end} is empty or outside the genome ({chrom} has "
-                                       f"{chrom_sizes[chrom]} bp)", number)  # fmt: skip
-            if end - start < window_length:
-                raise InputError(path, f"region {chrom}:{start}-{end} is {end - start} bp, shorter than one model "
-                                       f"window ({window_length} bp)", number)  # fmt: skip
-            rows.append([chrom, start, end])
-    if not rows:
-        raise InputError(path, "regions BED holds no regions")
+    for number, chrom, start, end, _ in region_records(path, chrom_sizes):
+        if end - start < window_length:
+            raise InputError(path, f"region {chrom}:{start}-{end} is {end - start} bp, shorter than one model "
+                                   f"window ({window_length} bp)", number)  # fmt: skip
+        rows.append([chrom, start, end])
     return merge_regions(pd.DataFrame(rows, columns=REGION_COLUMNS), list(chrom_sizes))
 
 
