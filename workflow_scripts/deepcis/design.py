@@ -245,8 +245,8 @@ def spacing_scan(model, backgrounds: np.ndarray, motif_a, motif_b=None, spacings
         effect = pred - base
         for t, name in enumerate(tasks):
             rows.append([construct, spacing, orientation, name, float(effect[:, t].mean()),
-                         float(effect[:, t].std(ddof=1)) if len(effect) > 1 else 0.0, float(pred[:, t].mean()),
-                         float(base[:, t].mean())])  # fmt: skip
+                         float(effect[:, t].std(ddof=1)) if len(effect) > 1 else 0.0, len(effect),
+                         float(pred[:, t].mean()), float(base[:, t].mean())])  # fmt: skip
 
     singles = [("A", motif_a)] + ([("B", motif_b)] if motif_b is not None else [])
     for label, motif in singles:
@@ -266,7 +266,7 @@ def spacing_scan(model, backgrounds: np.ndarray, motif_a, motif_b=None, spacings
                 x = implant(x, motif_codes(motif_b, o[1]), cb)
                 record("A+B", int(spacing), o, x)
     return pd.DataFrame(rows, columns=["construct", "spacing", "orientation", "task", "effect_mean", "effect_sd",
-                                       "prediction_mean", "background_mean"])  # fmt: skip
+                                       "backgrounds", "prediction_mean", "background_mean"])  # fmt: skip
 
 
 def motif_check(x: np.ndarray, motif, match_fraction: float = 0.75) -> pd.DataFrame:

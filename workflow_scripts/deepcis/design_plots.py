@@ -46,7 +46,7 @@ def spacing_figure(table: pd.DataFrame, tasks: list[str], names: dict, path):
         singles = rows[rows["construct"] != "A+B"].groupby("construct")["effect_mean"].mean()
         pair = rows[rows["construct"] == "A+B"]
         for orientation, group in pair.groupby("orientation"):
-            ax.errorbar(group["spacing"], group["effect_mean"], yerr=group["effect_sd"] / np.sqrt(max(1, len(group))),
+            ax.errorbar(group["spacing"], group["effect_mean"], yerr=group["effect_sd"] / np.sqrt(group["backgrounds"]),
                         marker="o", ms=3, lw=1, capsize=2, label=f"A+B {orientation}")  # fmt: skip
         styles = {"A": ":", "B": "-."}
         for construct, value in singles.items():
