@@ -29,8 +29,9 @@ def test_modisco_patterns_recover_the_planted_matrices(run):
     out = run / "results" / "interpret" / "danq_small"
     summary = pd.read_csv(out / "contributions.tsv", sep="\t")
     # danq_small's BiLSTM is not a layer DeepLIFT handles exactly: the fallback is named
-    assert summary["task"].tolist() == TASKS and set(summary["method"]) == {"integrated_gradients"}
-    assert set(summary["unsupported_layers"]) == {"Bidirectional"} and (summary["windows"] == 40).all()
+    assert summary["task"].tolist() == ["CTCF", "GATA1_TAL1", "FOXA1", "AP1"]  # interpret.deeplift.tasks
+    assert set(summary["method"]) == {"integrated_gradients"}
+    assert set(summary["unsupported_layers"]) == {"Bidirectional"} and (summary["windows"] == 30).all()
     planted = read_motif_file(REPO / "resources" / "motifs" / "planted_motifs.jaspar")
     ids = {m.id.split(".")[0] for m in planted}
     database = [m for m in jaspar_database() if m.id.split(".")[0] not in ids] + planted
@@ -57,7 +58,7 @@ def test_tracks_light_up_at_the_planted_sites(run):
 
     sites = pd.read_csv(run / "resources" / "example" / "motif_sites.bed", sep="\t", header=None,
                         names=["chrom", "start", "end", "id", "score", "strand", "kind", "tasks", "group"])  # fmt: skip
-    chrom, lo, hi = "chr3", 10_000 + 300, 210_000 - 300  # the covered part of config/example_track_regions.bed
+    chrom, lo, hi = "chr3", 10_000 + 300, 110_000 - 300  # the covered part of config/example_track_regions.bed
     bound = sites[(sites["chrom"] == chrom) & (sites["kind"] == "bound") & (sites["start"] > lo) & (sites["end"] < hi)]
     ratios = {}
     for task in TASKS:
@@ -91,6 +92,6 @@ def test_designed_sequences_carry_the_motif_and_a_separately_trained_model_agree
     assert len(edits) >= len(check) and set(edits["to"]) <= set("ACGT")
     implant = pd.read_csv(out / "implant.tsv", sep="\t")
     pair = implant[(implant["construct"] == "A+B") & (implant["task"] == "GATA1_TAL1")]
-    assert sorted(set(pair["spacing"])) == [12, 20, 30, 40, 50, 60, 80, 120]
+    assert sorted(set(pair["spacing"])) == [12, 20, 30, 40, 60, 120]
     for name in ("trajectory.png", "implant.png"):
         assert (out / name).stat().st_size > 0
