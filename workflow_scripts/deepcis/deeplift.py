@@ -64,7 +64,7 @@ MAXPOOL_LAYERS = frozenset({"MaxPooling1D", "GlobalMaxPooling1D"})
 ELEMENTWISE_ACTIVATIONS = frozenset({
     "linear", "relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "swish", "sigmoid",
     "hard_sigmoid", "hard_silu", "hard_swish", "tanh", "softplus", "softsign", "exponential", "mish",
-    "log_sigmoid",
+    "log_sigmoid", "threshold_relu",
 })  # fmt: skip
 CONTAINERS = ("Functional", "Sequential", "Model")
 NEAR_ZERO = 1e-6  # |z(x) - z(r)| below this: the derivative at x instead of the secant

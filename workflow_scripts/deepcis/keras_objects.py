@@ -55,6 +55,13 @@ class TaskActivation(layers.Layer):
         return super().get_config() | {"activations": self.activations}
 
 
+@keras.saving.register_keras_serializable(package="deepcis")
+def threshold_relu(x):
+    """Torch's nn.Threshold(0, 1e-6): x where x > 0, else 1e-6; the activation of the original
+    (Lua) DeepSEA, so its published weights convert exactly (deepcis.convert)."""
+    return ops.where(x > 0, x, ops.cast(1e-6, x.dtype))
+
+
 
 
 # --------------------------------------------------------------------------------------
@@ -278,5 +285,16 @@ def loss_for_head(head: str) -> keras.losses.Loss:
 
 
 def load_model(path) -> keras.Model:
-    """Load a deepcis model (`.keras`) in safe mode; this module registers its custom objects."""
+    """Load a deepcis model (`.keras`) in safe mode; this module registers its custom objects.
+
+    An imported external model whose model.json records `allow_unsafe: true` (Lambda layers the
+    user trusted in the config) loads unsafely, with a warning (deepcis.external)."""
+    from .external import unsafe_allowed
+
+    if unsafe_allowed(path):
+        import logging
+
+        logging.getLogger("deepcis.external").warning("loading %s with safe_mode=False (allow_unsafe: true in its "
+                                                      "model.json)", path)  # fmt: skip
+        return keras.saving.load_model(path, safe_mode=False)
     return keras.saving.load_model(path, safe_mode=True)

@@ -336,6 +336,10 @@ DEEPSEA_PARAMS = {
     # not in the published model; small models on little data escape the initial plateau
     # (predicting base rates for several epochs) much sooner with it (docs/models.md)
     "batch_norm": Param(False, "bool", "batch norm between each conv and its ReLU"),
+    # the original (Lua) DeepSEA's nn.Threshold(0, 1e-6): its published weights convert exactly
+    # (deepcis.convert, docs/external-models.md)
+    "activation": Param("relu", "choice", "activation of the convolutions and the hidden dense layer",
+                        choices=("relu", "threshold_relu")),
 }
 
 
@@ -361,6 +365,10 @@ def _deepsea_plan(hp):
 )
 def build_deepsea(window_length, n_tasks, hp):
     keras, layers = _keras()
+    if hp["activation"] == "threshold_relu":
+        from .keras_objects import threshold_relu as relu
+    else:
+        relu = "relu"
     l2 = keras.regularizers.L2(hp["l2"]) if hp["l2"] > 0 else None
     conv_norm = (keras.constraints.MaxNorm(hp["max_norm"], axis=[0, 1])
                  if hp["max_norm"] > 0 else None)
@@ -374,15 +382,15 @@ def build_deepsea(window_length, n_tasks, hp):
             x = layers.Conv1D(hp["conv_filters"][i], hp["kernel_size"][i], use_bias=False,
                               kernel_regularizer=l2, kernel_constraint=conv_norm, name=f"conv{b}")(x)
             x = layers.BatchNormalization(name=f"conv{b}_bn")(x)
-            x = layers.Activation("relu", name=f"conv{b}_relu")(x)
+            x = layers.Activation(relu, name=f"conv{b}_relu")(x)
         else:
-            x = layers.Conv1D(hp["conv_filters"][i], hp["kernel_size"][i], activation="relu",
+            x = layers.Conv1D(hp["conv_filters"][i], hp["kernel_size"][i], activation=relu,
                               kernel_regularizer=l2, kernel_constraint=conv_norm, name=f"conv{b}")(x)
         if i < n - 1:
             x = layers.MaxPooling1D(hp["pool_size"][i], name=f"pool{b}")(x)
         x = layers.Dropout(hp["dropout"][i], name=f"dropout{b}")(x)
     x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(hp["dense_units"], activation="relu", kernel_regularizer=l2,
+    x = layers.Dense(hp["dense_units"], activation=relu, kernel_regularizer=l2,
                      kernel_constraint=dense_norm, name="dense1")(x)
     if hp["l1_activity"] > 0:
         # a float32 layer, so the penalty is summed in float32 under mixed precision too
