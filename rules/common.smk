@@ -12,6 +12,12 @@ from deepcis.config import (
     validate_config,
 )
 from deepcis.errors import DeepcisError
+from deepcis.external import (
+    check_external_stages,
+    dataset_models,
+    external_files,
+    wrapped_models,
+)
 from deepcis.io_utils import config_sha256
 from deepcis.remote import localise_inputs
 from deepcis.splits import SPLITS
@@ -23,12 +29,19 @@ try:
     config.update(_validated)
     EXAMPLE_DIR = Path(config["example"]["dir"])
     # Files inside the example folder are made by rule simulate_example, so they need not exist yet.
-    TASKS = read_tasks(
-        config["tasks"],
-        existing_or_made=lambda p: Path(p).is_file() or EXAMPLE_DIR in Path(p).parents,
+    # No tasks sheet: every model is external (nothing to prepare, encode or train).
+    TASKS = (
+        read_tasks(
+            config["tasks"],
+            existing_or_made=lambda p: Path(p).is_file()
+            or EXAMPLE_DIR in Path(p).parents,
+        )
+        if config["tasks"]
+        else []
     )
     check_model_tasks(config, [t["name"] for t in TASKS])
     check_stage_models(config, [t["name"] for t in TASKS if t["type"] == "binary"])
+    check_external_stages(config, [t["name"] for t in TASKS])
     # http(s) inputs: from here on, their local copies (made by rule fetch_remote)
     REMOTE = localise_inputs(config, TASKS)
 except DeepcisError as error:
@@ -54,6 +67,14 @@ LABEL_DTYPE = (
 CONFIG_SHA256 = config_sha256(config)
 MODELS = list(config["models"])
 MODEL_PATTERN = "|".join(MODELS) if MODELS else "(?!)"
+# External models are imported from a file (rule import_model), not trained (docs/external-models.md).
+EXTERNAL = [m for m in MODELS if config["models"][m].get("external")]
+TRAINED = [m for m in MODELS if m not in EXTERNAL]
+TRAINED_PATTERN = "|".join(TRAINED) if TRAINED else "(?!)"
+EXTERNAL_PATTERN = "|".join(EXTERNAL) if EXTERNAL else "(?!)"
+# The models that read the HDF5 datasets: every trained one, and external ones that predict
+# tasks of the sheet at prepare.window_length.
+DATASET_MODELS = dataset_models(config, TASK_NAMES)
 BASELINE = "kmer_baseline"
 # Transferred models with a from-scratch twin: {fine-tuned model: from-scratch model}.
 TRANSFER_PAIRS = {
@@ -62,7 +83,9 @@ TRANSFER_PAIRS = {
     if spec.get("transfer") and spec["transfer"]["compare_to"]
 }
 # Everything evaluated side by side: the trained models, then the classical baseline.
-EVALUATED = MODELS + ([BASELINE] if config["baseline"]["enabled"] else [])
+EVALUATED = [m for m in MODELS if m in DATASET_MODELS] + (
+    [BASELINE] if config["baseline"]["enabled"] and TASKS else []
+)
 EVAL_SPLITS = config["evaluate"]["splits"]
 VCF = config["variants"]["vcf"]
 # htslib cannot read plain-gzip VCFs (dbSNP and ENCODE serve many): those are recompressed
@@ -75,16 +98,30 @@ SCORING_VCF = (
 SCORING_MODELS = (config["variants"]["models"] or MODELS) if VCF else []
 SCORE_CHUNKS = list(range(config["variants"]["chunks"]))
 INTERPRET = config["interpret"]
-INTERPRET_MODELS = (
-    (INTERPRET["models"] or MODELS) if INTERPRET["enabled"] and MODELS else []
-)
+INTERPRET_MODELS = [
+    m
+    for m in ((INTERPRET["models"] or MODELS) if INTERPRET["enabled"] else [])
+    if m in DATASET_MODELS or INTERPRET["windows"] != "top_predicted"
+]
+# First-layer filter motifs read test windows through deepcis' own first convolution.
+FILTER_MODELS = [
+    m
+    for m in INTERPRET_MODELS
+    if m in DATASET_MODELS and m not in wrapped_models(config)
+]
 
 # DeepLIFT + MoDISco, genome tracks, FASTA predictions and sequence design (rules/motifs.smk,
 # rules/tracks.smk, rules/design.smk).
 DEEPLIFT = INTERPRET["deeplift"]
-DEEPLIFT_MODELS = (
-    (DEEPLIFT["models"] or INTERPRET["models"] or MODELS) if DEEPLIFT["enabled"] else []
-)
+DEEPLIFT_MODELS = [
+    m
+    for m in (
+        (DEEPLIFT["models"] or INTERPRET["models"] or MODELS)
+        if DEEPLIFT["enabled"]
+        else []
+    )
+    if m in DATASET_MODELS
+]
 MODISCO_MODELS = DEEPLIFT_MODELS if INTERPRET["modisco"]["enabled"] else []
 TRACK_MODELS = (
     (config["tracks"]["models"] or MODELS) if config["tracks"]["enabled"] else []
@@ -146,11 +183,17 @@ def blacklist_input():
 
 def final_outputs():
     return [
-        "results/prepare/stats.tsv",
-        "results/prepare/class_balance.png",
-        *expand("results/encode/{split}.h5", split=SPLITS),
+        *(
+            [
+                "results/prepare/stats.tsv",
+                "results/prepare/class_balance.png",
+                *expand("results/encode/{split}.h5", split=SPLITS),
+            ]
+            if TASKS
+            else []
+        ),
         *expand("results/models/{model}/model.keras", model=MODELS),
-        *expand("results/models/{model}/training_curves.png", model=MODELS),
+        *expand("results/models/{model}/training_curves.png", model=TRAINED),
         *expand(
             "results/evaluate/{model}/{split}.metrics.tsv",
             model=EVALUATED,
@@ -183,14 +226,12 @@ def final_outputs():
         *expand(
             "results/interpret/{model}/{file}",
             model=INTERPRET_MODELS,
-            file=[
-                "ism.h5",
-                "ism.png",
-                "attributions.h5",
-                "attributions.png",
-                "filter_matches.tsv",
-                "filter_logos.png",
-            ],
+            file=["ism.h5", "ism.png", "attributions.h5", "attributions.png"],
+        ),
+        *expand(
+            "results/interpret/{model}/{file}",
+            model=FILTER_MODELS,
+            file=["filter_matches.tsv", "filter_logos.png"],
         ),
         *stage_outputs_motifs_tracks_design(),
         *report_outputs(),
@@ -237,7 +278,7 @@ def report_outputs():
     """The report's tables (rules/report.smk): summary and provenance, data, metrics, variants."""
     return [
         "results/report/run_info.html",
-        "results/report/data_summary.html",
+        *(["results/report/data_summary.html"] if TASKS else []),
         *(
             ["results/report/run_summary.html"]
             if EVALUATED and "test" in EVAL_SPLITS
@@ -254,7 +295,9 @@ def report_outputs():
 def run_info_inputs():
     """Every input file of the run by role: genome, tasks sheet, each task's files (peaks,
     signal, measured regions), blacklist, VCF."""
-    inputs = {"genome": config["genome"], "tasks_sheet": config["tasks"]}
+    inputs = {"genome": config["genome"]}
+    if config["tasks"]:
+        inputs["tasks_sheet"] = config["tasks"]
     for task in TASKS:
         for column in ("peaks", "signal", "measured"):
             if task.get(column):
@@ -263,6 +306,11 @@ def run_info_inputs():
         inputs["blacklist"] = config["blacklist"]
     if VCF:
         inputs["vcf"] = VCF
+    for model in EXTERNAL:
+        for i, path in enumerate(external_files(config["models"][model])):
+            inputs[f"model:{model}:{('file', 'sidecar', 'tasks_file')[min(i, 2)]}"] = (
+                path
+            )
     return inputs
 
 

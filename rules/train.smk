@@ -1,4 +1,4 @@
-# Training: one job per model named in config["models"], after a one-batch sanity check
+# Training: one job per trained model of config["models"], after a one-batch sanity check
 # (a transferred model instead waits for its source model; docs/transfer.md).
 
 
@@ -12,7 +12,7 @@ rule overfit_one_batch:
     benchmark:
         "benchmarks/train/overfit_one_batch.{model}.tsv"
     wildcard_constraints:
-        model=MODEL_PATTERN,
+        model=TRAINED_PATTERN,
     conda:
         "../envs/train.yaml"
     threads: config["threads"]["train"]
@@ -48,7 +48,7 @@ rule train_model:
     benchmark:
         "benchmarks/train/train_model.{model}.tsv"
     wildcard_constraints:
-        model=MODEL_PATTERN,
+        model=TRAINED_PATTERN,
     conda:
         "../envs/train.yaml"
     threads: config["threads"]["train"]

@@ -118,12 +118,22 @@ def _check_interpret(config: dict):
 def _check_models(config: dict, explicit_train: dict):
     """Resolve each model's hyperparameters (no TensorFlow needed) and its training settings."""
     from .errors import ModelConfigError
+    from .external import resolve_external
     from .models import resolve_hyperparameters
 
     window_length = config["prepare"]["window_length"]
     models = config["models"]
+    trained = [name for name, spec in models.items() if not spec.get("external")]
+    if trained and not config["tasks"]:
+        raise ConfigError(f"config key tasks: a tasks sheet is required to train model(s) {trained} (only a config whose "
+                          "models are all external, models.<name>.external, runs without one)")  # fmt: skip
     for name, spec in models.items():
-        if spec.get("transfer"):
+        if spec.get("external"):
+            # (a config validated before has the global values filled in: those pass)
+            if any(spec["train"][k] != config["train"][k] for k in explicit_train.get(name, ())):
+                raise ConfigError(f"config key models.{name}.train: an external model is not trained here; leave it out")
+            resolve_external(name, spec)  # tasks, architecture and window from the file and its sidecar
+        elif spec.get("transfer"):
             pass  # architecture and hyperparameters come from the source (_resolve_transfer)
         elif "architecture" not in spec:
             raise ConfigError(f"config key models.{name}: 'architecture' is required (or transfer.source)")
@@ -165,6 +175,9 @@ def _resolve_transfer(name: str, models: dict, window_length: int, chain: list, 
         raise ConfigError(f"{key}.source: models transfer from each other in a cycle ({' -> '.join(chain + [name])})")
     source = transfer["source"]
     given = {k: spec[k] for k in ("architecture", "hyperparameters") if spec.get(k)}
+    if source in models and (models[source].get("external") or {}).get("file") and not models[source]["external"].get("converter"):
+        raise ConfigError(f"{key}.source: {source!r} is an external Keras model, wrapped as it is: its layers are not "
+                          "deepcis' own, so no new head can be put on its body")  # fmt: skip
     if source in models:
         _resolve_transfer(source, models, window_length, chain + [name], resolved)
         spec["architecture"] = models[source]["architecture"]
@@ -196,6 +209,8 @@ def check_model_tasks(config: dict, task_names: list[str]):
     """Each model's `tasks` must be tasks of the sheet; a transfer comparison pairs models with
     the same tasks. Fills `tasks` (null = every task of the sheet)."""
     for name, spec in config["models"].items():
+        if spec.get("external"):
+            continue  # its own tasks, from its sidecar (resolve_external)
         wanted = spec.get("tasks")
         if wanted is None:
             spec["tasks"] = list(task_names)
