@@ -265,11 +265,11 @@ def test_workflow_evaluates_scores_interprets_and_tracks_an_external_model(tmp_p
         "genome": str(genome), "tasks": str(sheet), "seed": 1,
         "prepare": {"window_length": 200, "deepsea": {"bin_size": 100}},
         "split": {"mode": "chromosomes", "valid": ["chr2"], "test": ["chr3"]},
-        "encode": {"chunks": 1}, "baseline": {"enabled": False}, "evaluate": {"splits": ["test"]},
+        "encode": {"chunks": 1}, "baseline": {"enabled": False}, "evaluate": {"splits": ["valid"]},
         "models": {"colleague": {"external": {"file": str(tmp_path / "colleague.h5"),
                                               "sidecar": str(tmp_path / "colleague.yaml")}}},
         "variants": {"vcf": str(vcf), "chunks": 1},
-        "interpret": {"n_per_task": 1, "plot_windows": 2, "ig_steps": 4,
+        "interpret": {"windows": "variants", "n_per_task": 1, "plot_windows": 2, "ig_steps": 4, "reverse_complement": False,
                       "deeplift": {"enabled": True, "max_windows": 3, "n_shuffles": 2}, "modisco": {"enabled": False}},
         "tracks": {"enabled": True, "regions": str(regions), "stride": 100},
         "threads": {"train": 1, "predict": 1, "score": 1, "interpret": 1},
@@ -279,7 +279,7 @@ def test_workflow_evaluates_scores_interprets_and_tracks_an_external_model(tmp_p
     assert "import_model" in result.stdout + result.stderr
     assert not (work / "logs" / "train").exists()  # no overfit_one_batch, no train_model
     assert not (work / "results" / "interpret" / "colleague" / "filter_matches.tsv").exists()  # no conv of its own
-    for path in ("evaluate/colleague/test.metrics.tsv", "score/colleague/effects.tsv.gz", "interpret/colleague/ism.h5",
+    for path in ("evaluate/colleague/valid.metrics.tsv", "score/colleague/effects.tsv.gz", "interpret/colleague/ism.h5",
                  "interpret/colleague/attributions.h5", "interpret/colleague/contributions.h5",
                  "tracks/colleague/tracks.tsv", "report/run_info.html"):  # fmt: skip
         assert (work / "results" / path).is_file(), path
@@ -287,10 +287,10 @@ def test_workflow_evaluates_scores_interprets_and_tracks_an_external_model(tmp_p
     from deepcis.genome import reverse_complement
     from deepcis.predict import read_predictions
 
-    preds = read_predictions(work / "results" / "evaluate" / "colleague" / "test.predictions.h5")
+    preds = read_predictions(work / "results" / "evaluate" / "colleague" / "valid.predictions.h5")
     import h5py
 
-    with h5py.File(work / "results" / "encode" / "test.h5", "r") as f:
+    with h5py.File(work / "results" / "encode" / "valid.h5", "r") as f:
         x = f["x"][:64].astype(np.float32)
     side = read_sidecar(tmp_path / "colleague.yaml")
     raw = keras.saving.load_model(tmp_path / "colleague.h5", compile=False)
@@ -301,8 +301,12 @@ def test_workflow_evaluates_scores_interprets_and_tracks_an_external_model(tmp_p
     want = (prob(x) + prob(reverse_complement(x))) / 2
     np.testing.assert_allclose(preds.y_pred[:64], want, rtol=1e-4, atol=1e-5)
     assert preds.tasks == ["T1", "T2"]
-    contributions = (work / "results" / "interpret" / "colleague" / "contributions.tsv").read_text()
-    assert "T1" in contributions
+    # DeepLIFT walks into the nested model: exact (no integrated-gradients fallback), summation checked
+    import pandas as pd
+
+    contributions = pd.read_csv(work / "results" / "interpret" / "colleague" / "contributions.tsv", sep="\t")
+    assert set(contributions["method"]) == {"deeplift_shap"}
+    assert (contributions["max_summation_error"] <= contributions["tolerance"]).all()
 
 
 def test_published_deepsea_config_dry_runs(tmp_path):
