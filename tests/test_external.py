@@ -27,7 +27,7 @@ def tiny_keras_model(window: int, n_out: int, layout: str = "Lx4", final: str = 
     x = inputs if layout == "Lx4" else layers.Permute((2, 1))(inputs)
     x = layers.Conv1D(8, 7, activation="relu")(x)
     if lam:
-        x = layers.Lambda(lambda t: t * 2.0)(x)
+        x = layers.Lambda(lambda t: t * 2.0, name="lambda")(x)  # fixed name: auto-names count up per process
     x = layers.GlobalMaxPooling1D()(x)
     out = layers.Dense(n_out, activation=final)(x)
     return keras.Model(inputs, out)

@@ -79,6 +79,9 @@ def _copy_workflow(dst: Path) -> Path:
     for section in cfg.values():  # variants, interpret, ...: only the one model
         if isinstance(section, dict) and isinstance(section.get("models"), list):
             section["models"] = [MODEL]
+    model_tasks = cfg["models"][MODEL]["tasks"]
+    cfg["interpret"]["deeplift"]["tasks"] = [t for t in cfg["interpret"]["deeplift"]["tasks"] if t in model_tasks]
+    cfg["design"] = {"enabled": False}  # designs with danq_small, which this config drops
     (dst / "small.yaml").write_text(yaml.safe_dump(cfg))
     return dst
 
