@@ -1,10 +1,10 @@
 """Rule compare_models: summary table, per-task comparison and ROC/PR curves on the test split."""
 
 from deepcis import eval_plots
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 from deepcis.metrics import read_metrics, summarise, write_tsv
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 models = snakemake.params.models
 metrics = {m: read_metrics(p) for m, p in zip(models, snakemake.input.metrics)}
 summary = summarise(metrics)

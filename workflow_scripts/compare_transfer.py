@@ -4,11 +4,12 @@ import json
 
 import pandas as pd
 
-from deepcis.io_utils import atomic_path, log_to_file
+from deepcis.io_utils import atomic_path
+from deepcis.jobs import start_job
 from deepcis.metrics import read_metrics
 from deepcis.transfer import comparison_table, learning_curves_figure
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 inp = snakemake.input
 models = {
     "fine-tuned": {"name": snakemake.wildcards.model, "info": json.loads(open(inp.finetuned_info).read()),

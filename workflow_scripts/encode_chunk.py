@@ -3,30 +3,30 @@
 import json
 
 from deepcis.encode import encode_bed
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 
-log = log_to_file(snakemake.log[0])
-p = snakemake.params
+log = start_job(snakemake)
+p = snakemake.params.settings
 with open(snakemake.input.genome_info) as handle:
     genome_info = json.load(handle)
-chunk = (int(snakemake.wildcards.chunk), p.n_chunks)
+chunk = (int(snakemake.wildcards.chunk), snakemake.params.n_chunks)
 attrs = {
     "genome": snakemake.input.genome,
     "genome_sha256": genome_info["sha256"],
-    "label_mode": p.label_mode,
+    "label_mode": p["label_mode"],
     "split": snakemake.wildcards.split,
-    "config_sha256": p.config_sha256,
+    "config_sha256": p["config_sha256"],
     "chunk": f"{chunk[0]} of {chunk[1]}",
 }
 n = encode_bed(
     snakemake.input.genome,
     snakemake.input.bed,
     snakemake.output[0],
-    p.window_length,
+    p["window_length"],
     attrs,
     chunk=chunk,
-    block_rows=p.block_rows,
+    block_rows=p["block_rows"],
     workers=snakemake.threads,
-    label_dtype=p.label_dtype,
+    label_dtype=p["label_dtype"],
 )
 log.info("encoded chunk %d of %d (%d windows) of %s", chunk[0], chunk[1], n, snakemake.input.bed)

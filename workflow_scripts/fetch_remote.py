@@ -1,10 +1,10 @@
 """Rule fetch_remote: turn a file the http storage plugin downloaded into its local copy."""
 
 from deepcis.errors import ConfigError
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 from deepcis.remote import make_local_copy
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 source = snakemake.params.source
 if snakemake.params.offline or not snakemake.input:
     raise ConfigError(

@@ -1,10 +1,10 @@
 """Rule filter_motifs: first-layer filter PWMs from the test windows, matched to JASPAR."""
 
 from deepcis.interpret import filter_motifs, load_database
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 from deepcis.training import configure_runtime
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 cfg = snakemake.params.cfg
 configure_runtime(snakemake.threads, snakemake.params.seed, deterministic=True)
 database = load_database(cfg["jaspar"])

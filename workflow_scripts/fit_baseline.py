@@ -1,9 +1,10 @@
 """Rule fit_baseline: the k-mer logistic-regression baseline on the training split."""
 
 from deepcis.baseline import fit_kmer_baseline, save_baseline
-from deepcis.io_utils import atomic_path, log_to_file
+from deepcis.io_utils import atomic_path
+from deepcis.jobs import start_job
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 cfg = snakemake.params.baseline
 model = fit_kmer_baseline(
     snakemake.input.train,

@@ -1,8 +1,8 @@
 """Rule gather_split: concatenate a split's encoded chunks, in order, into one HDF5 file."""
 
 from deepcis.dataset import concatenate
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 
-log = log_to_file(snakemake.log[0])
-n = concatenate(list(snakemake.input), snakemake.output[0])
-log.info("gathered %d chunks, %d windows -> %s", len(snakemake.input), n, snakemake.output[0])
+log = start_job(snakemake)
+n = concatenate(list(snakemake.input.chunks), snakemake.output[0])
+log.info("gathered %d chunks, %d windows -> %s", len(snakemake.input.chunks), n, snakemake.output[0])

@@ -2,10 +2,11 @@
 
 from deepcis.genome import Genome
 from deepcis.interpret import explain_windows, select_windows
-from deepcis.io_utils import atomic_path, log_to_file
+from deepcis.io_utils import atomic_path
+from deepcis.jobs import start_job
 from deepcis.training import configure_runtime
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 cfg = snakemake.params.cfg
 configure_runtime(snakemake.threads, snakemake.params.seed, deterministic=True)
 from deepcis.keras_objects import load_model, model_metadata  # noqa: E402

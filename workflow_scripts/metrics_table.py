@@ -1,7 +1,7 @@
 """Rule metrics_table: one model's per-task metrics on every evaluated split, as an HTML table."""
 
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 from deepcis.report_tables import write_metrics_html
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 write_metrics_html(snakemake.wildcards.model, dict(zip(snakemake.params.splits, snakemake.input)), snakemake.output[0])

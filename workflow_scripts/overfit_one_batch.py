@@ -1,9 +1,10 @@
 """Rule overfit_one_batch: fail loudly if a model cannot memorise one training batch."""
 
-from deepcis.io_utils import log_to_file, write_json
+from deepcis.io_utils import write_json
+from deepcis.jobs import start_job
 from deepcis.training import overfit_one_batch
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 spec = snakemake.params.spec
 result = overfit_one_batch(
     snakemake.input.train,

@@ -1,7 +1,7 @@
 """Rule predict_baseline: per-window predictions of the k-mer baseline on one split."""
 
 from deepcis.baseline import predict_baseline
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 log.info("%s", predict_baseline(snakemake.input.model, snakemake.input.data, snakemake.output[0]))

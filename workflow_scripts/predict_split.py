@@ -1,9 +1,9 @@
 """Rule predict_split: per-window predictions of a trained model on one split."""
 
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 from deepcis.predict import predict_dataset
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 summary = predict_dataset(
     snakemake.input.model,
     snakemake.input.data,

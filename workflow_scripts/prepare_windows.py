@@ -3,11 +3,12 @@
 from deepcis import plots
 from deepcis.genome import Genome
 from deepcis.intervals import bedtools_tempdir
-from deepcis.io_utils import log_to_file, sha256_file, write_json
+from deepcis.io_utils import sha256_file, write_json
+from deepcis.jobs import start_job
 from deepcis.prepare import prepare_windows, write_stats, write_windows_bed
 from deepcis.splits import SPLITS
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 params = snakemake.params
 with bedtools_tempdir(getattr(snakemake.resources, "tmpdir", None)):
     prepared = prepare_windows(

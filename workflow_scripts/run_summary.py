@@ -1,9 +1,9 @@
 """Rule run_summary: per model median/mean scores, training time and device; best model per task."""
 
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 from deepcis.report_tables import write_run_summary
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 metrics = dict(zip(snakemake.params.evaluated, snakemake.input.metrics))
 models = dict(zip(snakemake.params.models, snakemake.input.models))
 baseline = {snakemake.params.baseline: snakemake.input.baseline[0]} if snakemake.input.baseline else {}

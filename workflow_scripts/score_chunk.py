@@ -1,12 +1,12 @@
 """Rule score_chunk: score one chunk of the VCF's records with one model."""
 
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 from deepcis.training import configure_runtime
 from deepcis.variants import score_variants
 
-log = log_to_file(snakemake.log[0])
-cfg = snakemake.params.cfg
-configure_runtime(snakemake.threads, snakemake.params.seed, deterministic=True)
+log = start_job(snakemake)
+cfg = snakemake.params.scoring
+configure_runtime(snakemake.threads, cfg["seed"], deterministic=True)
 summary = score_variants(
     snakemake.input.model,
     snakemake.input.genome,
@@ -18,7 +18,8 @@ summary = score_variants(
     ref_mismatch=cfg["ref_mismatch"],
     chunk=(int(snakemake.wildcards.chunk), snakemake.params.n_chunks),
     background=cfg["background"] or None,
-    seed=snakemake.params.seed,
+    seed=cfg["seed"],
     index=False,
+    expected_tasks=snakemake.params.tasks,  # a model trained on other tasks is refused, listing the difference
 )
 log.info("%s", summary)

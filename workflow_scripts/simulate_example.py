@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 from deepcis.simulate import simulate_example
 
 smk = snakemake  # noqa: F821 - injected by Snakemake's script directive
-log = log_to_file(smk.log[0])
+log = start_job(smk)
 out_dir = Path(smk.output.genome).parent
 summary = simulate_example(out_dir, smk.input.motifs, seed=int(smk.params.seed))
 missing = [str(p) for p in smk.output if not Path(p).is_file()]

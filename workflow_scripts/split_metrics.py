@@ -1,11 +1,11 @@
 """Rule split_metrics: per-task AUROC/AUPRC (or correlations) from saved predictions."""
 
 from deepcis.dataset import dataset_tasks
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 from deepcis.metrics import metrics_from_predictions, write_tsv
 from deepcis.predict import open_predictions
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 # signal tasks of the tasks sheet are regression tasks; a model with a regression head
 # (train.head linear/softplus) makes every task one
 kinds = "regression" if snakemake.params.head != "sigmoid" else snakemake.params.kinds

@@ -3,10 +3,10 @@
 from pathlib import Path
 
 from deepcis import plots
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 from deepcis.training import train_model
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 spec = snakemake.params.spec
 info = train_model(
     snakemake.input.train,

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import __version__
 from .errors import InputError
-from .io_utils import atomic_path, fsync_file
+from .io_utils import atomic_path, ensure_free_space, fsync_file
 
 REQUIRED_ATTRS = ("genome", "genome_sha256", "window_length", "label_mode", "split", "deepcis_version", "config_sha256")
 
@@ -34,6 +34,7 @@ def _create_contiguous(f, name: str, shape, dtype):
     """
     h5py = _h5py()
     dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_obj_track_times(False)  # no creation time: the same data gives the same bytes
     dcpl.set_layout(h5py.h5d.CONTIGUOUS)
     dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
     dcpl.set_fill_time(h5py.h5d.FILL_TIME_NEVER)
@@ -46,6 +47,10 @@ def _create_contiguous(f, name: str, shape, dtype):
 def create_dataset(path, n: int, window_length: int, tasks: list[str], attrs: dict, label_dtype=np.uint8):
     """Open a new dataset file of `n` rows for writing; it appears at `path` only on success."""
     h5py = _h5py()
+    label_bytes = np.dtype(label_dtype).itemsize * len(tasks)
+    # x, y, coordinates, chromosome names (variable-length strings: ~32 bytes each) and metadata
+    needed = n * (window_length * 4 + label_bytes + 16 + 32) + (1 << 20)
+    ensure_free_space(path, needed, f"{n:,} windows of {window_length} bp")
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w", locking=False) as f:
             _create_contiguous(f, "x", (n, window_length, 4), np.uint8)
