@@ -1,5 +1,6 @@
 # Config validation (before any job runs), the tasks sheet, and input helpers.
 import re
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -18,7 +19,8 @@ from deepcis.external import (
     external_files,
     wrapped_models,
 )
-from deepcis.io_utils import config_sha256
+from deepcis.input_check import check_inputs, group_spec, summary_lines
+from deepcis.io_utils import config_sha256, stable, sweep_stale_temp_files
 from deepcis.remote import localise_inputs
 from deepcis.splits import SPLITS
 from deepcis.vcf import vcf_compression
@@ -44,8 +46,21 @@ try:
     check_external_stages(config, [t["name"] for t in TASKS])
     # http(s) inputs: from here on, their local copies (made by rule fetch_remote)
     REMOTE = localise_inputs(config, TASKS)
+    # Every input file that exists is checked now (docs/architecture.md, "Input check"), so a
+    # dry run stops on the same errors as a run; results are cached by path, size and mtime
+    # under .snakemake/deepcis, so the re-parse in every cluster job costs a stat per file.
+    # Files the workflow makes (the example, remote copies) are checked by rule check_inputs.
+    INPUT_CHECKS = check_inputs(
+        config,
+        TASKS,
+        cache_dir=".snakemake/deepcis",
+        fix_index=not workflow.dryrun,
+        skip_missing=True,
+    )
 except DeepcisError as error:
     raise WorkflowError(str(error))
+if INPUT_CHECKS and workflow.is_main_process:
+    print("\n".join(summary_lines(INPUT_CHECKS)), file=sys.stderr)
 
 REMOTE_DIR = config["remote"]["dir"].rstrip("/")
 REMOTE_PATTERN = "|".join(re.escape(p[len(REMOTE_DIR) + 1 :]) for p in REMOTE) or "(?!)"
@@ -64,7 +79,27 @@ LABEL_DTYPE = (
     if any(t["type"] == "signal" or "measured" in t for t in TASKS)
     else "uint8"
 )
+# Provenance: the whole config (rule run_info records it; its hash reruns only report jobs),
+# and the part the data stages read (the `config_sha256` attribute of the HDF5 splits), so
+# pointing variants.vcf elsewhere does not re-encode or retrain (docs/architecture.md).
 CONFIG_SHA256 = config_sha256(config)
+DATA_CONFIG = stable(
+    {
+        k: config[k]
+        for k in ("genome", "blacklist", "chromosomes", "seed", "prepare", "split")
+    }
+    | {
+        "tasks": [
+            {
+                k: v
+                for k, v in t.items()
+                if k not in ("cell_type", "assay", "loss", "weight")
+            }
+            for t in TASKS
+        ]
+    }
+)
+DATA_CONFIG_SHA256 = config_sha256(DATA_CONFIG)
 MODELS = list(config["models"])
 MODEL_PATTERN = "|".join(MODELS) if MODELS else "(?!)"
 # External models are imported from a file (rule import_model), not trained (docs/external-models.md).
@@ -162,6 +197,19 @@ def track_peaks(wildcards):
 
 def track_peak_files(wildcards):
     return list(track_peaks(wildcards).values())
+
+
+# The input-check groups (rules/checks.smk): data files, the VCF, the interpret BED.
+CHECK_GROUPS = (
+    ["data"]
+    + (["vcf"] if VCF else [])
+    + (["bed"] if INTERPRET_MODELS and INTERPRET["windows"] == "bed" else [])
+)
+
+
+def check_gate(group):
+    """The input check a long rule waits for (rules/checks.smk)."""
+    return f"results/check/{group}.json"
 
 
 def transfer_source_input(wildcards):
@@ -275,9 +323,11 @@ def stage_outputs_motifs_tracks_design():
 
 
 def report_outputs():
-    """The report's tables (rules/report.smk): summary and provenance, data, metrics, variants."""
+    """The report's tables (rules/report.smk): summary and provenance, inputs, data, metrics,
+    variants."""
     return [
         "results/report/run_info.html",
+        "results/report/input_check.html",
         *(["results/report/data_summary.html"] if TASKS else []),
         *(
             ["results/report/run_summary.html"]

@@ -1,4 +1,16 @@
 CHUNKS = list(range(config["encode"]["chunks"]))
+# What encoding reads from the config. Rule gather_split carries it (and the chunks' inputs)
+# too: the chunks are temp() files, and Snakemake compares a job's params and inputs with its
+# last run only while its outputs exist (rules/score.smk says the same of scoring).
+ENCODE_SETTINGS = stable(
+    {
+        "window_length": config["prepare"]["window_length"],
+        "label_mode": config["prepare"]["mode"],
+        "block_rows": config["encode"]["block_rows"],
+        "config_sha256": DATA_CONFIG_SHA256,
+        "label_dtype": LABEL_DTYPE,
+    }
+)
 
 
 rule encode_chunk:
@@ -20,19 +32,18 @@ rule encode_chunk:
     resources:
         mem_mb=1000,
     params:
+        settings=ENCODE_SETTINGS,
         n_chunks=len(CHUNKS),
-        window_length=config["prepare"]["window_length"],
-        label_mode=config["prepare"]["mode"],
-        block_rows=config["encode"]["block_rows"],
-        config_sha256=CONFIG_SHA256,
-        label_dtype=LABEL_DTYPE,
     script:
         "../workflow_scripts/encode_chunk.py"
 
 
 rule gather_split:
     input:
-        expand("results/encode/chunks/{{split}}.{chunk}.h5", chunk=CHUNKS),
+        chunks=expand("results/encode/chunks/{{split}}.{chunk}.h5", chunk=CHUNKS),
+        # the chunks' own inputs and params (see ENCODE_SETTINGS)
+        genome=config["genome"],
+        bed="results/prepare/windows/{split}.bed",
     output:
         "results/encode/{split}.h5",
     log:
@@ -45,5 +56,7 @@ rule gather_split:
         "../envs/encode.yaml"
     resources:
         mem_mb=1000,
+    params:
+        settings=ENCODE_SETTINGS,
     script:
         "../workflow_scripts/gather_split.py"

@@ -40,7 +40,7 @@ rule fit_baseline:
         "../envs/evaluate.yaml"
     threads: 2
     params:
-        baseline=config["baseline"],
+        baseline=stable(config["baseline"]),
         seed=config["seed"],
         tasks=[t for t in TASK_NAMES if TASK_KINDS[t] == "binary"],
     script:
@@ -84,7 +84,7 @@ rule split_metrics:
             if wc.model in config["models"]
             else "sigmoid"
         ),
-        kinds=TASK_KINDS,
+        kinds=stable(TASK_KINDS),
     script:
         "../workflow_scripts/split_metrics.py"
 
@@ -128,6 +128,6 @@ rule compare_models:
         "../envs/evaluate.yaml"
     params:
         models=EVALUATED,
-        kinds=TASK_KINDS,
+        kinds=stable(TASK_KINDS),
     script:
         "../workflow_scripts/compare_models.py"

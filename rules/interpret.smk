@@ -7,6 +7,7 @@ rule interpret_windows:
         model="results/models/{model}/model.keras",
         genome=config["genome"],
         windows=interpret_window_inputs,
+        check=lambda wc: [check_gate("bed")] if INTERPRET["windows"] == "bed" else [],
     output:
         ism="results/interpret/{model}/ism.h5",
         attributions="results/interpret/{model}/attributions.h5",
@@ -33,7 +34,13 @@ rule interpret_windows:
         "../envs/interpret.yaml"
     threads: config["threads"]["interpret"]
     params:
-        cfg=INTERPRET,
+        cfg=stable(
+            {
+                k: v
+                for k, v in INTERPRET.items()
+                if k not in ("enabled", "models", "filters", "jaspar")
+            }
+        ),
         seed=config["seed"],
     script:
         "../workflow_scripts/interpret_windows.py"
@@ -69,7 +76,7 @@ rule filter_motifs:
         "../envs/interpret.yaml"
     threads: config["threads"]["interpret"]
     params:
-        cfg=INTERPRET,
+        cfg=stable({k: INTERPRET[k] for k in ("filters", "jaspar")}),
         seed=config["seed"],
     script:
         "../workflow_scripts/filter_motifs.py"

@@ -4,6 +4,7 @@ rule prepare_windows:
         peaks=list(TASK_PEAKS.values()),
         task_files=TASK_FILES,
         blacklist=blacklist_input(),
+        check=check_gate("data"),
     output:
         beds=expand("results/prepare/windows/{split}.bed", split=SPLITS),
         stats="results/prepare/stats.tsv",
@@ -23,9 +24,19 @@ rule prepare_windows:
         mem_mb=4000,
     params:
         tasks=TASK_PEAKS,
-        task_rows=TASKS,
-        prepare=config["prepare"],
-        split=config["split"],
+        # the columns prepare reads (not the descriptive ones, nor the training's loss/weight)
+        task_rows=stable(
+            [
+                {
+                    k: v
+                    for k, v in t.items()
+                    if k not in ("cell_type", "assay", "loss", "weight")
+                }
+                for t in TASKS
+            ]
+        ),
+        prepare=stable(config["prepare"]),
+        split=stable(config["split"]),
         seed=config["seed"],
         chromosomes=config["chromosomes"],
     script:

@@ -23,6 +23,8 @@ rule run_info:
     params:
         inputs=run_info_inputs(),
         models=MODELS,
+        # it records the whole config: any edit reruns this (cheap) report job, nothing else
+        config_sha256=CONFIG_SHA256,
     script:
         "../workflow_scripts/run_info.py"
 

@@ -1,5 +1,17 @@
 # Variant effect scoring: the VCF's records scatter into chunks per model and gather in order.
 
+# What scoring reads from the config (the VCF itself is an input). The chunks are temp() files,
+# gone after the gather, and Snakemake can only compare a job's params and inputs with its
+# last run while its outputs exist: so rule gather_scores carries them too, and a changed
+# VCF or setting reruns the chunks through it.
+SCORING_SETTINGS = stable(
+    {
+        k: config["variants"][k]
+        for k in ("batch_size", "reverse_complement", "ref_mismatch", "background")
+    }
+    | {"seed": config["seed"]}
+)
+
 
 rule bgzip_vcf:
     input:
@@ -21,6 +33,7 @@ rule score_chunk:
         model="results/models/{model}/model.keras",
         genome=config["genome"],
         vcf=SCORING_VCF or [],
+        check=check_gate("vcf"),
     output:
         tsv=temp("results/score/{model}/chunks/{chunk}.tsv.gz"),
         vcf=temp("results/score/{model}/chunks/{chunk}.vcf.gz"),
@@ -35,9 +48,9 @@ rule score_chunk:
         "../envs/score.yaml"
     threads: config["threads"]["score"]
     params:
-        cfg=config["variants"],
+        scoring=SCORING_SETTINGS,
         n_chunks=len(SCORE_CHUNKS),
-        seed=config["seed"],
+        tasks=lambda wc: config["models"][wc.model]["tasks"],
     script:
         "../workflow_scripts/score_chunk.py"
 
@@ -46,6 +59,9 @@ rule gather_scores:
     input:
         tsv=expand("results/score/{{model}}/chunks/{chunk}.tsv.gz", chunk=SCORE_CHUNKS),
         vcf=expand("results/score/{{model}}/chunks/{chunk}.vcf.gz", chunk=SCORE_CHUNKS),
+        # the chunks' own inputs and params (see SCORING_SETTINGS)
+        scored_vcf=SCORING_VCF or [],
+        model="results/models/{model}/model.keras",
     output:
         tsv="results/score/{model}/effects.tsv.gz",
         vcf="results/score/{model}/annotated.vcf.gz",
@@ -58,6 +74,9 @@ rule gather_scores:
         model=MODEL_PATTERN,
     conda:
         "../envs/score.yaml"
+    params:
+        scoring=SCORING_SETTINGS,
+        tasks=lambda wc: config["models"][wc.model]["tasks"],
     script:
         "../workflow_scripts/gather_scores.py"
 

@@ -17,7 +17,7 @@ rule overfit_one_batch:
         "../envs/train.yaml"
     threads: config["threads"]["train"]
     params:
-        spec=lambda wc: config["models"][wc.model],
+        spec=lambda wc: stable(config["models"][wc.model]),
         seed=config["seed"],
         tasks=lambda wc: config["models"][wc.model]["tasks"],
         task_specs=lambda wc: {
@@ -58,7 +58,7 @@ rule train_model:
             1 if config["models"][wc.model]["train"]["devices"] == "gpu" else 0
         ),
     params:
-        spec=lambda wc: config["models"][wc.model],
+        spec=lambda wc: stable(config["models"][wc.model]),
         seed=config["seed"],
         resume_dir=lambda wc: f"results/models/{wc.model}.resume",
         tasks=lambda wc: config["models"][wc.model]["tasks"],

@@ -59,9 +59,32 @@ def _refuse_moved_keys(config: dict):
             )
 
 
+def _refuse_wrong_shapes(config: dict):
+    """Sections given as the wrong kind of YAML value, said plainly (before anything indexes
+    into them): `models` as a list instead of a mapping is the usual one."""
+    models = config.get("models")
+    if isinstance(models, list):
+        names = [m.get("name", "?") if isinstance(m, dict) else m for m in models][:3]
+        raise ConfigError(
+            "config key models: a mapping from model name to its settings is expected, not a list "
+            f"(got a list of {len(models)}: {names}). Write it as\n  models:\n    my_model:\n"
+            "      architecture: deepsea\n      hyperparameters: {...}"
+        )
+    for key, value in config.items():
+        if key in ("train", "prepare", "split", "encode", "threads", "evaluate", "baseline", "variants", "interpret",
+                   "example", "remote", "input_check", "models") and value is not None and not isinstance(value, dict):  # fmt: skip
+            raise ConfigError(f"config key {key}: a mapping (key: value lines indented under {key}:) is expected, "
+                              f"not {type(value).__name__} {value!r}")  # fmt: skip
+    for name, spec in (models or {}).items():
+        if spec is not None and not isinstance(spec, dict):
+            raise ConfigError(f"config key models.{name}: a mapping (architecture, hyperparameters, ...) is expected, "
+                              f"not {type(spec).__name__} {spec!r}")  # fmt: skip
+
+
 def validate_config(config: dict) -> dict:
     """Return a validated copy of `config` with every default filled in."""
     config = copy.deepcopy(dict(config))
+    _refuse_wrong_shapes(config)
     # which training keys each model sets itself (the rest come from the global `train`)
     explicit_train = {
         name: set((spec or {}).get("train") or {}) if isinstance(spec, dict) else set()
@@ -226,6 +249,55 @@ def check_model_tasks(config: dict, task_names: list[str]):
                               "a comparison needs the same tasks")  # fmt: skip
 
 
+def load_config_file(path) -> dict:
+    """Read a YAML (or JSON) config file; a syntax error is a ConfigError naming the file, the
+    line and column, and the problem (Snakemake's own reader says neither)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"config file {path} cannot be read: {error}") from None
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        context = getattr(error, "context", None)
+        tabs = " (YAML indents with spaces, never tabs)" if "'\\t'" in str(error) else ""
+        raise ConfigError(f"{path}{where}: YAML syntax error: {problem}{f' ({context})' if context else ''}{tabs}") from None
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: a config file is a mapping of keys (genome:, tasks:, ...), not "
+                          f"{type(config).__name__}")  # fmt: skip
+    return config
+
+
+def main(argv=None) -> int:
+    """`python -m deepcis.config my.yaml`: check a config file (YAML syntax with file, line and
+    column; then every key) without running Snakemake. Paths are read relative to the current
+    directory, as the workflow does."""
+    import sys
+
+    paths = list(sys.argv[1:] if argv is None else argv)
+    if not paths:
+        print("usage: python -m deepcis.config CONFIG.yaml [...]", file=sys.stderr)
+        return 2
+    status = 0
+    for path in paths:
+        try:
+            config = validate_config(load_config_file(path))
+            tasks = read_tasks(config["tasks"])
+            check_model_tasks(config, [t["name"] for t in tasks])
+            check_stage_models(config, [t["name"] for t in tasks if t["type"] == "binary"])
+            print(f"{path}: valid ({len(tasks)} tasks, {len(config['models'])} models)")
+        except ConfigError as error:
+            print(f"{path}: {error}", file=sys.stderr)
+            status = 1
+    return status
+
+
 def _task_modality(record: dict, path, line_no: int, base_dir, exists) -> bool:
     """Check and complete the multi-modal columns of a tasks-sheet row (docs/multimodal.md);
     True for a signal task."""
@@ -350,3 +422,7 @@ def check_stage_models(config: dict, baseline_tasks: list[str] | None = None):
         check_design_tasks(design, check_tasks)
     except ConfigError as error:
         raise ConfigError(f"config key {error}") from None
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -30,6 +30,7 @@ class IntervalSet:
     end: np.ndarray  # int64
     summit: np.ndarray  # int64 absolute summit position, -1 when the file gives none
     skipped_chroms: dict[str, int] = field(default_factory=dict)
+    skipped_first_line: dict[str, int] = field(default_factory=dict)  # contig -> its first line in the file
 
     def __len__(self) -> int:
         return int(self.start.size)
@@ -73,6 +74,7 @@ def read_intervals(
         raise InputError(path, f"{what} not found")
     chroms, starts, ends, summits = [], [], [], []
     skipped: dict[str, int] = {}
+    first_line: dict[str, int] = {}
     try:
         handle = _open_text(path)
     except OSError as error:
@@ -106,6 +108,7 @@ def read_intervals(
                         summit = start + offset
                 if chrom not in chrom_sizes:
                     skipped[chrom] = skipped.get(chrom, 0) + 1
+                    first_line.setdefault(chrom, line_no)
                     continue
                 if end > chrom_sizes[chrom]:
                     raise InputError(
@@ -138,6 +141,7 @@ def read_intervals(
         end=np.array(ends, dtype=np.int64)[order],
         summit=np.array(summits, dtype=np.int64)[order],
         skipped_chroms=skipped,
+        skipped_first_line=first_line,
     )
 
 

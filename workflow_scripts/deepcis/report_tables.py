@@ -403,3 +403,40 @@ def write_run_info(config: dict, inputs: dict, model_json_paths: dict, json_out,
     with atomic_path(html_out) as tmp:
         Path(tmp).write_text(document("Run info: config, versions, input checksums", run_info_html(info)))
     return info
+
+
+# --------------------------------------------------------------------------------------
+# Input check
+# --------------------------------------------------------------------------------------
+
+
+def input_check_html(groups: dict) -> str:
+    """Per input file (the input check's JSON, deepcis.input_check.to_json): records, contigs,
+    contigs not in the genome and the records on them, notes."""
+    rows, seen = [], set()
+    for checks in groups.values():
+        for c in checks:
+            if (c["role"], c["path"]) in seen:
+                continue
+            seen.add((c["role"], c["path"]))
+            missing = c.get("missing") or {}
+            names = ", ".join(f"{html.escape(k)} ({v:,})" for k, v in list(missing.items())[:8])
+            names += " ..." if len(missing) > 8 else ""
+            rows.append([html.escape(c["role"]), html.escape(c["path"]), html.escape(c["kind"]), f"{c['records']:,}",
+                         f"{c['contigs']:,}", f"{len(missing):,}", f"{sum(missing.values()):,}", names or "",
+                         html.escape("; ".join(c.get("notes") or []))])  # fmt: skip
+    header = ["role", "file", "kind", "records", "contigs", "contigs not in genome", "records on them", "which",
+              "notes"]  # fmt: skip
+    note = ('<p class="deepcis-note">Records on contigs the genome lacks are skipped (counted here); a near-match '
+            "name or a mostly-missing file stops the run before any work. Records: sequences of a FASTA, intervals "
+            "of a BED, contigs of a bigWig, records of a VCF.</p>")  # fmt: skip
+    return html_table(header, rows, "Input files and their contigs against the genome") + note
+
+
+def write_input_check(json_paths: list, html_out):
+    """The input check's per-file counts (every check group) as a self-contained HTML page."""
+    groups = {}
+    for path in json_paths:
+        groups |= json.loads(Path(path).read_text())
+    with atomic_path(html_out) as tmp:
+        Path(tmp).write_text(document("Input check", input_check_html(groups)))

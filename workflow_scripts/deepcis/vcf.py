@@ -42,12 +42,22 @@ class VcfRecord(NamedTuple):
 
 @dataclass
 class VcfScan:
-    """What a pre-pass learns about a VCF without keeping its records."""
+    """What a pre-pass learns about a VCF without keeping its records.
+
+    Line numbers are the file's (header lines counted); record numbers count records from 1.
+    """
 
     n_records: int = 0
     contigs: dict = field(default_factory=dict)  # name -> record count, in first-seen order
-    unsorted_line: int | None = None  # first record out of (contig-contiguous, POS) order
+    unsorted_line: int | None = None  # record number of the first record out of (contig-contiguous, POS) order
+    unsorted_file_line: int | None = None  # its line in the file
+    duplicate: tuple | None = None  # (file line, file line of the first copy, "chrom:pos ref>alt") of the first duplicate
     header_text: str = ""  # header as pysam holds it after reading all records
+    header_lines: int = 0  # '#' lines before the first record
+    ref_checked: int = 0  # records whose REF was compared with the genome (with `genome`)
+    ref_mismatches: int = 0
+    first_ref_mismatch: tuple | None = None  # (file line, "chrom:pos", REF, genome bases)
+    outside_chromosome: int = 0  # records whose REF span runs past their chromosome's end
 
 
 @contextlib.contextmanager
@@ -94,7 +104,9 @@ def bgzip_vcf(src, dst, block_size: int = 1 << 20) -> None:
         raise InputError(src, f"cannot decompress the VCF: {error}") from None
 
 
-def _open_vcf(path):
+def _open_vcf(path, allow_gzip: bool = False):
+    """A pysam VariantFile over `path`; a plain-gzip file (which htslib cannot read) is refused,
+    or with `allow_gzip` decompressed into a pipe that htslib reads (`_gzip_pipe`)."""
     import pysam
 
     path = Path(path)
@@ -102,14 +114,68 @@ def _open_vcf(path):
         raise InputError(path, "VCF not found (or not a regular file)")
     if path.stat().st_size == 0:
         raise InputError(path, "VCF is empty (not even a header)")
+    source, cleanup = str(path), None
     if vcf_compression(path) == "gzip":
-        raise InputError(path, "VCF is compressed with plain gzip; recompress it with bgzip "
-                         "(zcat in.vcf.gz | bgzip > out.vcf.gz)")
+        if not allow_gzip:
+            raise InputError(path, "VCF is compressed with plain gzip; recompress it with bgzip "
+                             "(zcat in.vcf.gz | bgzip > out.vcf.gz)")
+        source, cleanup = _gzip_pipe(path)
     try:
-        return pysam.VariantFile(str(path), "r")
+        handle = pysam.VariantFile(source, "r")
     except (ValueError, OSError, NotImplementedError) as error:
+        if cleanup is not None:
+            cleanup()
         raise InputError(path, f"not a readable VCF/BCF file: {error}; a VCF needs '##fileformat' "
                          "and '#CHROM' header lines and tab-separated records") from None
+    if cleanup is not None:
+        handle_close = handle.close
+
+        def close():
+            handle_close()
+            cleanup()
+
+        return _Closing(handle, close)
+    return handle
+
+
+class _Closing:
+    """A VariantFile whose close() also ends the decompression pipe behind it."""
+
+    def __init__(self, handle, close):
+        self._handle, self.close = handle, close
+
+    def __iter__(self):
+        return iter(self._handle)
+
+    @property
+    def header(self):
+        return self._handle.header
+
+
+def _gzip_pipe(path):
+    """('/dev/fd/N', cleanup): the decompressed bytes of a plain-gzip file, fed into a pipe by a
+    thread, so htslib reads it as a stream without a temp copy."""
+    import os
+    import threading
+
+    read_fd, write_fd = os.pipe()
+
+    def feed():
+        try:
+            with gzip.open(path, "rb") as src, os.fdopen(write_fd, "wb") as dst:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+        except (OSError, EOFError):  # reader gone (BrokenPipe) or damaged gzip: the reader sees the end
+            pass
+
+    thread = threading.Thread(target=feed, daemon=True)
+    thread.start()
+
+    def cleanup():
+        os.close(read_fd)
+        thread.join(timeout=10)
+
+    return f"/dev/fd/{read_fd}", cleanup
 
 
 def _text_lines(path) -> Iterator[str]:
@@ -168,28 +234,107 @@ def _iter_pysam(path, handle) -> Iterator:
         index += 1
 
 
-def scan_vcf(path) -> VcfScan:
+def header_line_count(path) -> int:
+    """Lines of the VCF's header (those starting with '#') before the first record."""
+    count = 0
+    try:
+        for text in _text_lines(path):
+            if not text.startswith("#"):
+                break
+            count += 1
+    except (OSError, EOFError, gzip.BadGzipFile):
+        pass  # the reader reports the damage with its record
+    return count
+
+
+def scan_vcf(path, genome=None, ref_block: int = 65536, allow_gzip: bool = False) -> VcfScan:
     """Pre-pass over the whole VCF: validates every record (bad input fails before any
-    scoring), counts records and contig use, and checks sort order (for tabix)."""
-    scan = VcfScan()
+    scoring), counts records and contig use, finds the first record out of sort order (for
+    tabix) and the first duplicate (same CHROM, POS, REF and an ALT seen there before).
+
+    With `genome` (a `deepcis.genome.Genome`), also compares each REF with the genome's bases
+    (contig names resolved with `contig_name`), counting mismatches: a count, not an error.
+    Memory is bounded: REFs are checked `ref_block` records at a time. `allow_gzip` reads a
+    plain-gzip file too (through a pipe; the scoring jobs need bgzip).
+    """
+    scan = VcfScan(header_lines=header_line_count(path))
+    first_line = scan.header_lines + 1
     last_chrom, last_pos, finished = None, -1, set()
-    with _quiet_htslib(), contextlib.closing(_open_vcf(path)) as handle:
+    here_pos, here_alleles = None, {}  # alleles seen at (last_chrom, here_pos): (ref, alt) -> line
+    contigs = scan.contigs
+    pending = []  # (line, chrom, pos, ref) awaiting the REF check
+    names = {}
+    with _quiet_htslib(), contextlib.closing(_open_vcf(path, allow_gzip)) as handle:
         for index, record in _iter_pysam(path, handle):
-            chrom, pos = record.chrom, record.pos
-            scan.contigs[chrom] = scan.contigs.get(chrom, 0) + 1
-            if scan.unsorted_line is None:
-                if chrom != last_chrom:
-                    if chrom in finished:
-                        scan.unsorted_line = index + 1
-                    if last_chrom is not None:
-                        finished.add(last_chrom)
-                    last_chrom, last_pos = chrom, pos
-                elif pos < last_pos:
-                    scan.unsorted_line = index + 1
-                last_pos = pos
+            chrom, pos, ref = record.chrom, record.pos, record.ref
+            contigs[chrom] = contigs.get(chrom, 0) + 1
+            if chrom != last_chrom:
+                if scan.unsorted_line is None and chrom in finished:
+                    scan.unsorted_line, scan.unsorted_file_line = index + 1, first_line + index
+                if last_chrom is not None:
+                    finished.add(last_chrom)
+                last_chrom, last_pos = chrom, pos
+                here_pos, here_alleles = None, {}
+            elif pos < last_pos and scan.unsorted_line is None:
+                scan.unsorted_line, scan.unsorted_file_line = index + 1, first_line + index
+            last_pos = pos
+            if pos != here_pos:
+                here_pos, here_alleles = pos, {}
+            line = first_line + index
+            for alt in record.alts or (".",):
+                seen = here_alleles.setdefault((ref, alt), line)
+                if seen != line and scan.duplicate is None:
+                    scan.duplicate = (line, seen, f"{chrom}:{pos} {ref}>{alt}")
+            if genome is not None:
+                pending.append((line, chrom, pos, ref))
+                if len(pending) >= ref_block:
+                    _check_refs(scan, genome, pending, names)
+                    pending = []
             scan.n_records = index + 1
         scan.header_text = str(handle.header)
+    if genome is not None and pending:
+        _check_refs(scan, genome, pending, names)
     return scan
+
+
+def contig_name(name: str, genome_sizes) -> str | None:
+    """The genome's name of a VCF contig: as is, with 'chr' added, or with it removed."""
+    genome = genome_sizes if isinstance(genome_sizes, (set, dict)) else set(genome_sizes)
+    for candidate in (name, _add_chr(name, genome), _remove_chr(name, genome)):
+        if candidate in genome:
+            return candidate
+    return None
+
+
+def _check_refs(scan: VcfScan, genome, rows: list, names: dict) -> None:
+    """Compare the REFs of `rows` (line, chrom, pos, ref) with the genome, grouped by contig and
+    REF length so the genome is read in vectorised window fetches."""
+    import numpy as np
+
+    sizes = genome.chrom_sizes
+    groups: dict = {}
+    for line, chrom, pos, ref in rows:
+        target = names[chrom] if chrom in names else names.setdefault(chrom, contig_name(chrom, sizes))
+        if target is None or not ref or ref == ".":
+            continue  # contigs are counted elsewhere; a missing REF fails the reader
+        if pos - 1 + len(ref) > sizes[target]:
+            scan.outside_chromosome += 1
+            continue
+        groups.setdefault((target, len(ref)), []).append((line, pos, ref.upper(), chrom))
+    for (target, length), members in groups.items():
+        starts = np.fromiter((m[1] - 1 for m in members), np.int64, count=len(members))
+        got = genome.fetch_windows(target, starts, length)
+        want = np.frombuffer("".join(m[2] for m in members).encode("ascii", "replace"), np.uint8).reshape(-1, length)
+        got_upper = np.where((got >= 97) & (got <= 122), got - 32, got).astype(np.uint8)
+        wrong = np.flatnonzero((got_upper != want).any(axis=1))
+        scan.ref_checked += len(members)
+        scan.ref_mismatches += int(wrong.size)
+        if wrong.size:
+            k = int(wrong[0])
+            line, pos, ref, chrom = members[k]
+            candidate = (line, f"{chrom}:{pos}", ref, got_upper[k].tobytes().decode("ascii", "replace"))
+            if scan.first_ref_mismatch is None or line < scan.first_ref_mismatch[0]:
+                scan.first_ref_mismatch = candidate
 
 
 def read_vcf(path, start: int = 0, stop: int | None = None, with_text: bool = False) -> Iterator[VcfRecord]:
