@@ -6,10 +6,12 @@ They are registered with Keras (package "deepcis"), so a saved `.keras` model lo
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 from keras import layers, ops
 
-from .errors import ModelConfigError
+from .errors import ModelConfigError, ModelFileError
 from .heads import HEADS
 
 
@@ -284,17 +286,87 @@ def loss_for_head(head: str) -> keras.losses.Loss:
     raise ModelConfigError(f"unknown head {head!r}; available: {', '.join(HEADS)}")
 
 
-def load_model(path) -> keras.Model:
+def load_model(path, expected_tasks=None) -> keras.Model:
     """Load a deepcis model (`.keras`) in safe mode; this module registers its custom objects.
 
-    An imported external model whose model.json records `allow_unsafe: true` (Lambda layers the
-    user trusted in the config) loads unsafely, with a warning (deepcis.external)."""
+    A missing, truncated or corrupt file, or one that is not a Keras model, is a
+    `ModelFileError` that says which; with `expected_tasks`, so is a model whose tasks differ
+    (the difference listed). An imported external model whose model.json records
+    `allow_unsafe: true` (Lambda layers the user trusted in the config) loads unsafely, with a
+    warning (deepcis.external); any other model with a Lambda layer is refused in safe mode."""
+    import zipfile
+
     from .external import unsafe_allowed
 
-    if unsafe_allowed(path):
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(path, "model file not found")
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(path, f"model file is corrupt or truncated ({path.stat().st_size:,} bytes, not a "
+                             "Keras zip archive); delete it and rerun its training job")  # fmt: skip
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise ModelFileError(path, f"model file is corrupt ({error}); delete it and rerun its training job") from None
+    if bad is not None:
+        raise ModelFileError(path, f"model file is corrupt (member {bad} fails its checksum); delete it and rerun "
+                             "its training job")  # fmt: skip
+    if not {"config.json", "model.weights.h5"} <= names:
+        raise ModelFileError(path, f"not a Keras model file (the archive holds {sorted(names)}, not config.json and "
+                             "model.weights.h5)")  # fmt: skip
+    safe_mode = not unsafe_allowed(path)
+    if not safe_mode:
         import logging
 
         logging.getLogger("deepcis.external").warning("loading %s with safe_mode=False (allow_unsafe: true in its "
                                                       "model.json)", path)  # fmt: skip
-        return keras.saving.load_model(path, safe_mode=False)
-    return keras.saving.load_model(path, safe_mode=True)
+    try:
+        model = keras.saving.load_model(path, safe_mode=safe_mode)
+    except ValueError as error:
+        if safe_mode and "safe_mode" in str(error):  # a Lambda layer (arbitrary code) refused
+            raise ModelFileError(path, "the model holds a Lambda layer, which runs arbitrary code; safe mode "
+                                 "refuses it (an external model can set allow_unsafe: true, "
+                                 "docs/external-models.md)") from None  # fmt: skip
+        raise ModelFileError(path, f"cannot load the model (ValueError: {str(error)[:300]}); the file is corrupt "
+                             "or was saved by an incompatible deepcis/Keras version") from None  # fmt: skip
+    except Exception as error:  # Keras raises many types for a file it cannot rebuild
+        raise ModelFileError(path, f"cannot load the model ({type(error).__name__}: {str(error)[:300]}); the file "
+                             "is corrupt or was saved by an incompatible deepcis/Keras version") from None  # fmt: skip
+    if expected_tasks is not None:
+        check_model_tasks(model, path, expected_tasks)
+    return model
+
+
+def check_model_tasks(model: keras.Model, path, expected_tasks) -> None:
+    """ModelFileError unless the model predicts exactly `expected_tasks`, in that order."""
+    tasks = model_metadata(model)["tasks"]
+    expected = [str(t) for t in expected_tasks]
+    if tasks == expected:
+        return
+    missing = [t for t in expected if t not in tasks]
+    extra = [t for t in tasks if t not in expected]
+    parts = [f"missing {missing}" if missing else "", f"not expected {extra}" if extra else ""]
+    detail = "; ".join(p for p in parts if p) or f"same tasks in another order: {tasks}"
+    raise ModelFileError(path, f"the model predicts tasks {tasks}, the config expects {expected} ({detail}); "
+                         "retrain it (snakemake --forcerun train_model) or fix the model's tasks in the config")
+
+
+def save_model(model: keras.Model, path) -> None:
+    """`model.save(path)`, then the archive made reproducible: every member dated 1980-01-01
+    and metadata.json without its save time, so the same weights give the same bytes (a
+    resumed training run's model.keras equals an uninterrupted one's, checksums included)."""
+    import json
+    import zipfile
+
+    model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        members = [(info, archive.read(info)) for info in archive.infolist()]
+    with zipfile.ZipFile(path, "w") as archive:
+        for info, data in members:
+            if info.filename == "metadata.json":
+                data = json.dumps({k: v for k, v in json.loads(data).items() if k != "date_saved"}).encode()
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
+            archive.writestr(fixed, data)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ import numpy as np
 
 from . import __version__
 from .batches import BatchConfig, HDF5Batches
-from .errors import ConfigError, InputError
+from .errors import ConfigError, InputError, TrainingDivergedError
 from .io_utils import atomic_path, canonical_json, package_versions, write_json
 
 log = logging.getLogger(__name__)
@@ -56,6 +55,8 @@ TRAIN_DEFAULTS = {
     "deterministic": True,
     "head": "sigmoid",
     "fraction": 1.0,
+    "divergence_factor": 3.0,
+    "divergence_epochs": 2,
 }
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 
@@ -213,11 +214,35 @@ def _make_monitor(out_dir: Path, resume_dir: Path, cfg: dict, fingerprint: str, 
             self.current_epoch = epoch
             self.epoch_start = time.perf_counter()
 
+        def on_train_batch_end(self, batch, logs=None):
+            loss = float((logs or {}).get("loss", np.nan))
+            if self.state.get("initial_loss") is None and np.isfinite(loss):
+                self.state["initial_loss"] = loss  # the first batch's loss: the untrained model's
+            if not np.isfinite(loss):
+                self._diverged(f"the training loss became {loss} at epoch {self.current_epoch + 1}, batch {batch + 1}")
+
+        def _diverged(self, what: str):
+            lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            (out_dir / "best.keras").unlink(missing_ok=True)
+            raise TrainingDivergedError(
+                f"{out_dir}: training diverged, so no model was saved: {what} (learning rate {lr:.3g}; the initial "
+                f"loss was {self.state.get('initial_loss')}). Lower train.learning_rate (or the model's own), check the "
+                "labels and signal targets for extreme values, or loosen train.divergence_factor / divergence_epochs"
+            )
+
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
             s = self.state
             val_loss = float(logs.get("val_loss", np.nan))
             lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            loss, start, factor = float(logs.get("loss", np.nan)), s.get("initial_loss"), cfg["divergence_factor"]
+            if not np.isfinite(loss):
+                self._diverged(f"the training loss of epoch {epoch + 1} is {loss}")
+            growing = factor is not None and start is not None and loss > factor * start
+            s["diverging_epochs"] = s.get("diverging_epochs", 0) + 1 if growing else 0
+            if s["diverging_epochs"] >= cfg["divergence_epochs"]:
+                self._diverged(f"the training loss ({loss:.4g} at epoch {epoch + 1}) stayed above {factor} x its "
+                               f"start ({start:.4g}) for {s['diverging_epochs']} epoch(s)")  # fmt: skip
             seconds = time.perf_counter() - self.epoch_start
             s["history"].append({"epoch": epoch + 1, "loss": float(logs.get("loss", np.nan)), "val_loss": val_loss,
                                  "learning_rate": lr, "seconds": seconds,
@@ -247,19 +272,55 @@ def _make_monitor(out_dir: Path, resume_dir: Path, cfg: dict, fingerprint: str, 
         def _save_resume_state(self):
             resume_dir.mkdir(parents=True, exist_ok=True)
             save_model_atomic(self.model, resume_dir / "last.keras")
-            write_json(self.state | {"fingerprint": fingerprint}, resume_dir / "state.json")
+            write_json(self.state | {"fingerprint": fingerprint, "random_states": random_states(self.model)},
+                       resume_dir / "state.json")  # fmt: skip
 
     return TrainingMonitor()
 
 
+def _seed_generators(model, create_global: bool = False) -> dict:
+    """Every Keras `SeedGenerator` a model draws from while training (dropout, recurrent
+    dropout, noise), by layer name and position, plus Keras' global one where it exists."""
+    from keras.src.backend.common import global_state
+    from keras.src.random.seed_generator import global_seed_generator
+
+    generators = {}
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        for i, generator in enumerate(getattr(layer, "_seed_generators", ())):
+            generators[f"{layer.name}/{i}"] = generator
+    if create_global or global_state.get_global_attribute("global_seed_generator") is not None:
+        generators["(global)"] = global_seed_generator()
+    return generators
+
+
+def random_states(model) -> dict:
+    """The state of every random generator of `model` (`_seed_generators`). Keras'
+    `Layer.save_own_variables` leaves them out of `.keras` files, so a model loaded for resume
+    would draw new dropout masks; the resume state saves them beside the model instead."""
+    import keras
+
+    return {key: [int(v) for v in keras.ops.convert_to_numpy(g.state.value)] for key, g in _seed_generators(model).items()}
+
+
+def restore_random_states(model, states: dict) -> None:
+    """Put back the generator states saved by `random_states` into the same model, loaded."""
+    import keras
+
+    generators = _seed_generators(model, create_global="(global)" in states)
+    differ = sorted(set(states) ^ set(generators))
+    if differ:
+        raise RuntimeError(f"resume state and model differ in their random generators: {differ}")
+    for key, value in states.items():
+        state = generators[key].state
+        state.assign(keras.ops.convert_to_tensor(value, dtype=state.dtype))
+
+
 def save_model_atomic(model, path: Path):
-    """model.save to a temp name (Keras wants the .keras suffix), then rename into place."""
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """`keras_objects.save_model` (reproducible bytes) to a temp name, renamed into place."""
+    from .keras_objects import save_model
+
+    with atomic_path(path, suffix=".keras") as tmp:  # Keras wants the .keras suffix
+        save_model(model, tmp)
 
 
 def _load_resume(resume_dir: Path, fingerprint: str):
@@ -352,6 +413,7 @@ def train_model(
         if state is not None:
             log.info("resuming after epoch %d from %s", state["epoch"], resume_dir)
             model = keras_objects.load_model(resume_dir / "last.keras")
+            restore_random_states(model, state.pop("random_states", {}))
         else:
             if transfer is not None:
                 source = keras_objects.load_model(source_file)
@@ -412,7 +474,8 @@ def train_model(
         if state["epoch"] < end:
             fit(end)
     if not best_path.is_file():
-        raise RuntimeError("training finished without a finite validation loss; no model saved")
+        raise TrainingDivergedError(f"{out_dir}: training finished without a finite validation loss, so no model "
+                                    "was saved; check the validation split's labels and the learning rate")
     with atomic_path(out_dir / "model.keras") as tmp:
         shutil.copyfile(best_path, tmp)
     best_path.unlink()

@@ -45,7 +45,7 @@ import numpy as np
 
 from .errors import ConfigError, InputError
 from .genome import Genome, one_hot_encode, reverse_complement
-from .io_utils import atomic_path, fsync_file
+from .io_utils import atomic_path, fsync_file, open_gzip_text
 from .vcf import VcfRecord, open_bgzf_indexed, read_vcf, resolve_contigs, scan_vcf
 
 log = logging.getLogger("deepcis.variants")
@@ -426,16 +426,15 @@ class _Predictor:
         return out.reshape(out.shape[0], -1)
 
 
-def _load(model_path):
-    """A model folder (model.keras inside) or a .keras file -> (model, tasks, window length)."""
+def _load(model_path, expected_tasks=None):
+    """A model folder (model.keras inside) or a .keras file -> (model, tasks, window length);
+    a corrupt file, or one for other tasks than `expected_tasks`, is a ModelFileError."""
     from .keras_objects import load_model, model_metadata
 
     path = Path(model_path)
     if path.is_dir():
         path = path / "model.keras"
-    if not path.is_file():
-        raise InputError(path, "model file not found")
-    model = load_model(path)
+    model = load_model(path, expected_tasks)
     meta = model_metadata(model)
     return model, list(meta["tasks"]), int(meta["window_length"]), _output_is_sigmoid(model)
 
@@ -610,6 +609,7 @@ def score_variants(
     seed: int = 0,
     block_size: int = DEFAULT_BLOCK_SIZE,
     index: bool = True,
+    expected_tasks: list[str] | None = None,
 ) -> dict:
     """Score every ALT allele of a VCF (or of one chunk of its records) with a model.
 
@@ -665,7 +665,7 @@ def score_variants(
         raise InputError(vcf_path, f"records are not sorted (contigs contiguous, POS ascending) from record "
                          f"{scan.unsorted_line} on, so the annotated VCF cannot be tabix-indexed; sort it "
                          "first (bcftools sort)")
-    model, tasks, length, sigmoid = _load(model_path)
+    model, tasks, length, sigmoid = _load(model_path, expected_tasks)
     run = _Run(model, tasks, length, sigmoid, _Predictor(model, batch_size, reverse_complement))
     if not np.all(sigmoid):
         log.warning("the model's output is not a sigmoid%s: logit_diff is NA there",
@@ -686,7 +686,7 @@ def score_variants(
                 meta["chunk"] = f"{chunk[0]}/{chunk[1]}"
             vcf_handle.write(_vcf_header(scan.header_text, meta).encode())
         tsv_tmp = stack.enter_context(atomic_path(out_tsv_gz))
-        with gzip.open(tsv_tmp, "wt", compresslevel=TSV_COMPRESSLEVEL, newline="") as tsv:
+        with open_gzip_text(tsv_tmp, compresslevel=TSV_COMPRESSLEVEL) as tsv:
             tsv.write("\t".join(header) + "\n")
             records = read_vcf(vcf_path, start, stop, with_text=out_vcf_gz is not None)
             prepared = (_prepare_block(b, genome, length, contig_map, ref_mismatch)
@@ -754,7 +754,7 @@ def gather_scores(tsv_parts, vcf_parts, out_tsv_gz, out_vcf_gz=None, index: bool
     header = None
     with contextlib.ExitStack() as stack:
         tsv_tmp = stack.enter_context(atomic_path(out_tsv_gz))
-        with gzip.open(tsv_tmp, "wt", compresslevel=TSV_COMPRESSLEVEL, newline="") as out:
+        with open_gzip_text(tsv_tmp, compresslevel=TSV_COMPRESSLEVEL) as out:
             for part in tsv_parts:
                 with gzip.open(part, "rt", newline="") as handle:
                     first = handle.readline()
