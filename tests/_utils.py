@@ -103,10 +103,19 @@ def snakemake_env():
     return env
 
 
-def run_snakemake(workdir, *args, check=True):
+# A snakemake call's time limit, sized from CI's (the whole suite runs in one job of at most 90
+# minutes on 2 cores, .ci/run; the example run takes ~9 min idle and several times that on a
+# loaded machine): it stops a hung run before CI kills the job, never a slow but healthy one.
+# DEEPCIS_TEST_TIMEOUT (seconds) overrides it.
+CI_JOB_LIMIT_S = 90 * 60
+SNAKEMAKE_TIMEOUT_S = int(os.environ.get("DEEPCIS_TEST_TIMEOUT", CI_JOB_LIMIT_S - 10 * 60))
+
+
+def run_snakemake(workdir, *args, check=True, timeout=SNAKEMAKE_TIMEOUT_S):
     result = subprocess.run(
-        [*SNAKEMAKE, "--cores", "2", *args], cwd=workdir, env=snakemake_env(), capture_output=True, text=True, timeout=1500
-    )
+        [*SNAKEMAKE, "--cores", "2", *args], cwd=workdir, env=snakemake_env(), capture_output=True, text=True,
+        timeout=timeout,
+    )  # fmt: skip
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
     return result
@@ -150,5 +159,61 @@ def write_config(workdir, patch: dict) -> Path:
     for key, value in patch.items():
         cfg[key] = value
     path = workdir / "bad.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+# A tiny but complete workflow: check, prepare, encode, train (with dropout: its random state
+# must survive a resume), score and report tables in about a minute. The fault and bad-input
+# tests (tests/test_reliability.py) start from it.
+TINY_MODEL = {"architecture": "deepsea", "hyperparameters": {"conv_filters": [8, 8, 8], "kernel_size": 5, "pool_size": 2,
+                                                             "dense_units": 8, "dropout": [0.2, 0.2, 0.5]}}  # fmt: skip
+
+
+def write_tiny_inputs(folder: Path, size: int = 40_000) -> dict:
+    """Genome (3 chromosomes), two peak files, a blacklist and a sorted VCF of SNVs whose REF
+    matches the genome, in `folder`; returns their paths by role."""
+    folder.mkdir(parents=True, exist_ok=True)
+    records = {f"chr{i + 1}": random_sequence(size, 20 + i) for i in range(3)}
+    genome = write_fasta(folder / "genome.fa", records)
+    rng = np.random.default_rng(8)
+    peaks = {}
+    for task in ("T1", "T2"):
+        rows = []
+        for chrom in records:
+            for start in sorted(rng.choice(np.arange(500, size - 1500, 400), 30, replace=False)):
+                rows.append((chrom, int(start), int(start) + 300, f"{task}_{chrom}_{start}", 0, ".", 5.0, 3.0, 2.0, 150))
+        peaks[task] = write_bed(folder / f"{task}.narrowPeak", rows)
+    blacklist = write_bed(folder / "blacklist.bed", [("chr1", 20_000, 21_000)])
+    lines = ["##fileformat=VCFv4.2"] + [f"##contig=<ID={c},length={size}>" for c in records]
+    lines.append("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO")
+    for chrom, seq in records.items():
+        for pos in sorted(rng.choice(np.arange(1000, size - 1000), 12, replace=False)):
+            ref = seq[pos - 1]
+            lines.append(f"{chrom}\t{pos}\tv{chrom}_{pos}\t{ref}\t{'ACGT'[('ACGT'.index(ref) + 1) % 4]}\t.\t.\t.")
+    vcf = folder / "variants.vcf"
+    vcf.write_text("\n".join(lines) + "\n")
+    return {"genome": genome, "peaks": peaks, "blacklist": blacklist, "vcf": vcf}
+
+
+def tiny_config(workdir: Path, inputs: dict, **overrides) -> Path:
+    """A config (and tasks sheet) for `write_tiny_inputs` files in `workdir`: tiny.yaml."""
+    sheet = workdir / "tiny_tasks.tsv"
+    sheet.write_text("name\tpeaks\n" + "".join(f"{t}\t{p}\n" for t, p in inputs["peaks"].items()))
+    cfg = {
+        "genome": str(inputs["genome"]), "tasks": str(sheet), "blacklist": str(inputs["blacklist"]), "seed": 5,
+        "prepare": {"window_length": 200, "deepsea": {"bin_size": 100},
+                    "negatives": {"strategy": "random", "ratio": 1.0}},
+        "split": {"mode": "chromosomes", "valid": ["chr2"], "test": ["chr3"]},
+        "encode": {"chunks": 2, "block_rows": 64, "threads": 1},
+        "threads": {"train": 1, "predict": 1, "score": 1, "interpret": 1},
+        "train": {"epochs": 4, "batch_size": 2, "early_stopping_patience": 10, "reverse_complement": True},
+        "models": {"tiny": TINY_MODEL},
+        "evaluate": {"splits": []}, "baseline": {"enabled": False}, "interpret": {"enabled": False},
+        "variants": {"vcf": str(inputs["vcf"]), "chunks": 2, "background": 0, "batch_size": 16},
+    }  # fmt: skip
+    for key, value in overrides.items():
+        cfg[key] = value
+    path = workdir / "tiny.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
