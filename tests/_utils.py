@@ -197,20 +197,27 @@ def write_tiny_inputs(folder: Path, size: int = 40_000) -> dict:
 
 
 def tiny_config(workdir: Path, inputs: dict, **overrides) -> Path:
-    """A config (and tasks sheet) for `write_tiny_inputs` files in `workdir`: tiny.yaml."""
+    """A config (and tasks sheet) for `write_tiny_inputs` files: tiny.yaml in `workdir`. Paths
+    are relative to `workdir` when the inputs lie inside it, so two working directories with
+    the same inputs make byte-identical outputs."""
+
+    def rel(path):
+        path = Path(path)
+        return str(path.relative_to(workdir)) if path.is_relative_to(workdir) else str(path)
+
     sheet = workdir / "tiny_tasks.tsv"
-    sheet.write_text("name\tpeaks\n" + "".join(f"{t}\t{p}\n" for t, p in inputs["peaks"].items()))
+    sheet.write_text("name\tpeaks\n" + "".join(f"{t}\t{rel(p)}\n" for t, p in inputs["peaks"].items()))
     cfg = {
-        "genome": str(inputs["genome"]), "tasks": str(sheet), "blacklist": str(inputs["blacklist"]), "seed": 5,
+        "genome": rel(inputs["genome"]), "tasks": rel(sheet), "blacklist": rel(inputs["blacklist"]), "seed": 5,
         "prepare": {"window_length": 200, "deepsea": {"bin_size": 100},
                     "negatives": {"strategy": "random", "ratio": 1.0}},
         "split": {"mode": "chromosomes", "valid": ["chr2"], "test": ["chr3"]},
-        "encode": {"chunks": 2, "block_rows": 64, "threads": 1},
+        "encode": {"chunks": 2, "block_rows": 1, "threads": 1},  # block_rows 1: encode jobs last long enough to kill
         "threads": {"train": 1, "predict": 1, "score": 1, "interpret": 1},
         "train": {"epochs": 4, "batch_size": 2, "early_stopping_patience": 10, "reverse_complement": True},
         "models": {"tiny": TINY_MODEL},
         "evaluate": {"splits": []}, "baseline": {"enabled": False}, "interpret": {"enabled": False},
-        "variants": {"vcf": str(inputs["vcf"]), "chunks": 2, "background": 0, "batch_size": 16},
+        "variants": {"vcf": rel(inputs["vcf"]), "chunks": 1, "background": 0, "batch_size": 16},
     }  # fmt: skip
     for key, value in overrides.items():
         cfg[key] = value

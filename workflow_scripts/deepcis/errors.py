@@ -46,6 +46,18 @@ class DiskFullError(DeepcisError, OSError):
         return (self.__class__, (self.path, self.needed, self.free))
 
 
+class OutputError(DeepcisError, OSError):
+    """An output that cannot be written (a read-only or foreign folder): names the path."""
+
+    def __init__(self, path, problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+    def __reduce__(self):
+        return (self.__class__, (self.path, self.problem))
+
+
 class TrainingDivergedError(DeepcisError, RuntimeError):
     """Training stopped because the loss became NaN/infinite or grew far above its start."""
 

@@ -261,9 +261,7 @@ def check_vcf(path, genome_path, sizes: dict, max_missing_fraction: float, cache
     def scan():
         with Genome(genome_path) as genome:
             found = scan_vcf(path, genome, allow_gzip=True)
-        result = {k: v for k, v in asdict(found).items() if k != "header_text"}
-        result["first_line"] = {}
-        return result
+        return {k: v for k, v in asdict(found).items() if k != "header_text"}
 
     found = _cached(cache, "vcf", [path, genome_path], {}, scan)
     if found["unsorted_file_line"] is not None:
@@ -281,7 +279,7 @@ def check_vcf(path, genome_path, sizes: dict, max_missing_fraction: float, cache
     renamed = {c: t for c, t in mapping.items() if t is not None and t != c}
     if renamed:
         check.notes.append(f"contig names resolved against the genome: {_names([f'{c}->{t}' for c, t in renamed.items()], 4)}")
-    contig_verdict(check, list(sizes), max_missing_fraction)
+    contig_verdict(check, list(sizes), max_missing_fraction, found["contig_first_line"])
     if found["ref_mismatches"]:
         line, where, ref, bases = found["first_ref_mismatch"]
         check.notes.append(f"REF differs from the genome in {found['ref_mismatches']} of {found['ref_checked']} records "

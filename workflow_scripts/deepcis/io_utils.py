@@ -14,7 +14,7 @@ import shutil
 import socket
 from pathlib import Path
 
-from .errors import DiskFullError
+from .errors import DeepcisError, DiskFullError, OutputError
 
 log = logging.getLogger("deepcis.io")
 
@@ -118,25 +118,40 @@ def atomic_path(path, suffix: str = ""):
 
     A failure or a kill leaves no file at `path` (at worst a hidden `.tmp` beside it, removed
     by the next writer of `path` or by `sweep_stale_temp_files`). A full disk becomes a
-    `DiskFullError` naming `path`.
+    `DiskFullError` naming `path`; a folder that cannot be written an `OutputError`.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in stale_temp_files(path.parent, target=path.name, any_pid=True):
-        log.info("removing %s, left by an earlier writer of %s that was killed", stale, path)
-        stale.unlink(missing_ok=True)
     tmp = temp_path(path, suffix)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in stale_temp_files(path.parent, target=path.name, any_pid=True):
+            log.info("removing %s, left by an earlier writer of %s that was killed", stale, path)
+            stale.unlink(missing_ok=True)
         yield tmp
         os.replace(tmp, path)
     except OSError as error:
-        full = disk_full_error(error, path)
-        if full is None:
+        translated = _output_error(error, path, tmp)
+        if translated is error:
             raise
-        raise full from error
+        raise translated from error
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _output_error(error: OSError, path: Path, tmp: Path) -> OSError:
+    """The error to raise for an OSError while writing `path`: a full disk or a folder that
+    cannot be written, said with the path; any other error (reading an input, say) as it is."""
+    if isinstance(error, DeepcisError):
+        return error
+    full = disk_full_error(error, path)
+    if full is not None:
+        return full
+    mine = error.filename is None or Path(error.filename).parent in (path.parent, tmp.parent)
+    if getattr(error, "errno", None) in (errno.EROFS, errno.EACCES, errno.EPERM) and mine:
+        return OutputError(path, f"cannot be written: {os.strerror(error.errno)} (in {path.parent}); make the folder "
+                           "writable, then rerun (finished outputs are kept)")  # fmt: skip
+    return error
 
 
 def open_gzip_text(path, compresslevel: int = 6):

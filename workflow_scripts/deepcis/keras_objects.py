@@ -353,10 +353,21 @@ def check_model_tasks(model: keras.Model, path, expected_tasks) -> None:
                          "retrain it (snakemake --forcerun train_model) or fix the model's tasks in the config")
 
 
+def _without_object_ids(obj):
+    """A Keras config without its `shared_object_id`s: memory addresses of objects that layers
+    share in this process (a dtype policy, a constraint), which differ in every process."""
+    if isinstance(obj, dict):
+        return {k: _without_object_ids(v) for k, v in obj.items() if k != "shared_object_id"}
+    if isinstance(obj, list):
+        return [_without_object_ids(v) for v in obj]
+    return obj
+
+
 def save_model(model: keras.Model, path) -> None:
-    """`model.save(path)`, then the archive made reproducible: every member dated 1980-01-01
-    and metadata.json without its save time, so the same weights give the same bytes (a
-    resumed training run's model.keras equals an uninterrupted one's, checksums included)."""
+    """`model.save(path)`, then the archive made reproducible: every member dated 1980-01-01,
+    metadata.json without its save time, config.json without the process's object ids (each
+    shared object is then rebuilt once per use, which is equivalent), so the same weights give
+    the same bytes: a resumed training run's model.keras equals an uninterrupted one's."""
     import json
     import zipfile
 
@@ -367,6 +378,8 @@ def save_model(model: keras.Model, path) -> None:
         for info, data in members:
             if info.filename == "metadata.json":
                 data = json.dumps({k: v for k, v in json.loads(data).items() if k != "date_saved"}).encode()
+            elif info.filename == "config.json":
+                data = json.dumps(_without_object_ids(json.loads(data))).encode()
             fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
             archive.writestr(fixed, data)

@@ -189,6 +189,11 @@ def prepare_windows(
 
     stats = _stats(windows, task_names, pos_filter.dropped, neg_filter.dropped, int(boundary.sum()),
                    len(pos.windows), len(cand), n_wanted)  # fmt: skip
+    positives = stats[stats["section"] == "positives"]
+    for row in positives[positives["value"] == 0].itertuples():
+        # a task that cannot be trained or evaluated there: said on the console (deepcis.jobs), not only logged
+        warnings.append(f"task {row.item!r} has no positive window in the {row.split} split (peaks: "
+                        f"{tasks.get(row.item, '?')}); its metrics there will be NA")  # fmt: skip
     for message in warnings:
         log.warning(message)
     return PreparedWindows(windows=windows, tasks=task_names, stats=stats, warnings=warnings)

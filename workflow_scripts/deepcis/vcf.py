@@ -49,6 +49,7 @@ class VcfScan:
 
     n_records: int = 0
     contigs: dict = field(default_factory=dict)  # name -> record count, in first-seen order
+    contig_first_line: dict = field(default_factory=dict)  # name -> file line of its first record
     unsorted_line: int | None = None  # record number of the first record out of (contig-contiguous, POS) order
     unsorted_file_line: int | None = None  # its line in the file
     duplicate: tuple | None = None  # (file line, file line of the first copy, "chrom:pos ref>alt") of the first duplicate
@@ -94,6 +95,7 @@ def bgzip_vcf(src, dst, block_size: int = 1 << 20) -> None:
     opener = gzip.open if vcf_compression(src) == "gzip" else open
     try:
         with opener(src, "rb") as handle, atomic_path(dst) as tmp:
+            open(tmp, "wb").close()  # an unwritable folder fails here, cleanly: pysam.BGZFile would crash
             out = pysam.BGZFile(str(tmp), "wb")
             try:
                 while block := handle.read(block_size):
@@ -125,8 +127,9 @@ def _open_vcf(path, allow_gzip: bool = False):
     except (ValueError, OSError, NotImplementedError) as error:
         if cleanup is not None:
             cleanup()
-        raise InputError(path, f"not a readable VCF/BCF file: {error}; a VCF needs '##fileformat' "
-                         "and '#CHROM' header lines and tab-separated records") from None
+        raise _header_problem(path) or InputError(
+            path, f"not a readable VCF/BCF file: {error}; a VCF needs '##fileformat' and '#CHROM' header lines and "
+            "tab-separated records") from None  # fmt: skip
     if cleanup is not None:
         handle_close = handle.close
 
@@ -152,6 +155,37 @@ class _Closing:
         return self._handle.header
 
 
+def _header_problem(path) -> InputError | None:
+    """What is wrong with a text VCF's header, with its line (None when it looks right or the
+    file is not text: htslib's own message is then the best there is)."""
+    try:
+        lines = []
+        for number, text in enumerate(_text_lines(path), start=1):
+            lines.append((number, text.rstrip("\r\n")))
+            if not text.startswith("#") or number > 100_000:
+                break
+    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError):
+        return None
+    if not lines or any("\x00" in text for _, text in lines[:3]):
+        return None
+    if not lines[0][1].startswith("##fileformat=VCF"):
+        return InputError(path, f"the first line must be '##fileformat=VCFv4.x', found {lines[0][1][:60]!r}", 1)
+    chrom = [n for n, text in lines if text.startswith("#CHROM")]
+    if not chrom:
+        first = next((n for n, text in lines if not text.startswith("#")), len(lines))
+        return InputError(path, "the header has no '#CHROM POS ID REF ALT QUAL FILTER INFO' line before the first "
+                          "record", first)  # fmt: skip
+    columns = lines[chrom[0] - 1][1].lstrip("#").split("\t")
+    wanted = ["CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]
+    if columns[:8] != wanted:
+        return InputError(path, f"the '#CHROM' line must name the tab-separated columns {' '.join(wanted)}, found "
+                          f"{columns[:8]}", chrom[0])  # fmt: skip
+    bad = next(((n, text) for n, text in lines if text.startswith("##") and "=" not in text), None)
+    if bad is not None:
+        return InputError(path, f"a '##' header line must be '##key=value', found {bad[1][:60]!r}", bad[0])
+    return None
+
+
 def _gzip_pipe(path):
     """('/dev/fd/N', cleanup): the decompressed bytes of a plain-gzip file, fed into a pipe by a
     thread, so htslib reads it as a stream without a temp copy."""
@@ -159,14 +193,17 @@ def _gzip_pipe(path):
     import threading
 
     read_fd, write_fd = os.pipe()
+    failed = []
 
     def feed():
         try:
             with gzip.open(path, "rb") as src, os.fdopen(write_fd, "wb") as dst:
                 while chunk := src.read(1 << 20):
                     dst.write(chunk)
-        except (OSError, EOFError):  # reader gone (BrokenPipe) or damaged gzip: the reader sees the end
+        except BrokenPipeError:  # the reader stopped early (it reports why)
             pass
+        except (OSError, EOFError) as error:  # a damaged gzip file
+            failed.append(error)
 
     thread = threading.Thread(target=feed, daemon=True)
     thread.start()
@@ -174,6 +211,8 @@ def _gzip_pipe(path):
     def cleanup():
         os.close(read_fd)
         thread.join(timeout=10)
+        if failed:
+            raise InputError(path, f"truncated or corrupt gzip file: {failed[0]}")
 
     return f"/dev/fd/{read_fd}", cleanup
 
@@ -267,6 +306,8 @@ def scan_vcf(path, genome=None, ref_block: int = 65536, allow_gzip: bool = False
     with _quiet_htslib(), contextlib.closing(_open_vcf(path, allow_gzip)) as handle:
         for index, record in _iter_pysam(path, handle):
             chrom, pos, ref = record.chrom, record.pos, record.ref
+            if chrom not in contigs:
+                scan.contig_first_line[chrom] = first_line + index
             contigs[chrom] = contigs.get(chrom, 0) + 1
             if chrom != last_chrom:
                 if scan.unsorted_line is None and chrom in finished:
@@ -427,6 +468,7 @@ def open_bgzf_indexed(out_vcf_gz, index: bool, stack: contextlib.ExitStack):
     out = Path(out_vcf_gz)
     tbi_tmp = stack.enter_context(atomic_path(out.with_name(out.name + ".tbi"))) if index else None
     gz_tmp = stack.enter_context(atomic_path(out))  # renamed before the index: tabix wants it older
+    open(gz_tmp, "wb").close()  # an unwritable folder fails here, cleanly: pysam.BGZFile would crash
     handle = pysam.BGZFile(str(gz_tmp), "wb")
     stack.callback(handle.close)  # on failure: closed before the temp file is removed
 
