@@ -447,7 +447,7 @@ def test_malformed_vcf_gives_input_error(tmp_path, genome, model_path):
     cases = {
         "bad_pos.vcf": (good + "chr1\tabc\t.\tA\tC\t.\t.\t.\n", "line 4.*POS 'abc'"),
         "columns.vcf": (good + "chr1\t60\t.\tA\n", "line 4.*8 tab-separated columns"),
-        "junk.vcf": ("hello\nworld\n", "not a readable VCF"),
+        "junk.vcf": ("hello\nworld\n", "line 1: the first line must be '##fileformat=VCFv4.x', found 'hello'"),
         "empty.vcf": ("", "empty"),
     }
     for name, (text, pattern) in cases.items():

@@ -256,7 +256,7 @@ def check_vcf(path, genome_path, sizes: dict, max_missing_fraction: float, cache
     """The VCF: every record, sort order, duplicates, contigs (names resolved with the 'chr'
     prefix added or removed, as scoring does) and REF against the genome (counted)."""
     from .genome import Genome
-    from .vcf import contig_name, scan_vcf
+    from .vcf import contig_name, duplicate_error, scan_vcf, unsorted_error
 
     def scan():
         with Genome(genome_path) as genome:
@@ -265,13 +265,9 @@ def check_vcf(path, genome_path, sizes: dict, max_missing_fraction: float, cache
 
     found = _cached(cache, "vcf", [path, genome_path], {}, scan)
     if found["unsorted_file_line"] is not None:
-        raise InputError(path, f"records are not sorted: record {found['unsorted_line']} comes after a later "
-                         "position or contig (contigs must be contiguous, POS ascending); sort it first "
-                         "(bcftools sort -Oz -o sorted.vcf.gz in.vcf.gz)", found["unsorted_file_line"])  # fmt: skip
+        raise unsorted_error(path, found["unsorted_line"], found["unsorted_file_line"])
     if found["duplicate"] is not None:
-        line, first, what = found["duplicate"]
-        raise InputError(path, f"duplicate record {what} (first on line {first}): it would be scored twice; remove "
-                         "duplicates first (bcftools norm --rm-dup exact)", line)  # fmt: skip
+        raise duplicate_error(path, found["duplicate"])
     contigs = found["contigs"]
     mapping = {c: contig_name(c, sizes) for c in contigs}
     check = FileCheck("vcf", str(path), "vcf", records=found["n_records"], contigs=len(contigs),

@@ -46,7 +46,7 @@ import numpy as np
 from .errors import ConfigError, InputError
 from .genome import Genome, one_hot_encode, reverse_complement
 from .io_utils import atomic_path, fsync_file, open_gzip_text
-from .vcf import VcfRecord, open_bgzf_indexed, read_vcf, resolve_contigs, scan_vcf
+from .vcf import VcfRecord, duplicate_error, open_bgzf_indexed, read_vcf, resolve_contigs, scan_vcf, unsorted_error
 
 log = logging.getLogger("deepcis.variants")
 
@@ -659,12 +659,12 @@ def score_variants(
     vcf_path = Path(vcf_path)
     genome = Genome(genome_path)
     scan = scan_vcf(vcf_path)  # validates the whole VCF before the long work
+    if scan.duplicate is not None:
+        raise duplicate_error(vcf_path, scan.duplicate)
     start, stop = chunk_range(scan.n_records, chunk)
     contig_map = resolve_contigs(scan.contigs, genome.chrom_sizes, vcf_path, genome.path)
-    if out_vcf_gz is not None and index and scan.unsorted_line is not None:
-        raise InputError(vcf_path, f"records are not sorted (contigs contiguous, POS ascending) from record "
-                         f"{scan.unsorted_line} on, so the annotated VCF cannot be tabix-indexed; sort it "
-                         "first (bcftools sort)")
+    if out_vcf_gz is not None and index and scan.unsorted_line is not None:  # tabix needs sorted records
+        raise unsorted_error(vcf_path, scan.unsorted_line, scan.unsorted_file_line)
     model, tasks, length, sigmoid = _load(model_path, expected_tasks)
     run = _Run(model, tasks, length, sigmoid, _Predictor(model, batch_size, reverse_complement))
     if not np.all(sigmoid):

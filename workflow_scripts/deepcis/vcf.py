@@ -338,6 +338,20 @@ def scan_vcf(path, genome=None, ref_block: int = 65536, allow_gzip: bool = False
     return scan
 
 
+def duplicate_error(path, duplicate: tuple) -> InputError:
+    """The error for `VcfScan.duplicate` (file line, line of the first copy, what)."""
+    line, first, what = duplicate
+    return InputError(path, f"duplicate record {what} (first on line {first}): it would be scored twice; remove "
+                      "duplicates first (bcftools norm --rm-dup exact)", line)  # fmt: skip
+
+
+def unsorted_error(path, record: int, line: int) -> InputError:
+    """The error for a VCF whose record `record` (on `line`) is out of (contig, POS) order."""
+    return InputError(path, f"records are not sorted: record {record} comes after a later position or contig "
+                      "(contigs must be contiguous, POS ascending); sort it first (bcftools sort -Oz -o "
+                      "sorted.vcf.gz in.vcf.gz)", line)  # fmt: skip
+
+
 def contig_name(name: str, genome_sizes) -> str | None:
     """The genome's name of a VCF contig: as is, with 'chr' added, or with it removed."""
     genome = genome_sizes if isinstance(genome_sizes, (set, dict)) else set(genome_sizes)
