@@ -1,8 +1,8 @@
 """Benchmark of the input check (not a timed test): a VCF of N records and a genome FASTA.
 
-Synthetic data: a random genome (--chromosomes x --chrom-mb, plain FASTA) and a sorted
-bgzip VCF of N SNVs whose REF is the genome's base (1% are wrong, so the REF comparison
-counts something). Measured in the same run, best of --rounds each:
+Synthetic data (bench_variants' writers): a random genome (--chromosomes x --chrom-mb, plain
+FASTA) and a sorted bgzip VCF of N SNVs whose REF is the genome's base. Measured in the same
+run, best of --rounds each:
 
 - VCF: `deepcis.input_check.check_vcf` (every record through htslib, sort order, duplicates,
   contigs, REF against the genome) vs the reference: a bare pysam loop over the same file
@@ -22,43 +22,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 
 def write_inputs(folder: Path, n_chrom: int, chrom_len: int, n_records: int, seed: int = 0):
-    import pysam
+    """The genome and the sorted bgzip VCF of bench_variants (REFs from the genome)."""
+    from bench_variants import write_genome, write_vcf
 
-    rng = np.random.default_rng(seed)
-    letters = np.frombuffer(b"ACGT", np.uint8)
     genome = folder / "genome.fa"
-    seqs = {}
-    with open(genome, "wb") as handle:
-        for i in range(n_chrom):
-            name = f"chr{i + 1}"
-            seq = letters[rng.integers(0, 4, chrom_len)]
-            seqs[name] = seq
-            lines = seq[: chrom_len // 60 * 60].reshape(-1, 60)
-            body = np.concatenate([lines, np.full((lines.shape[0], 1), 10, np.uint8)], axis=1).ravel().tobytes()
-            tail = seq[chrom_len // 60 * 60 :].tobytes()
-            handle.write(f">{name}\n".encode() + body + (tail + b"\n" if tail else b""))
-    text = folder / "variants.vcf"
-    with open(text, "w") as handle:
-        handle.write("##fileformat=VCFv4.2\n")
-        handle.writelines(f"##contig=<ID={name},length={chrom_len}>\n" for name in seqs)
-        handle.write("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
-        per = n_records // n_chrom
-        for name, seq in seqs.items():
-            pos = np.sort(rng.choice(np.arange(1, chrom_len - 1), per, replace=False))
-            ref = seq[pos - 1]
-            wrong = rng.random(per) < 0.01
-            shown = np.where(wrong, letters[(np.searchsorted(letters, ref) + 1) % 4], ref)
-            alt = letters[(np.searchsorted(letters, ref) + 2) % 4]
-            handle.writelines(f"{name}\t{p}\trs{k}\t{chr(r)}\t{chr(a)}\t.\tPASS\t.\n"
-                              for k, (p, r, a) in enumerate(zip(pos.tolist(), shown.tolist(), alt.tolist())))  # fmt: skip
+    seqs = write_genome(genome, n_chrom, chrom_len, seed)
     vcf = folder / "variants.vcf.gz"
-    pysam.tabix_compress(str(text), str(vcf), force=True)
-    text.unlink()
-    return genome, vcf, {name: chrom_len for name in seqs}
+    write_vcf(vcf, seqs, n_records, margin=10, seed=seed + 1)
+    return genome, vcf, {name: len(seq) for name, seq in seqs.items()}
 
 
 def bare_pysam(vcf) -> int:

@@ -307,9 +307,10 @@ _ALLOWED_TEXT = bytes(np.flatnonzero(_ALLOWED_BYTES).astype(np.uint8).tolist())
 def scan_fasta(path, block: int = 16 << 20) -> FastaScan:
     """Read a whole FASTA once (plain or bgzip) and check that it is nucleotide FASTA: it opens
     with a '>' header line, names are unique, and sequence lines hold only IUPAC nucleotide
-    codes. The first bad line is named (InputError with its line number). Vectorised: a byte
-    histogram per block, the exact position only for a block that holds a bad byte; the input
-    check caches the result (deepcis.input_check)."""
+    codes. The first bad line is named (InputError with its line number). Vectorised: per block,
+    one `bytes.translate` pass for any non-nucleotide byte outside header lines, the exact
+    position only for a block that holds one; the input check caches the result
+    (deepcis.input_check)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "genome FASTA not found (or not a regular file)")
