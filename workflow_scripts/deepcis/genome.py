@@ -109,7 +109,10 @@ class Genome:
                              "so none can be made there: index it once where it can be written (samtools faidx), or "
                              "link the FASTA into a writable folder (ln -s) and point genome: at the link")  # fmt: skip
         try:
-            self._faidx = pyfaidx.Faidx(str(self.path), sequence_always_upper=False, as_raw=True)
+            # pyfaidx rebuilds an index older than the FASTA; where it cannot write, it uses it
+            # (the input check compares the index with the FASTA itself; deepcis.input_check)
+            self._faidx = pyfaidx.Faidx(str(self.path), sequence_always_upper=False, as_raw=True,
+                                        rebuild=os.access(self.path.parent, os.W_OK))  # fmt: skip
         except pyfaidx.UnsupportedCompressionFormat as error:
             raise InputError(self.path, f"compressed FASTA must be bgzip, not plain gzip ({error})") from None
         except pyfaidx.FastaIndexingError as error:

@@ -139,12 +139,15 @@ def _read_fai(fai: Path) -> list[tuple[str, int, int]] | None:
 
 
 def check_fasta_index(path, scan, fix: bool) -> list[str]:
-    """The FASTA's `.fai` against the scan: a stale or damaged index is rebuilt (`fix`) with a
-    note, or refused where its folder is read-only; a missing one is made (`fix`), or refused
-    where it cannot be. Without `fix` (a dry run) nothing is written."""
+    """The FASTA's `.fai` against the scan (names, lengths, byte offsets): a stale or damaged
+    index is rebuilt (`fix`) with a note, or refused where its folder is read-only; a missing
+    one is made (`fix`), or refused where it cannot be. An index that matches but looks older
+    than the FASTA (Snakemake dates a rule's outputs, not their index) just gets a new time,
+    so pyfaidx does not rebuild it. Without `fix` (a dry run) nothing is written. Rebuilds go
+    through a temp file and a rename: two checks of the same genome at once are safe."""
     path = Path(path)
     fai = Path(f"{path}.fai")
-    notes = []
+    writable = _writable_folder(fai) and (not fai.exists() or os.access(fai, os.W_OK))
     if fai.is_file():
         rows = _read_fai(fai)
         want = list(zip(scan.names, scan.lengths, scan.offsets))
@@ -155,32 +158,43 @@ def check_fasta_index(path, scan, fix: bool) -> list[str]:
             problem = "its sequence names or lengths differ from the FASTA's"
         elif not scan.bgzipped and rows != want:
             problem = "its byte offsets differ from the FASTA's"
-        elif fai.stat().st_mtime < path.stat().st_mtime:
-            problem = "it is older than the FASTA"
         if problem is None:
-            return notes
-        if not _writable_folder(fai) or not os.access(fai, os.W_OK):
+            if fix and writable and fai.stat().st_mtime < path.stat().st_mtime:
+                os.utime(fai)
+            return []
+        if not writable:
             raise InputError(fai, f"the genome's index is stale ({problem}: the FASTA changed after indexing) and "
                              f"cannot be rebuilt: {fai.parent} is read-only. Rebuild it where it can be written "
                              "(samtools faidx), or link the FASTA into a writable folder and point genome: there")  # fmt: skip
         if not fix:
             return [f"index {fai} is stale ({problem}); the run rebuilds it"]
-        fai.unlink()
-        Path(f"{path}.gzi").unlink(missing_ok=True)
-        notes.append(f"rebuilt the stale index {fai} ({problem}: the FASTA changed after indexing)")
-        log.warning("%s: %s", path, notes[-1])
-    elif not _writable_folder(fai):
+        _build_index(path, scan.bgzipped)
+        note = f"rebuilt the stale index {fai} ({problem}: the FASTA changed after indexing)"
+        log.warning("%s: %s", path, note)
+        return [note]
+    if not writable:
         raise InputError(path, f"the genome has no .fai index and its folder {path.parent} is read-only, so none can "
                          "be made there: index it once where it can be written (samtools faidx), or link the "
                          "FASTA into a writable folder (ln -s) and point genome: at the link")  # fmt: skip
-    elif not fix:
+    if not fix:
         return ["no .fai index yet; the first job that reads the genome makes it"]
-    else:
-        notes.append(f"made the index {fai}")
-    from .genome import Genome
+    _build_index(path, scan.bgzipped)
+    return [f"made the index {fai}"]
 
-    Genome(path).close()  # pyfaidx builds the index (and .gzi for bgzip)
-    return notes
+
+def _build_index(path: Path, bgzipped: bool) -> None:
+    """Build the FASTA's `.fai` (and `.gzi` for bgzip) with pyfaidx into temp files, renamed
+    into place when both are complete."""
+    import contextlib
+
+    import pyfaidx
+
+    from .io_utils import atomic_path
+
+    with contextlib.ExitStack() as stack:
+        fai_tmp = stack.enter_context(atomic_path(Path(f"{path}.fai")))
+        extra = {"gzi_indexname": str(stack.enter_context(atomic_path(Path(f"{path}.gzi"))))} if bgzipped else {}
+        pyfaidx.Faidx(str(path), indexname=str(fai_tmp), **extra).close()
 
 
 def check_genome(path, fix_index: bool, cache=None) -> FileCheck:
