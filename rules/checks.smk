@@ -18,6 +18,9 @@ rule check_inputs:
     wildcard_constraints:
         group="data|vcf|bed",
     priority: 100
+    # runs where snakemake runs (a cluster's login node), at once, not after a queue wait
+    # before everything else; its parse-time twin has usually cached the answer already
+    localrule: True
     conda:
         "../envs/check.yaml"
     resources:
