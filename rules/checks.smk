@@ -16,7 +16,7 @@ rule check_inputs:
     benchmark:
         "benchmarks/check/check_inputs.{group}.tsv"
     wildcard_constraints:
-        group="data|vcf|bed",
+        group="data|vcf|bed|fasta",
     priority: 100
     # runs where snakemake runs (a cluster's login node), at once, not after a queue wait
     # before everything else; its parse-time twin has usually cached the answer already

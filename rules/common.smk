@@ -199,11 +199,18 @@ def track_peak_files(wildcards):
     return list(track_peaks(wildcards).values())
 
 
-# The input-check groups (rules/checks.smk): data files, the VCF, the interpret BED.
+# The input-check groups (rules/checks.smk): data files, the VCF, the BEDs of interpret and
+# tracks, the FASTA of predict_fasta.
 CHECK_GROUPS = (
     ["data"]
     + (["vcf"] if VCF else [])
-    + (["bed"] if INTERPRET_MODELS and INTERPRET["windows"] == "bed" else [])
+    + (
+        ["bed"]
+        if (INTERPRET_MODELS and INTERPRET["windows"] == "bed")
+        or (TRACK_MODELS and config["tracks"]["regions"])
+        else []
+    )
+    + (["fasta"] if FASTA_MODELS else [])
 )
 
 

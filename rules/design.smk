@@ -34,7 +34,7 @@ rule design_sequences:
         "../envs/interpret.yaml"
     threads: config["threads"]["interpret"]
     params:
-        cfg=config["design"],
+        cfg=stable(config["design"]),
         seed=config["seed"],
     script:
         "../workflow_scripts/design_sequences.py"
@@ -63,7 +63,7 @@ rule implant_motifs:
         "../envs/interpret.yaml"
     threads: config["threads"]["interpret"]
     params:
-        cfg=config["design"],
+        cfg=stable(config["design"]),
         seed=config["seed"],
     script:
         "../workflow_scripts/implant_motifs.py"

@@ -34,11 +34,20 @@ rule interpret_windows:
         "../envs/interpret.yaml"
     threads: config["threads"]["interpret"]
     params:
+        # the interpret keys it reads (not filters, jaspar, deeplift, modisco: other rules')
         cfg=stable(
             {
-                k: v
-                for k, v in INTERPRET.items()
-                if k not in ("enabled", "models", "filters", "jaspar")
+                k: INTERPRET[k]
+                for k in (
+                    "windows",
+                    "n_per_task",
+                    "ism_method",
+                    "reverse_complement",
+                    "ig_steps",
+                    "ig_baseline",
+                    "batch_size",
+                    "plot_windows",
+                )
             }
         ),
         seed=config["seed"],

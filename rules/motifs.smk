@@ -30,7 +30,7 @@ rule deeplift_shap:
         "../envs/interpret.yaml"
     threads: config["threads"]["interpret"]
     params:
-        cfg=INTERPRET["deeplift"],
+        cfg=stable(INTERPRET["deeplift"]),
         tasks=deeplift_tasks,
         seed=config["seed"],
     script:
@@ -67,7 +67,7 @@ rule modisco_motifs:
         "../envs/interpret.yaml"
     threads: 1
     params:
-        cfg=INTERPRET["modisco"],
-        jaspar=INTERPRET["jaspar"],
+        cfg=stable(INTERPRET["modisco"]),
+        jaspar=stable(INTERPRET["jaspar"]),
     script:
         "../workflow_scripts/modisco_motifs.py"

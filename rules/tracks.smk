@@ -8,6 +8,7 @@ rule genome_tracks:
         genome=config["genome"],
         regions=config["tracks"]["regions"] or [],
         peaks=track_peak_files,
+        check=[check_gate("bed")] if config["tracks"]["regions"] else [],
     output:
         bigwigs=directory("results/tracks/{model}/bigwig"),
         summary=report(
@@ -32,7 +33,7 @@ rule genome_tracks:
         "../envs/interpret.yaml"
     threads: config["threads"]["predict"]
     params:
-        cfg=config["tracks"],
+        cfg=stable(config["tracks"]),
         peaks=track_peaks,
         seed=config["seed"],
     script:
@@ -43,6 +44,7 @@ rule predict_fasta:
     input:
         model="results/models/{model}/model.keras",
         fasta=config["predict_fasta"]["fasta"] or [],
+        check=check_gate("fasta"),
     output:
         tsv=report(
             "results/sequences/{model}.predictions.tsv",
@@ -60,7 +62,7 @@ rule predict_fasta:
         "../envs/interpret.yaml"
     threads: config["threads"]["predict"]
     params:
-        cfg=config["predict_fasta"],
+        cfg=stable(config["predict_fasta"]),
         seed=config["seed"],
     script:
         "../workflow_scripts/predict_fasta.py"

@@ -646,6 +646,18 @@ def _(c):
     c.config["interpret"] = {"enabled": True, "windows": "bed", "bed": str(path)}
 
 
+@case("tracks_regions_without_chr_prefix", "input check", "regions.bed", r"contig '3' \(1 records\) is not in the genome, but 'chr3' is", line=2)
+def _(c):
+    path = c.add_file("regions.bed", "chr1\t0\t5000\n3\t0\t5000\n")
+    c.config["tracks"] = {"enabled": True, "regions": str(path)}
+
+
+@case("predict_fasta_protein", "input check", "sequences.fa", r"'E' \(column 2\) is not a nucleotide code", line=4)
+def _(c):
+    path = c.add_file("sequences.fa", ">s1\nACGTACGT\n>s2\nAEIOU\n")
+    c.config["predict_fasta"] = {"fasta": str(path)}
+
+
 # ------------------------------------------------------------------------------ stages
 
 

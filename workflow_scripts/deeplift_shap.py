@@ -1,10 +1,10 @@
 """Rule deeplift_shap: DeepLIFT/DeepSHAP attributions of the positive test windows per task."""
 
 from deepcis.contributions import explain_positives
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 from deepcis.training import configure_runtime
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 cfg = snakemake.params.cfg
 configure_runtime(snakemake.threads, snakemake.params.seed, deterministic=True)
 summary = explain_positives(

@@ -1,10 +1,10 @@
 """Rule design_sequences: in-silico evolution towards one task, checked by independent models."""
 
 from deepcis.design import design_sequences
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 from deepcis.training import configure_runtime
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 cfg = snakemake.params.cfg
 configure_runtime(snakemake.threads, snakemake.params.seed, deterministic=True)
 check = design_sequences(

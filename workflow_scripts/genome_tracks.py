@@ -1,10 +1,10 @@
 """Rule genome_tracks: predictions tiled along regions or chromosomes, one bigWig per task."""
 
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 from deepcis.tracks import genome_tracks
 from deepcis.training import configure_runtime
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 configure_runtime(snakemake.threads, snakemake.params.seed, deterministic=True)
 table = genome_tracks(
     snakemake.input.model,

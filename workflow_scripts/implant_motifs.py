@@ -1,10 +1,10 @@
 """Rule implant_motifs: predicted effect of a motif (pair) against spacing and orientation."""
 
 from deepcis.design import implantation_experiment
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 from deepcis.training import configure_runtime
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 cfg = snakemake.params.cfg
 configure_runtime(snakemake.threads, snakemake.params.seed, deterministic=True)
 table = implantation_experiment(snakemake.input.model, cfg["implant"], cfg["motifs"], snakemake.input.data,

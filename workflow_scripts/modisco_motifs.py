@@ -1,10 +1,10 @@
 """Rule modisco_motifs: TF-MoDISco patterns from the DeepLIFT attributions, matched to JASPAR."""
 
 from deepcis.interpret import load_database
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 from deepcis.modisco import discover_motifs
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 cfg = snakemake.params.cfg
 database = load_database(snakemake.params.jaspar)
 log.info("Tomtom database: %d matrices", len(database))

@@ -39,7 +39,7 @@ from .io_utils import canonical_json, write_json
 log = logging.getLogger("deepcis.input_check")
 
 CHECK_VERSION = 1
-GROUPS = ("data", "vcf", "bed")
+GROUPS = ("data", "vcf", "bed", "fasta")
 
 
 @dataclass
@@ -219,7 +219,8 @@ def check_bed(path, role: str, sizes: dict, max_missing_fraction: float, cache=N
     """A BED/narrowPeak file: every record (deepcis.peaks) and its contigs against the genome."""
     from .peaks import read_intervals
 
-    what = {"blacklist": "blacklist", "interpret_bed": "interpret BED"}.get(role.split(":")[0], "")
+    what = {"blacklist": "blacklist", "interpret_bed": "interpret BED", "tracks_regions": "tracks regions BED"}.get(
+        role.split(":")[0], "")  # fmt: skip
     what = what or ("peak file" if role.startswith("peaks:") else "measured-regions BED")
 
     def scan():
@@ -264,6 +265,14 @@ def check_bigwig(path, role: str, sizes: dict, max_missing_fraction: float, cach
                          f"{mismatched[0]}: {chroms[mismatched[0]]} here, {sizes[mismatched[0]]} in the genome): "
                          "the track was made on another assembly")  # fmt: skip
     return check
+
+
+def check_sequences(path, cache=None) -> FileCheck:
+    """A FASTA of sequences to predict (predict_fasta): nucleotide FASTA, unique names."""
+    from .genome import scan_fasta
+
+    found = _cached(cache, "fasta", [path], {}, lambda: {k: v for k, v in asdict(scan_fasta(path)).items()})
+    return FileCheck("predict_fasta", str(path), "fasta", records=len(found["names"]), contigs=len(found["names"]))
 
 
 def check_vcf(path, genome_path, sizes: dict, max_missing_fraction: float, cache=None) -> FileCheck:
@@ -342,8 +351,13 @@ def input_files(config: dict, tasks: list[dict], group: str) -> dict:
             files["blacklist"] = config["blacklist"]
     elif group == "vcf" and config["variants"]["vcf"]:
         files["vcf"] = config["variants"]["vcf"]
-    elif group == "bed" and config["interpret"]["windows"] == "bed" and config["interpret"]["bed"]:
-        files["interpret_bed"] = config["interpret"]["bed"]
+    elif group == "bed":
+        if config["interpret"]["windows"] == "bed" and config["interpret"]["bed"]:
+            files["interpret_bed"] = config["interpret"]["bed"]
+        if (config.get("tracks") or {}).get("enabled") and config["tracks"].get("regions"):
+            files["tracks_regions"] = config["tracks"]["regions"]
+    elif group == "fasta" and (config.get("predict_fasta") or {}).get("fasta"):
+        files["predict_fasta"] = config["predict_fasta"]["fasta"]
     return files
 
 
@@ -387,6 +401,8 @@ def check_group(spec: dict, cache_dir=None, fix_index: bool = True, skip_missing
             continue
         if role == "vcf":
             checks.append(check_vcf(path, genome_path, sizes, max_missing, cache))
+        elif role == "predict_fasta":
+            checks.append(check_sequences(path, cache))
         elif role.startswith("signal:"):
             checks.append(check_bigwig(path, role, sizes, max_missing, cache))
         else:
