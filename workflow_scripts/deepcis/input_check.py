@@ -8,8 +8,9 @@ is wrong, or a `ConfigError` naming the tasks-sheet rows):
 - genome FASTA: nucleotide FASTA (a protein file is refused at its first bad line), unique
   names; its `.fai` index matches it (a stale one is rebuilt with a message, or refused where
   it cannot be written), and a missing one can be made (a read-only folder is refused);
-- peak files, blacklist, measured-region BEDs, the interpret BED: every record (columns,
-  coordinates, summit, chromosome end; `deepcis.peaks`);
+- peak files, blacklist, measured-region BEDs, the interpret and tracks BEDs: every record
+  (columns, coordinates, summit, chromosome end; `deepcis.peaks`);
+- predict_fasta's sequences: nucleotide FASTA, unique names;
 - bigWig signal tracks: readable, their contig names;
 - the VCF: header, every record (htslib), sort order, duplicate records, REF against the
   genome (counted, not fatal); plain gzip is read through a pipe;
