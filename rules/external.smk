@@ -18,6 +18,7 @@ rule import_model:
     conda:
         "../envs/import.yaml"
     params:
-        external=lambda wc: config["models"][wc.model]["external"],
+        # only what the import reads: a change elsewhere in the config does not re-import
+        external=lambda wc: stable(config["models"][wc.model]["external"]),
     script:
         "../workflow_scripts/import_model.py"

@@ -4,6 +4,7 @@ and evaluates, scores, interprets (ISM, attributions, DeepLIFT) and tracks an im
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -307,6 +308,13 @@ def test_workflow_evaluates_scores_interprets_and_tracks_an_external_model(tmp_p
     contributions = pd.read_csv(work / "results" / "interpret" / "colleague" / "contributions.tsv", sep="\t")
     assert set(contributions["method"]) == {"deeplift_shap"}
     assert (contributions["max_summation_error"] <= contributions["tolerance"]).all()
+    # the import job logs through start_job, and its params are the external section only: a
+    # variants change rescores without re-importing (issue 13)
+    assert "colleague: external model, 2 tasks, 200 bp" in (work / "logs" / "import" / "import_model.colleague.log").read_text()
+    (work / "edited.yaml").write_text(yaml.safe_dump(cfg | {"variants": cfg["variants"] | {"background": 20}}))
+    plan = run_snakemake(work, "-n", "--configfile", "edited.yaml").stdout
+    jobs = set(re.findall(r"^(?:local)?rule (\w+):", plan, re.M))
+    assert "score_chunk" in jobs and not jobs & {"import_model", "encode_chunk", "prepare_windows"}, sorted(jobs)
 
 
 def test_published_deepsea_config_dry_runs(tmp_path):

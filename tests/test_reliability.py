@@ -13,6 +13,7 @@ kill -9 during encode, during training and during scoring, a read-only output fo
 followed by a rerun; the final outputs are byte-identical to the clean run's.
 """
 
+import ast
 import contextlib
 import gzip
 import hashlib
@@ -23,6 +24,8 @@ import resource
 import shutil
 import signal
 import subprocess
+import sys
+import textwrap
 import time
 import zipfile
 from pathlib import Path
@@ -747,6 +750,19 @@ def _(c):
     c.runner = run
 
 
+@case("model_lambda_layer", "stage", "model.keras", r"the model holds a Lambda layer, which runs arbitrary code; safe mode refuses it")
+def _(c):
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((200, 4))
+    x = layers.Lambda(lambda t: t * 2.0, name="lambda")(layers.Flatten()(inputs))
+    model = c.dir / "models" / "model.keras"
+    model.parent.mkdir()
+    keras.Model(inputs, layers.Dense(2, activation="sigmoid")(x)).save(model)  # no model.json: not an allowed import
+    c.runner = lambda c_: _score(c_, model)
+
+
 @pytest.mark.parametrize("make, where, file, problem, line", CASES)
 def test_bad_input_is_refused_early_and_clearly(make, where, file, problem, line, tmp_path, tiny_source):
     c = Case(tmp_path, tiny_source)
@@ -768,6 +784,69 @@ def test_corpus_covers_every_input():
     covered = {p.id.split("_")[0] for p in CASES}
     assert {"yaml", "models", "sheet", "genome", "peaks", "blacklist", "vcf", "bigwig", "measured", "model",
             "training", "dataset", "output"} <= covered  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ job logs
+
+_JOB = """
+import ctypes, os, sys
+from deepcis.errors import InputError
+from deepcis.jobs import job_log
+
+log = job_log(sys.argv[1], rule="demo")
+log.info("started")
+os.write(2, b"written below Python, as TensorFlow and htslib do\\n")
+log.warning("an odd count")
+kind = sys.argv[2]
+if kind == "input":
+    raise InputError("inputs/x.bed", "contig 'chr9' is not in the genome", line=3)
+if kind == "unexpected":
+    {}["missing key"]
+ctypes.string_at(0)  # a crash in C code
+"""
+
+
+@pytest.mark.parametrize(
+    "kind, console_line, in_log",
+    [
+        ("input", "[demo] error in rule demo: inputs/x.bed, line 3: contig 'chr9' is not in the genome (traceback: ",
+         "Traceback"),
+        ("unexpected", "[demo] error in rule demo: unexpected KeyError: 'missing key' (a bug, or a case deepcis does "
+         "not check yet)", "Traceback"),
+        ("crash", None, "Fatal Python error: Segmentation fault"),
+    ],
+)  # fmt: skip
+def test_job_log_holds_the_message_and_the_console_one_line(kind, console_line, in_log, tmp_path):
+    """start_job's redirection: Python logging and what C code writes to fd 2 land in the log; an
+    error prints one line on the job's console and that line then the traceback in the log; a
+    crash leaves a Python stack in the log (faulthandler)."""
+    log = tmp_path / "logs" / "demo.log"
+    job = subprocess.run([sys.executable, "-c", textwrap.dedent(_JOB), str(log), kind], capture_output=True, text=True,
+                         timeout=120)  # fmt: skip
+    assert job.returncode != 0
+    text = log.read_text()
+    assert "started" in text and "written below Python, as TensorFlow and htslib do" in text, text
+    assert "[demo] WARNING: an odd count" in job.stderr, job.stderr  # deepcis warnings reach the console too
+    assert in_log in text, text
+    assert "Traceback" not in job.stderr and job.stdout == "", job.stderr
+    if console_line is not None:
+        assert console_line in job.stderr, job.stderr
+        line = console_line.split(" (traceback: ")[0].removeprefix("[demo] ")
+        assert text.index(line) < text.index("Traceback"), text
+
+
+def test_every_rule_script_starts_with_start_job():
+    """Every script a rule runs sends its output to the rule's log before anything else runs."""
+    repo = Path(__file__).resolve().parents[1]
+    scripts = set()
+    for smk in [*(repo / "rules").glob("*.smk"), repo / "Snakefile"]:
+        scripts |= set(re.findall(r"script:\s*\n\s*\"\.\./workflow_scripts/(\w+\.py)\"", smk.read_text()))
+    assert len(scripts) > 30, scripts
+    for name in sorted(scripts):
+        body = ast.parse((repo / "workflow_scripts" / name).read_text()).body
+        first = next(node for node in body if not isinstance(node, (ast.Expr, ast.Import, ast.ImportFrom))
+                     and ast.unparse(node) != "smk = snakemake")  # fmt: skip
+        assert re.fullmatch(r"log = start_job\((snakemake|smk)\)", ast.unparse(first)), (name, ast.unparse(first))
 
 
 # ------------------------------------------------------------------------------ accepted with a message

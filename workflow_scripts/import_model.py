@@ -3,9 +3,9 @@
 from pathlib import Path
 
 from deepcis.external import import_model
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 info = import_model(snakemake.params.external, Path(snakemake.output.model).parent, name=snakemake.wildcards.model)
 log.info("%s: %s model, %d tasks, %d bp, from %s", snakemake.wildcards.model, info["architecture"], len(info["tasks"]),
          info["window_length"], info["file"])  # fmt: skip

@@ -475,11 +475,12 @@ def _save_keras(model, path: Path) -> None:
     import os
 
     from .io_utils import atomic_path
+    from .keras_objects import save_model
 
     with atomic_path(path) as tmp:
         keras_tmp = tmp.with_name(tmp.name + ".keras")  # Keras wants the .keras suffix
         try:
-            model.save(keras_tmp)
+            save_model(model, keras_tmp)  # the same import gives the same bytes
             os.replace(keras_tmp, tmp)
         finally:
             keras_tmp.unlink(missing_ok=True)
