@@ -707,8 +707,7 @@ def _(c):
     c.runner = lambda c_: _score(c_, model, expected=("T1", "T9"))
 
 
-@case("training_diverges", "stage", "results/models/tiny", r"training diverged, so no model was saved: the training loss .* stayed above 3.0 x its start")
-def _(c):
+def _train_tiny(c, learning_rate: float):
     from deepcis.training import train_model
 
     train = make_split(c.dir / "train.h5", 256, seed=1)
@@ -717,8 +716,18 @@ def _(c):
     out = c.dir / "results" / "models" / "tiny"
     c.files["results/models/tiny"] = out
     c.runner = lambda c_: ("stage", _raises(lambda: train_model(train, valid, out, "tiny", "deepsea", hp, {
-        "epochs": 4, "batch_size": 32, "learning_rate": 1e6, "reverse_complement": False}, seed=3, threads=1,
+        "epochs": 4, "batch_size": 32, "learning_rate": learning_rate, "reverse_complement": False}, seed=3, threads=1,
         resume_dir=c_.dir / "resume")))  # fmt: skip
+
+
+@case("training_diverges", "stage", "results/models/tiny", r"training diverged, so no model was saved: the training loss .* stayed above 3.0 x its start")
+def _(c):
+    _train_tiny(c, 1e6)
+
+
+@case("training_loss_nan", "stage", "results/models/tiny", r"training diverged, so no model was saved: the training loss became nan at epoch 1, batch \d+")
+def _(c):
+    _train_tiny(c, 1e38)  # weights overflow float32 after one step
 
 
 @case("dataset_disk_full", "stage", "train.h5", r"not enough disk space: needs [\d,]+ bytes \([\d.]+ [KMGT]iB\), [\d,]+ bytes .* free there")
@@ -892,6 +901,24 @@ def test_vcf_contig_names_resolved_and_counted(tmp_path, tiny_source):
     check = check_vcf(c.path("vcf"), c.path("genome"), {"chr1": 40_000, "chr2": 40_000, "chr3": 40_000}, 0.5)
     assert check.records == 37 and check.missing == {"chrUn_x": 1}
     assert any("1->chr1" in note for note in check.notes), check.notes
+
+
+def test_missing_contig_counts_on_the_console_and_in_the_report(tmp_path, tiny_source):
+    """A few records on contigs the genome lacks: counted per file, in the console lines the
+    parse step prints and in the report's input-check table."""
+    from deepcis.input_check import check_inputs, summary_lines, to_json
+    from deepcis.report_tables import write_input_check
+
+    c = Case(tmp_path, tiny_source)
+    c.write_lines("T1", c.lines("T1") + ["chrUn_y\t100\t300\tp\t0\t.\t5\t5\t5\t100"] * 2)
+    checks = check_inputs(validate_config(c.config), read_tasks(c.config["tasks"]), cache_dir=None)
+    lines = summary_lines(checks)
+    assert re.match(r"deepcis input check: \d+ file\(s\) checked; 1 with contigs not in the genome", lines[0]), lines
+    assert f"  peaks:T1 {c.path('T1')}: 2 of 92 record(s) on 1 contig(s) not in the genome ('chrUn_y'), skipped" in lines, lines
+    (tmp_path / "check.json").write_text(json.dumps(to_json(checks)))
+    write_input_check([tmp_path / "check.json"], tmp_path / "input_check.html")
+    page = (tmp_path / "input_check.html").read_text()
+    assert c.path("T1") in page and "chrUn_y (2)" in page
 
 
 # ------------------------------------------------------------------------------ through Snakemake
