@@ -336,5 +336,7 @@ def test_published_deepsea_config_dry_runs(tmp_path):
     weights.write_bytes(b"placeholder: a dry run does not read it")
     text = run_snakemake(work, "-n", "--configfile", "pub.yaml").stdout
     jobs = dict(line.split() for line in text.split("Job stats:")[1].split("total")[0].splitlines()[3:] if line.strip())
+    # the input check: groups data (the genome) and vcf, and its report table
     assert jobs == {"bgzip_vcf": "1", "import_model": "1", "score_chunk": "2", "gather_scores": "1",
-                    "plot_top_effects": "1", "top_effects_table": "1", "run_info": "1", "all": "1"}  # fmt: skip
+                    "plot_top_effects": "1", "top_effects_table": "1", "run_info": "1", "all": "1",
+                    "check_inputs": "2", "input_check_table": "1"}  # fmt: skip

@@ -372,10 +372,14 @@ def group_spec(config: dict, tasks: list[dict], group: str) -> dict:
             "max_missing_fraction": float(config.get("input_check", {}).get("max_missing_fraction", 0.5))}  # fmt: skip
     if group == "data":
         split = config["split"]
+        # chromosomes and the split are read by prepare only, which runs only with a tasks sheet
+        # (an external-model-only config keeps the defaults, which need not fit its genome)
+        prepared = bool(tasks)
         spec |= {"tasks_sheet": str(config["tasks"]), "tasks": [{"name": t["name"], "peaks": t.get("peaks") or ""}
                                                                  for t in tasks],
-                 "chromosomes": config.get("chromosomes") or [], "split_mode": split["mode"],
-                 "split_chromosomes": {k: split[k] for k in ("valid", "test")} if split["mode"] == "chromosomes" else {}}  # fmt: skip
+                 "chromosomes": (config.get("chromosomes") or []) if prepared else [], "split_mode": split["mode"],
+                 "split_chromosomes": {k: split[k] for k in ("valid", "test")}
+                 if prepared and split["mode"] == "chromosomes" else {}}  # fmt: skip
     return spec
 
 
