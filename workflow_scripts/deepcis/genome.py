@@ -1,4 +1,5 @@
-"""Genome access (pyfaidx index, memory-mapped reads) and one-hot encoding.
+"""Genome access (pyfaidx index and memory-mapped reads of FASTA; py2bit for UCSC 2bit) and
+one-hot encoding.
 
 Channels are A, C, G, T; N and every other IUPAC code is an all-zero row; lowercase
 (soft-masked) bases encode like uppercase. Reverse complement = flip both axes.
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import twobit
 from .errors import InputError
 
 ALPHABET = "ACGT"
@@ -84,10 +86,13 @@ class _Record:
 
 
 class Genome:
-    """Read-only access to an indexed FASTA (plain or bgzip).
+    """Read-only access to an indexed FASTA (plain or bgzip) or a UCSC 2bit file.
 
     Plain FASTA is read through a memory map (page cache, no copy of the genome in RAM);
     bgzip FASTA through pyfaidx. The `.fai` index is made next to the FASTA if missing.
+    A 2bit file (recognised by its signature, whatever its name) is checked structurally
+    (`deepcis.twobit.check_twobit`) and read through py2bit with its soft-mask, so lowercase
+    and N come back exactly as from the FASTA it was made from.
     """
 
     def __init__(self, path):
@@ -101,8 +106,13 @@ class Genome:
         if self.path.stat().st_size == 0:
             raise InputError(self.path, "genome FASTA is empty")
         with open(self.path, "rb") as handle:
-            head = handle.read(2)
-        self.bgzipped = head == BGZF_MAGIC
+            head = handle.read(4)
+        self.bgzipped = head[:2] == BGZF_MAGIC
+        self._twobit = None
+        self._patterns: dict = {}
+        if head in twobit.MAGICS:
+            self._open_twobit()
+            return
         fai = Path(f"{self.path}.fai")
         if not fai.is_file() and not os.access(self.path.parent, os.W_OK):
             raise InputError(self.path, f"the genome has no .fai index and its folder {self.path.parent} is read-only, "
@@ -140,14 +150,28 @@ class Genome:
                                      f"the file has {size:,}): it is stale, made before the FASTA changed; delete it "
                                      "and it is rebuilt")  # fmt: skip
         self._memmap = None if self.bgzipped else np.memmap(self.path, dtype=np.uint8, mode="r")
-        self._patterns: dict = {}
+
+    def _open_twobit(self):
+        import py2bit
+
+        lengths = twobit.check_twobit(self.path)
+        try:
+            self._twobit = py2bit.open(str(self.path), True)  # True: keep the soft-mask (lowercase)
+        except RuntimeError as error:
+            raise InputError(self.path, f"py2bit cannot read this 2bit file: {error}") from None
+        self._records = {name: _Record(length, 0, 0, 0) for name, length in lengths.items()}
+        self._memmap = None
 
     @property
     def chrom_sizes(self) -> dict[str, int]:
         return {name: rec.length for name, rec in self._records.items()}
 
     def close(self):
-        self._faidx.close()
+        if self._twobit is not None:
+            self._twobit.close()
+            self._twobit = None
+        else:
+            self._faidx.close()
         self._memmap = None
 
     def __enter__(self):
@@ -163,6 +187,8 @@ class Genome:
             raise ValueError(f"{chrom}:{start}-{end} is outside the chromosome (length {rec.length})")
         if end == start:
             return np.empty(0, dtype=np.uint8)
+        if self._twobit is not None:
+            return np.frombuffer(self._twobit.sequence(chrom, start, end).encode("ascii"), dtype=np.uint8)
         if self._memmap is None:
             text = self._faidx.fetch(chrom, start + 1, end)
             return np.frombuffer(str(text).encode("ascii"), dtype=np.uint8)
