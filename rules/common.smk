@@ -12,6 +12,7 @@ from deepcis.config import (
     transfer_source_path,
     validate_config,
 )
+from deepcis.coverage import plan_reads_tasks
 from deepcis.errors import DeepcisError
 from deepcis.external import (
     check_external_stages,
@@ -41,6 +42,8 @@ try:
         if config["tasks"]
         else []
     )
+    # Signal tasks naming a BAM or fragments file read a coverage bigWig (rules/coverage.smk).
+    READS_TASKS = plan_reads_tasks(TASKS)
     check_model_tasks(config, [t["name"] for t in TASKS])
     check_stage_models(config, [t["name"] for t in TASKS if t["type"] == "binary"])
     check_external_stages(config, [t["name"] for t in TASKS])
@@ -356,7 +359,7 @@ def run_info_inputs():
     if config["tasks"]:
         inputs["tasks_sheet"] = config["tasks"]
     for task in TASKS:
-        for column in ("peaks", "signal", "measured"):
+        for column in ("peaks", "signal", "reads", "measured"):
             if task.get(column):
                 inputs[f"{column}:{task['name']}"] = task[column]
     if config["blacklist"]:
