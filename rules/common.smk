@@ -23,6 +23,7 @@ from deepcis.external import (
 from deepcis.input_check import check_inputs, group_spec, summary_lines
 from deepcis.io_utils import config_sha256, stable, sweep_stale_temp_files
 from deepcis.remote import localise_inputs
+from deepcis.seqtable import plan_sequence_table
 from deepcis.splits import SPLITS
 from deepcis.vcf import vcf_compression
 
@@ -42,6 +43,12 @@ try:
         if config["tasks"]
         else []
     )
+    # Sequence tables (rules/seqtable.smk): the table's columns are the tasks, no genome; the
+    # sources are read and checked here, and stages that need a genome refused.
+    SEQUENCE_TABLE = bool(config["sequence_table"]["train"])
+    if SEQUENCE_TABLE:
+        TASKS = plan_sequence_table(config)[0]
+        config["genome"] = []  # no rule has a genome input
     # Signal tasks naming a BAM or fragments file read a coverage bigWig (rules/coverage.smk).
     READS_TASKS = plan_reads_tasks(TASKS)
     check_model_tasks(config, [t["name"] for t in TASKS])
@@ -355,7 +362,12 @@ def report_outputs():
 def run_info_inputs():
     """Every input file of the run by role: genome, tasks sheet, each task's files (peaks,
     signal, measured regions), blacklist, VCF."""
-    inputs = {"genome": config["genome"]}
+    inputs = {"genome": config["genome"]} if config["genome"] else {}
+    for part in ("train", "test"):
+        for i, source in enumerate(config["sequence_table"][part] or []):
+            inputs[f"sequence_table:{part}:{i}"] = (
+                source if isinstance(source, str) else source["path"]
+            )
     if config["tasks"]:
         inputs["tasks_sheet"] = config["tasks"]
     for task in TASKS:

@@ -147,8 +147,8 @@ def _check_models(config: dict, explicit_train: dict):
     window_length = config["prepare"]["window_length"]
     models = config["models"]
     trained = [name for name, spec in models.items() if not spec.get("external")]
-    if trained and not config["tasks"]:
-        raise ConfigError(f"config key tasks: a tasks sheet is required to train model(s) {trained} (only a config whose "
+    if trained and not config["tasks"] and not config["sequence_table"]["train"]:
+        raise ConfigError(f"config key tasks: a tasks sheet is required to train model(s) {trained} (or sequence_table.train; only a config whose "
                           "models are all external, models.<name>.external, runs without one)")  # fmt: skip
     for name, spec in models.items():
         if spec.get("external"):

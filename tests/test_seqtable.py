@@ -1,0 +1,172 @@
+"""Sequence tables: reading (TSV, CSV, FASTA with constant, header or side-file labels), every
+bad input refused with file and line, the length policy with original lengths kept, seeded
+random / stratified splits that keep duplicates (reverse complements too) on one side, the
+HDF5 contract, the refused genome stages, and a workflow run from table to evaluation."""
+
+import json
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from _utils import copy_workflow, run_snakemake, write_fasta
+
+from deepcis.config import validate_config
+from deepcis.dataset import open_dataset
+from deepcis.errors import ConfigError, InputError
+from deepcis.genome import decode_one_hot
+from deepcis.seqtable import assign_table_splits, canonical, plan_sequence_table, prepare_sequence_table, read_sources
+
+MOTIF = "TGACTCAGCA"
+
+
+def planted_table(path, n=400, seed=0, sep="\t"):
+    """Random sequences of 150-260 bp; half carry MOTIF (task `bound`), `activity` grows with it."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        seq = "".join(rng.choice(list("ACGT"), int(rng.integers(150, 261))))
+        bound = i % 2
+        if bound:
+            at = len(seq) // 2 - 5 + int(rng.integers(-20, 20))
+            seq = seq[:at] + MOTIF + seq[at + len(MOTIF) :]
+        rows.append((f"s{i}", seq, bound, round(float(bound * 2 + rng.normal(0, 0.3)), 4)))
+    pd.DataFrame(rows, columns=["id", "sequence", "bound", "activity"]).to_csv(path, sep=sep, index=False)
+    return path
+
+
+def test_tsv_csv_and_fasta_sources(tmp_path):
+    tsv = planted_table(tmp_path / "t.tsv", n=10)
+    csv = planted_table(tmp_path / "t.csv", n=10, seed=1, sep=",")
+    table = read_sources([str(tsv)])
+    assert list(table.columns[:5]) == ["id", "sequence", "file", "line", "length"] and table["line"].tolist()[:2] == [2, 3]
+    assert read_sources([str(csv)], tasks=["activity"]).columns[-1] == "activity"
+    fasta = write_fasta(tmp_path / "a.fa", {"x1": "ACGTacgtNN", "x2": "ACGT"})
+    (tmp_path / "a.fa").write_text(">x1 act=0.5 bound=1\nACGTacgtNN\n>x2 bound=0 act=NA\nACGT\n")
+    table = read_sources([str(fasta)])
+    assert table["sequence"].tolist() == ["ACGTACGTNN", "ACGT"] and table["act"].isna().tolist() == [False, True]
+    side = tmp_path / "labels.tsv"
+    side.write_text("id\tbound\nx1\t1\nx2\t0\n")
+    assert read_sources([{"path": str(fasta), "label_file": str(side)}], tasks=["bound"])["bound"].tolist() == [1, 0]
+    assert read_sources([{"path": str(fasta), "labels": {"bound": 1}}], tasks=["bound"])["bound"].tolist() == [1, 1]
+
+
+@pytest.mark.parametrize(
+    "content, message, line",
+    [
+        ("id\tsequence\nx\tACGT\n", "no label column", 1),
+        ("name\tsequence\tlabel\nx\tACGT\t1\n", "lacks the id column 'id'", 1),
+        ("id\tseq\tlabel\nx\tACGT\t1\n", "lacks the sequence column 'sequence'", 1),
+        ("id\tsequence\tlabel\nx\tACGU\t1\n", "characters other than A, C, G, T, N: 'U'", 2),
+        ("id\tsequence\tlabel\nx\t\t1\n", "sequence 'x' is empty", 2),
+        ("id\tsequence\tlabel\nx\tACGT\t1\ny\tAC\t0\nx\tAA\t1\n", "duplicate sequence ID 'x' .*line 2", 4),
+        ("id\tsequence\tlabel\nx\tACGT\tyes\n", "label 'yes' of task 'label' is neither 0/1 nor a number", 2),
+        ("id\tsequence\tlabel\nx\tACGT\t1\t2\n", "4 columns, the header has 3", 2),
+    ],
+)
+def test_bad_tables_name_file_and_line(tmp_path, content, message, line):
+    path = tmp_path / "bad.tsv"
+    path.write_text(content)
+    with pytest.raises(InputError, match=message) as error:
+        read_sources([str(path)])
+    assert error.value.line == line and error.value.path == str(path)
+
+
+def test_missing_task_column_and_fasta_without_labels(tmp_path):
+    path = planted_table(tmp_path / "t.tsv", n=4)
+    with pytest.raises(InputError, match="lacks the label column\\(s\\) 'enhancer'"):
+        read_sources([str(path)], tasks=["enhancer"])
+    fasta = write_fasta(tmp_path / "n.fa", {"a": "ACGT"})
+    with pytest.raises(InputError, match="'a' has no labels") as error:
+        read_sources([str(fasta)])
+    assert error.value.line == 1
+
+
+def test_splits_keep_duplicates_together_and_are_seeded(tmp_path):
+    table = read_sources([str(planted_table(tmp_path / "t.tsv", n=300))])
+    # 20 reverse-complement copies and 10 exact copies of earlier sequences
+    rc = table.iloc[:20].assign(id=[f"rc{i}" for i in range(20)],
+                                sequence=[s.translate(str.maketrans("ACGT", "TGCA"))[::-1] for s in table["sequence"][:20]])  # fmt: skip
+    dup = table.iloc[20:30].assign(id=[f"dup{i}" for i in range(10)])
+    table = pd.concat([table, rc, dup], ignore_index=True)
+    split, counts = assign_table_splits(table, None, 0.2, 0.2, "stratified", 7, "bound")
+    assert counts["duplicate_sequences"] == 30 and counts["groups"] == 300
+    keys = table["sequence"].map(canonical)
+    assert (pd.DataFrame({"k": keys, "s": split}).groupby("k")["s"].nunique() == 1).all()
+    for name in ("train", "valid", "test"):
+        fraction = table["bound"][split == name].mean()
+        assert 0.45 < fraction < 0.55, (name, fraction)  # stratified on the 50% positives
+    again, _ = assign_table_splits(table, None, 0.2, 0.2, "stratified", 7, "bound")
+    other, _ = assign_table_splits(table, None, 0.2, 0.2, "stratified", 8, "bound")
+    assert (again == split).all() and (other != split).any()
+    exact_only, counts = assign_table_splits(table, None, 0.2, 0.2, "random", 7, reverse_complement=False)
+    assert counts["duplicate_sequences"] == 10
+    # a given test table: training sequences found in it (either strand) are dropped
+    test = table.iloc[[0, 5]].assign(id=["t0", "t5"])
+    split, counts = assign_table_splits(table, test, 0.2, 0.2, "random", 7)
+    assert counts["train_in_test_dropped"] == 4 and set(split[[0, 5, 300, 305]]) == {"dropped"} and "test" not in set(split)
+
+
+def test_prepare_writes_the_hdf5_contract_with_lengths(tmp_path):
+    path = planted_table(tmp_path / "t.tsv", n=200)
+    cfg = validate_config({"sequence_table": {"train": [str(path)]}, "prepare": {"window_length": 200},
+                           "interpret": {"enabled": False}})["sequence_table"]  # fmt: skip
+    outputs = {s: tmp_path / f"{s}.h5" for s in ("train", "valid", "test")}
+    outputs |= {"stats": tmp_path / "stats.tsv", "plot": tmp_path / "balance.png"}
+    counts = prepare_sequence_table(cfg, 200, 42, outputs, "0" * 64)
+    assert counts["split_train"] + counts["split_valid"] + counts["split_test"] == 200
+    table = read_sources([str(path)]).set_index("id")
+    with open_dataset(outputs["train"]) as f:
+        assert f["x"].shape[1:] == (200, 4) and f["y"].dtype == np.float32  # `activity` is continuous
+        assert [t.decode() for t in f["tasks"][:]] == ["bound", "activity"]
+        for i in range(0, f["x"].shape[0], 17):
+            row = table.loc[f["chrom"][i].decode()]
+            assert f["length"][i] == len(row["sequence"])
+            used = row["sequence"][f["start"][i] : f["end"][i]]
+            pad = (200 - len(used)) // 2
+            assert decode_one_hot(f["x"][i]) == "N" * pad + used + "N" * (200 - pad - len(used))
+            assert f["y"][i, 0] == row["bound"]
+    stats = pd.read_csv(outputs["stats"], sep="\t")
+    assert stats.query("section == 'input' and item == 'padded'")["value"].item() == (table["length"] < 200).sum()
+    assert outputs["plot"].stat().st_size > 0
+
+
+def test_genome_stages_refused_clearly(tmp_path):
+    path = str(planted_table(tmp_path / "t.tsv", n=10))
+    base = {"sequence_table": {"train": [path]}, "interpret": {"enabled": False}}
+    assert [t["type"] for t in plan_sequence_table(validate_config(base))[0]] == ["binary", "signal"]
+    for patch, message in [({"variants": {"vcf": "v.vcf.gz"}}, "variants.vcf: not available with sequence_table inputs: variant scoring needs a genome"),
+                           ({"interpret": {"enabled": True}}, "interpret.enabled"),
+                           ({"tasks": "tasks.tsv"}, "exclusive"),
+                           ({"genome": "g.fa"}, "leave genome out")]:  # fmt: skip
+        with pytest.raises(ConfigError, match=message):
+            plan_sequence_table(validate_config(base | patch))
+    with pytest.raises(ConfigError, match="'genome' is a required property"):
+        validate_config({"tasks": "t.tsv"})
+
+
+def test_workflow_sequence_table_to_evaluation(tmp_path):
+    """A TSV with a planted-motif task and a continuous activity: snakemake runs the table
+    through prepare_sequence_table, training, evaluation, the baseline and the report tables."""
+    workdir = copy_workflow(tmp_path / "wf")
+    planted_table(workdir / "table.tsv", n=600)
+    cfg = {"sequence_table": {"train": ["table.tsv"]}, "prepare": {"window_length": 200},
+           "interpret": {"enabled": False}, "evaluate": {"splits": ["test"]},
+           "train": {"epochs": 6, "batch_size": 32, "learning_rate": 0.003},
+           "models": {"cnn": {"architecture": "deepsea", "hyperparameters": {"conv_filters": [16], "kernel_size": 10,
+                                                                              "dense_units": 16, "dropout": [0.1]}}}}  # fmt: skip
+    (workdir / "seq.yaml").write_text(yaml.safe_dump(cfg))
+    run_snakemake(workdir, "--configfile", "seq.yaml")
+    summary = pd.read_csv(workdir / "results/evaluate/summary.tsv", sep="\t")
+    assert (workdir / "results/report/data_summary.html").is_file()
+    metrics = pd.read_csv(workdir / "results/evaluate/cnn/test.metrics.tsv", sep="\t")
+    assert summary.shape[0] > 0 and metrics.shape[0] > 0
+    with h5py.File(workdir / "results/evaluate/cnn/test.predictions.h5") as f:
+        assert f["chrom"][0].decode().startswith("s")  # the sequence IDs are the coordinates
+    counts = json.loads((workdir / "results/prepare/sequence_table.json").read_text())
+    assert counts["split_test"] == 60
+    # asking for variant scoring stops at parse time with the reason
+    (workdir / "bad.yaml").write_text(yaml.safe_dump(cfg | {"variants": {"vcf": "x.vcf.gz"}}))
+    result = run_snakemake(workdir, "-n", "--configfile", "bad.yaml", check=False)
+    assert result.returncode != 0 and "variant scoring needs a genome" in result.stdout + result.stderr
