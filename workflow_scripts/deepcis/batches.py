@@ -7,6 +7,8 @@ dataset smaller than `in_memory_bytes` is read once and shuffled row by row inst
 The order depends only on (seed, epoch), so a resumed run sees the same batches.
 A model may train on some of the file's tasks (`tasks`: label columns by name, in the model's
 order) and on a seeded fraction of its rows (`fraction`, e.g. a few-positives transfer study).
+Augmentation of training batches: reverse complement (probability 1/2) and a random shift of
+up to `shift` bases either way (N fill), drawn from the same (seed, epoch) generator.
 No TensorFlow here: the trainer wraps these numpy batches.
 """
 
@@ -21,6 +23,24 @@ from .errors import InputError
 from .genome import reverse_complement
 
 
+def shift_windows(x: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+    """One-hot windows (B, L, 4) moved by `shifts` bases each (positive: towards the 3' end, the
+    sequence read from `shift` bases upstream); the bases moved in are N (all-zero rows), as in
+    Basenji's stochastic shift. A copy; x itself is untouched."""
+    out = np.zeros_like(x)
+    length = x.shape[1]
+    for s in np.unique(shifts):
+        rows = np.flatnonzero(shifts == s)
+        s = int(s)
+        if abs(s) >= length:
+            continue
+        if s >= 0:
+            out[rows, s:] = x[rows, : length - s]
+        else:
+            out[rows, :s] = x[rows, -s:]
+    return out
+
+
 @dataclass
 class BatchConfig:
     """How `HDF5Batches` reads a split: batch size, block shuffling, the in-memory limit, augmentation."""
@@ -31,6 +51,7 @@ class BatchConfig:
     buffer_blocks: int = 32
     in_memory_bytes: int = 2 << 30
     reverse_complement: bool = False  # augmentation: each sample flipped with probability 1/2
+    shift: int = 0  # augmentation: each sample moved by a uniform -shift..+shift bases (N fill)
     seed: int = 0
     drop_remainder: bool = False
 
@@ -158,6 +179,8 @@ class HDF5Batches:
             yield self._augment(carry_x, rng), carry_y
 
     def _augment(self, x, rng):
+        if self.config.shift:
+            x = shift_windows(x, rng.integers(-self.config.shift, self.config.shift + 1, len(x)))
         if not self.config.reverse_complement:
             return x
         flip = rng.random(len(x)) < 0.5

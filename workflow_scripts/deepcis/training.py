@@ -44,6 +44,7 @@ TRAIN_DEFAULTS = {
     "lr_plateau_factor": 0.5,
     "min_learning_rate": 1e-6,
     "reverse_complement": True,
+    "shift": 0,
     "class_weight": "none",
     "shuffle_block_rows": 256,
     "shuffle_buffer_blocks": 32,
@@ -113,6 +114,8 @@ def resolve_training(overrides: dict | None) -> dict:
         raise ConfigError(f"training key optimizer: {cfg['optimizer']!r} is not one of {OPTIMIZERS}")
     if cfg["class_weight"] not in ("none", "balanced"):
         raise ConfigError(f"training key class_weight: {cfg['class_weight']!r} is not 'none' or 'balanced'")
+    if not (isinstance(cfg["shift"], int) and cfg["shift"] >= 0):
+        raise ConfigError(f"training key shift: {cfg['shift']!r} is not an integer >= 0")
     if not 0 < cfg["fraction"] <= 1:
         raise ConfigError(f"training key fraction: {cfg['fraction']!r} is not in (0, 1]")
     return cfg
@@ -370,7 +373,7 @@ def train_model(
 
     batch_cfg = dict(batch_size=cfg["batch_size"], block_rows=cfg["shuffle_block_rows"], buffer_blocks=cfg["shuffle_buffer_blocks"],
                      in_memory_bytes=int(cfg["in_memory_max_mb"] * 2**20), seed=seed)  # fmt: skip
-    train = HDF5Batches(train_path, BatchConfig(**batch_cfg, shuffle=True, reverse_complement=cfg["reverse_complement"]),
+    train = HDF5Batches(train_path, BatchConfig(**batch_cfg, shuffle=True, reverse_complement=cfg["reverse_complement"], shift=cfg["shift"]),
                         tasks=tasks, fraction=cfg["fraction"])  # fmt: skip
     valid = HDF5Batches(valid_path, BatchConfig(**batch_cfg, shuffle=False), tasks=tasks)
     check_compatible(train, valid)
