@@ -170,3 +170,25 @@ def test_workflow_sequence_table_to_evaluation(tmp_path):
     (workdir / "bad.yaml").write_text(yaml.safe_dump(cfg | {"variants": {"vcf": "x.vcf.gz"}}))
     result = run_snakemake(workdir, "-n", "--configfile", "bad.yaml", check=False)
     assert result.returncode != 0 and "variant scoring needs a genome" in result.stdout + result.stderr
+
+
+def test_prepare_with_a_test_table_drops_leaked_training_sequences(tmp_path):
+    table = pd.read_csv(planted_table(tmp_path / "t.tsv", n=120), sep="\t")
+    leaked = table.iloc[:3].assign(id=["t0", "t1", "t2"])
+    leaked.loc[0, "sequence"] = leaked.loc[0, "sequence"].translate(str.maketrans("ACGT", "TGCA"))[::-1]  # other strand
+    pd.concat([leaked, table.iloc[100:].assign(id=lambda d: "t" + d["id"])]).to_csv(tmp_path / "test.tsv", sep="\t", index=False)
+    table.iloc[:100].to_csv(tmp_path / "train.tsv", sep="\t", index=False)
+    cfg = validate_config({"sequence_table": {"train": [str(tmp_path / "train.tsv")], "test": [str(tmp_path / "test.tsv")]},
+                           "interpret": {"enabled": False}})["sequence_table"]  # fmt: skip
+    outputs = {s: tmp_path / f"{s}.h5" for s in ("train", "valid", "test")} | {
+        "stats": tmp_path / "s.tsv",
+        "plot": tmp_path / "p.png",
+    }
+    counts = prepare_sequence_table(cfg, 200, 1, outputs, "0" * 64)
+    assert counts["train_in_test_dropped"] == 3 and counts["split_test"] == 23
+    assert counts["split_train"] + counts["split_valid"] == 97
+    with h5py.File(outputs["train"]) as a, h5py.File(outputs["valid"]) as b:
+        kept = {c.decode() for c in a["chrom"][:]} | {c.decode() for c in b["chrom"][:]}
+    assert not kept & {"s0", "s1", "s2"}
+    stats = pd.read_csv(outputs["stats"], sep="\t")
+    assert stats.query("item == 'duplicate_of_test_sequence'")["value"].item() == 3

@@ -359,6 +359,7 @@ def prepare_sequence_table(cfg: dict, window: int, seed: int, outputs: dict, con
     split, counts = assign_table_splits(train, test, cfg["split"]["valid_fraction"], cfg["split"]["test_fraction"],
                                         cfg["split"]["mode"], seed, stratify, cfg["reverse_complement_duplicates"])  # fmt: skip
     table = train if test is None else pd.concat([train, test], ignore_index=True)
+    counts["split_test"] += 0 if test is None else len(test)
     split = split if test is None else np.concatenate([split, np.full(len(test), "test", dtype=object)])
     label_dtype = np.uint8 if all(k == "binary" for k in kinds.values()) and not table[tasks].isna().any().any() else np.float32
     attrs = {
