@@ -1,7 +1,8 @@
 """Bad inputs and faults (issue 13).
 
-The corpus: one table of bad inputs across every input (config, tasks sheet, genome, peaks,
-blacklist, VCF, bigWig, measured regions, interpret BED, trained models, disk). Each case
+The corpus: one table of bad inputs across every input (config, tasks sheet, genome FASTA or
+2bit, peaks, blacklist, VCF, bigWig, BAM and fragments files, sequence tables, measured regions,
+interpret BED, trained models, disk). Each case
 asserts where it is refused (at parse time: config and tasks sheet; by the input check,
 which the workflow runs at parse time and as its first job; or by the stage that meets it),
 that the message names the file (or config key), the line or record, and the problem, and
@@ -46,8 +47,10 @@ from _utils import (
 )
 
 from deepcis.config import check_model_tasks, load_config_file, read_tasks, validate_config
+from deepcis.coverage import plan_reads_tasks
 from deepcis.errors import DeepcisError
 from deepcis.io_utils import temp_path
+from deepcis.seqtable import plan_sequence_table
 
 # ------------------------------------------------------------------------------ helpers
 
@@ -111,10 +114,15 @@ class Case:
 
 def refuse(case: Case):
     """What the workflow does before any job: validate the config and tasks sheet (parse),
-    then check every input file (input check). Returns (where, error)."""
+    then check every input file (input check), as rules/common.smk does. Returns (where, error)."""
     try:
         config = validate_config(case.config)
-        tasks = read_tasks(config["tasks"])
+        if config["sequence_table"]["train"]:
+            tasks = plan_sequence_table(config)
+            config["genome"] = []
+        else:
+            tasks = read_tasks(config["tasks"])
+        plan_reads_tasks(tasks)
         check_model_tasks(config, [t["name"] for t in tasks])
     except DeepcisError as error:
         return "parse", error
@@ -661,6 +669,76 @@ def _(c):
     c.config["predict_fasta"] = {"fasta": str(path)}
 
 
+# ------------------------------------------------------------------------------ input check: 2bit genome, reads, sequence tables
+
+
+def _twobit_genome(c) -> Path:
+    """The case's genome as a 2bit file (the config points at it)."""
+    from deepcis.twobit import fasta_to_twobit
+
+    path = c.dir / "inputs" / "genome.2bit"
+    fasta_to_twobit(c.path("genome"), path)
+    c.files["genome.2bit"] = path
+    c.config["genome"] = str(path)
+    return path
+
+
+@case("genome_2bit_truncated", "input check", "genome.2bit", r"corrupt 2bit file: record 'chr3' \(40000 bp\) ends at byte \d+, past the end of the file")
+def _(c):
+    path = _twobit_genome(c)
+    path.write_bytes(path.read_bytes()[:-100])
+
+
+@case("genome_2bit_peaks_without_chr_prefix", "input check", "T2", r"contig '2' \(30 records\) is not in the genome, but 'chr2' is", line=31)
+def _(c):
+    _twobit_genome(c)
+    _rename_contigs(c, "T2", {"chr2": "2"})
+
+
+def _reads_bam(c, sizes: dict) -> Path:
+    from deepcis.simulate.reads import write_reads_bam
+
+    path = write_reads_bam(c.dir / "inputs" / "reads.bam", sizes, [(name, 5_000) for name in sizes], n_reads=300, seed=2)
+    c.files["reads.bam"] = path
+    return path
+
+
+@case("reads_bam_without_chr_prefix", "input check", "reads.bam", r"contig '1' \(\d+ records\) is not in the genome, but 'chr1' is .*samtools reheader")
+def _(c):
+    _signal_task(c, _reads_bam(c, {"1": 40_000, "2": 40_000, "3": 40_000}))
+
+
+@case("reads_bam_other_assembly", "input check", "reads.bam", r"contig chr2 is 45000 bp here but 40000 bp in the genome")
+def _(c):
+    _signal_task(c, _reads_bam(c, {"chr1": 40_000, "chr2": 45_000, "chr3": 40_000}))
+
+
+@case("reads_bam_unindexed", "parse", "reads.bam", r"task 'S': .*BAM has no index")
+def _(c):
+    bam = _reads_bam(c, {"chr1": 40_000, "chr2": 40_000, "chr3": 40_000})
+    Path(f"{bam}.bai").unlink()
+    _signal_task(c, bam)
+
+
+@case("reads_fragments_unknown_contigs", "input check", "frag.tsv.gz", r"2 of 3 contigs \(67%\) lie on contigs the genome lacks: 'scaffold_1', 'scaffold_2'")
+def _(c):
+    import pysam
+
+    rows = [("chr1", 100, 300), ("scaffold_1", 100, 300), ("scaffold_2", 100, 300)]
+    text = c.add_file("frag.tsv", "".join(f"{chrom}\t{a}\t{b}\tAAAC-1\t1\n" for chrom, a, b in rows))
+    path = Path(pysam.tabix_index(str(text), preset="bed", force=True))
+    c.files["frag.tsv.gz"] = path
+    _signal_task(c, path)
+
+
+@case("sequence_table_duplicate_id", "parse", "table.tsv", r"duplicate sequence ID 's1' \(first at .*table.tsv, line 2\)", line=3)
+def _(c):
+    path = c.add_file("table.tsv", "id\tsequence\tT\ns1\tACGTAC\t1\ns1\tACGAAC\t0\n")
+    for key in ("genome", "tasks", "blacklist"):
+        c.config.pop(key)
+    c.config |= {"sequence_table": {"train": [str(path)]}, "variants": {"vcf": None}}
+
+
 # ------------------------------------------------------------------------------ stages
 
 
@@ -791,8 +869,8 @@ def test_bad_input_is_refused_early_and_clearly(make, where, file, problem, line
 def test_corpus_covers_every_input():
     assert len(CASES) >= 60
     covered = {p.id.split("_")[0] for p in CASES}
-    assert {"yaml", "models", "sheet", "genome", "peaks", "blacklist", "vcf", "bigwig", "measured", "model",
-            "training", "dataset", "output"} <= covered  # fmt: skip
+    assert {"yaml", "models", "sheet", "genome", "peaks", "blacklist", "vcf", "bigwig", "reads", "sequence", "measured",
+            "model", "training", "dataset", "output"} <= covered  # fmt: skip
 
 
 # ------------------------------------------------------------------------------ job logs
@@ -874,6 +952,73 @@ def test_stale_index_is_rebuilt_with_a_message(tmp_path, tiny_source, caplog):
     assert any(n.startswith(f"rebuilt the stale index {fai} (its sequence names or lengths differ") for n in check.notes), check.notes
     assert "rebuilt the stale index" in caplog.text  # a warning: on the console in a job (deepcis.jobs)
     assert Genome(c.path("genome")).chrom_sizes == {"chr1": 40_000, "chr2": 40_000, "chr3": 40_000, "chr4": 60}
+
+
+def _file_results(checks: dict) -> dict:
+    """{group: [(role, records, contigs, missing)]} of a check, without the genome's own row."""
+    return {group: [(c.role, c.records, c.contigs, c.missing) for c in files if c.role != "genome"]
+            for group, files in checks.items()}  # fmt: skip
+
+
+def test_fasta_and_its_2bit_pass_the_same_check(tmp_path, tiny_source):
+    """The tiny inputs against the genome FASTA and against its 2bit: both accepted, with the
+    same contigs and the same per-file counts (peaks, blacklist, VCF with REF against the
+    genome); the 2bit is checked structurally (cached like a FASTA scan), and gets no .fai."""
+    from deepcis.input_check import check_inputs
+
+    c = Case(tmp_path, tiny_source)
+    c.write_lines("T1", c.lines("T1") + ["chrUn_y\t100\t300\tp\t0\t.\t5\t5\t5\t100"])  # one record counted
+    tasks = read_tasks(c.config["tasks"])
+    fasta = check_inputs(validate_config(c.config), tasks, cache_dir=None)
+    twobit = _twobit_genome(c)
+    for cache in (tmp_path / "cache", tmp_path / "cache"):  # computed, then read from the cache
+        checks = check_inputs(validate_config(c.config), tasks, cache_dir=cache)
+        genome = checks["data"][0]
+        assert (genome.kind, genome.path) == ("2bit", str(twobit))
+        assert list(genome.sizes.items()) == list(fasta["data"][0].sizes.items())
+        assert _file_results(checks) == _file_results(fasta)
+    assert not Path(f"{twobit}.fai").exists()
+
+
+def test_reads_task_checked_from_its_header_not_as_a_bigwig(tmp_path, tiny_source):
+    """A signal task naming a BAM: the data group checks the BAM (contigs and mapped reads from
+    its header and index), not the coverage bigWig the workflow makes of it; reads on a contig
+    the genome lacks are counted, not refused."""
+    from deepcis.input_check import check_inputs, group_spec
+
+    c = Case(tmp_path, tiny_source)
+    bam = _reads_bam(c, {"chr1": 40_000, "chr2": 40_000, "chr3": 40_000, "chrUn_z": 10_000})
+    _signal_task(c, bam)
+    tasks = read_tasks(c.config["tasks"])
+    plan_reads_tasks(tasks)
+    config = validate_config(c.config)
+    files = group_spec(config, tasks, "data")["files"]
+    assert files["reads:S"] == str(bam) and "signal:S" not in files
+    check = next(f for f in check_inputs(config, tasks, groups=("data",))["data"] if f.role == "reads:S")
+    assert check.kind == "bam" and check.contigs == 4 and 0 < check.missing["chrUn_z"] < check.records / 4
+
+
+def test_sequence_table_check_has_no_genome(tmp_path):
+    """A sequence-table config: the data group checks the tables (sequences counted per file)
+    and neither a genome nor chromosome keys; its spec holds only the keys reading the tables
+    uses, so a change of the split does not re-check them."""
+    from deepcis.input_check import check_inputs, group_spec
+
+    train, test = tmp_path / "train.tsv", tmp_path / "test.fa"
+    train.write_text("id\tsequence\tT\n" + "".join(f"s{i}\t{'ACGT' * (i + 2)}\t{i % 2}\n" for i in range(6)))
+    test.write_text(">t1\nACGTTT\n>t2\nGGGCCA\n")
+    config = validate_config({"sequence_table": {"train": [str(train)], "test": [{"path": str(test), "labels": {"T": 1}}]},
+                              "interpret": {"enabled": False}, "models": {"tiny": TINY_MODEL}})  # fmt: skip
+    tasks = plan_sequence_table(config, cache_dir=tmp_path / "cache")
+    config["genome"] = []
+    spec = group_spec(config, tasks, "data")
+    assert spec["files"] == {"sequence_table:train:0": str(train), "sequence_table:test:0": str(test)}
+    assert spec["chromosomes"] == [] and spec["split_chromosomes"] == {}
+    edited = config | {"sequence_table": config["sequence_table"] | {"split": {**config["sequence_table"]["split"], "valid_fraction": 0.3}}}
+    assert group_spec(edited, tasks, "data") == spec
+    checks = check_inputs(config, tasks, groups=("data",), cache_dir=tmp_path / "cache")["data"]
+    assert [(f.role, f.kind, f.records) for f in checks] == [("sequence_table:train:0", "sequence_table", 6),
+                                                             ("sequence_table:test:0", "sequence_table", 2)]  # fmt: skip
 
 
 def test_near_match_names():

@@ -135,7 +135,7 @@ def test_prepare_writes_the_hdf5_contract_with_lengths(tmp_path):
 def test_genome_stages_refused_clearly(tmp_path):
     path = str(planted_table(tmp_path / "t.tsv", n=10))
     base = {"sequence_table": {"train": [path]}, "interpret": {"enabled": False}}
-    assert [t["type"] for t in plan_sequence_table(validate_config(base))[0]] == ["binary", "signal"]
+    assert [t["type"] for t in plan_sequence_table(validate_config(base))] == ["binary", "signal"]
     for patch, message in [({"variants": {"vcf": "v.vcf.gz"}}, "variants.vcf: not available with sequence_table inputs: variant scoring needs a genome"),
                            ({"interpret": {"enabled": True}}, "interpret.enabled"),
                            ({"tasks": "tasks.tsv"}, "exclusive"),

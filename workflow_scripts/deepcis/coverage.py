@@ -126,10 +126,19 @@ def reads_contigs(path) -> dict[str, int | None]:
         return dict.fromkeys(tabix.contigs)
 
 
-def check_contigs(path, genome_sizes: dict[str, int]) -> list[str]:
-    """Refuse a reads file whose contigs differ in length from the genome's or share none
-    with it (another assembly or naming); return the contigs it has that the genome lacks."""
-    contigs = reads_contigs(path)
+def reads_per_contig(path) -> dict[str, int] | None:
+    """Mapped reads per contig from a BAM's index (no read walked); None for a fragments file."""
+    import pysam
+
+    if reads_kind(path) != "bam":
+        return None
+    with pysam.AlignmentFile(str(path), "rb") as bam:
+        return {stat.contig: int(stat.mapped) for stat in bam.get_index_statistics()}
+
+
+def contig_problems(path, contigs: dict, genome_sizes: dict[str, int]) -> None:
+    """Refuse a reads file (its `contigs`: name -> length or None) sharing no contig with the
+    genome (another assembly or naming) or whose contig lengths differ from the genome's."""
     shared = [c for c in contigs if c in genome_sizes]
     if not shared:
         raise InputError(path, f"no contig in common with the genome (file: {', '.join(list(contigs)[:5]) or 'none'}; "
@@ -138,6 +147,13 @@ def check_contigs(path, genome_sizes: dict[str, int]) -> list[str]:
         if contigs[contig] is not None and contigs[contig] != genome_sizes[contig]:
             raise InputError(path, f"contig {contig} is {contigs[contig]} bp here but {genome_sizes[contig]} bp in the genome "
                                    "(reads aligned to another assembly)")  # fmt: skip
+
+
+def check_contigs(path, genome_sizes: dict[str, int]) -> list[str]:
+    """`contig_problems` of a reads file (the input check, deepcis.input_check.check_reads_file,
+    does the same before the coverage job runs); return the contigs it has that the genome lacks."""
+    contigs = reads_contigs(path)
+    contig_problems(path, contigs, genome_sizes)
     return [c for c in contigs if c not in genome_sizes]
 
 

@@ -8,10 +8,20 @@ is wrong, or a `ConfigError` naming the tasks-sheet rows):
 - genome FASTA: nucleotide FASTA (a protein file is refused at its first bad line), unique
   names; its `.fai` index matches it (a stale one is rebuilt with a message, or refused where
   it cannot be written), and a missing one can be made (a read-only folder is refused);
+- genome 2bit (recognised by its signature, as `deepcis.genome.Genome` does): the structural
+  check of `deepcis.twobit` (every index entry and record inside the file; a corrupt or
+  truncated file is refused naming the record); its names and lengths are the contigs; no index;
 - peak files, blacklist, measured-region BEDs, the interpret and tracks BEDs: every record
   (columns, coordinates, summit, chromosome end; `deepcis.peaks`);
 - predict_fasta's sequences: nucleotide FASTA, unique names;
 - bigWig signal tracks: readable, their contig names;
+- BAM and fragments files of signal tasks (rule reads_coverage makes their bigWig): contig
+  names and lengths from the BAM header (reads per contig from its index) or the tabix index,
+  no read walked; that the BAM is sorted and indexed and the fragments file bgzip + tabix is
+  already refused when the workflow is parsed (`deepcis.coverage.plan_reads_tasks`);
+- sequence tables (config `sequence_table`, no genome): every source read and checked
+  (`deepcis.seqtable.check_tables`: columns, sequences, labels, duplicate IDs, train/test ID
+  clashes), sequences counted per file; no genome, no chromosome keys;
 - the VCF: header, every record (htslib), sort order, duplicate records, REF against the
   genome (counted, not fatal); plain gzip is read through a pipe;
 - contig names of every file against the genome, counted per file: a name the genome lacks
@@ -49,8 +59,8 @@ class FileCheck:
 
     role: str  # genome, peaks:<task>, blacklist, signal:<task>, measured:<task>, vcf, interpret_bed
     path: str
-    kind: str  # fasta, bed, bigwig, vcf
-    records: int = 0  # sequences (FASTA), intervals (BED), contigs (bigWig), records (VCF)
+    kind: str  # fasta, 2bit, bed, bigwig, bam, fragments, vcf, sequence_table, labels
+    records: int = 0  # sequences (FASTA, 2bit, table), intervals (BED), contigs (bigWig, fragments), records (VCF), mapped reads (BAM)
     contigs: int = 0  # distinct contig names the file uses
     missing: dict = field(default_factory=dict)  # contig the genome lacks -> records on it
     notes: list = field(default_factory=list)
@@ -96,10 +106,10 @@ def _names(names, limit: int = 8) -> str:
 
 
 def contig_verdict(check: FileCheck, genome_names, max_missing_fraction: float, first_line: dict | None = None,
-                   what: str = "records") -> None:  # fmt: skip
+                   what: str = "records", rename: str | None = None) -> None:  # fmt: skip
     """Stop (InputError) when a contig the genome lacks is a near match of one it has (the
-    message gives the rename), or when more than `max_missing_fraction` of the file's
-    records lie on contigs the genome lacks."""
+    message gives the rename; `rename` the command, where sed on the file does not do), or
+    when more than `max_missing_fraction` of the file's records lie on contigs the genome lacks."""
     first_line = first_line or {}
     near = {m: near_match(m, genome_names) for m in check.missing}
     near = {m: hit for m, hit in near.items() if hit is not None}
@@ -108,10 +118,11 @@ def contig_verdict(check: FileCheck, genome_names, max_missing_fraction: float, 
         target, why = near[name]
         others = [f"{m!r} -> {t!r}" for m, (t, _) in near.items() if m != name]
         more = f"; also {', '.join(others[:5])}{' ...' if len(others) > 5 else ''}" if others else ""
+        sed = f"sed 's/^{name.strip()}\\t/{target}\\t/'"
+        how = rename.format(sed=sed, name=name.strip(), target=target) if rename else sed
         raise InputError(check.path, f"contig {name!r} ({check.missing[name]} {what}) is not in the genome, but "
                          f"{target!r} is ({why}){more}. Rename the contigs of this file to the genome's names "
-                         f"(for example sed 's/^{name.strip()}\\t/{target}\\t/'), or use the genome the file was "
-                         "made on", first_line.get(name))  # fmt: skip
+                         f"(for example {how}), or use the genome the file was made on", first_line.get(name))  # fmt: skip
     total = check.records if what == "records" else check.contigs
     lost = check.missing_records if what == "records" else len(check.missing)
     if total and lost and lost / total > max_missing_fraction:
@@ -199,10 +210,19 @@ def _build_index(path: Path, bgzipped: bool) -> None:
 
 
 def check_genome(path, fix_index: bool, cache=None) -> FileCheck:
-    """The genome FASTA: scanned once per version of the file (cached), index checked each time."""
+    """The genome: a FASTA scanned once per version of the file (cached), its index checked each
+    time; a 2bit file checked structurally (cached), its names and lengths the contigs."""
     from .genome import FastaScan, scan_fasta
+    from .twobit import check_twobit, is_twobit
 
     path = Path(path)
+    if path.is_file() and is_twobit(path):
+        pairs = _cached(cache, "2bit", [path], {}, lambda: [[n, ln] for n, ln in check_twobit(path).items()])
+        check = FileCheck("genome", str(path), "2bit", records=len(pairs), contigs=len(pairs), sizes=dict(pairs))
+        empty = [n for n, ln in pairs if ln == 0]
+        if empty:
+            check.notes.append(f"{len(empty)} empty sequence(s): {_names(empty, 5)}")
+        return check
     stored = _cached(cache, "fasta", [path], {}, lambda: asdict(scan_fasta(path)))
     scan = FastaScan(**stored)
     check = FileCheck("genome", str(path), "fasta", records=len(scan.names), contigs=len(scan.names),
@@ -266,6 +286,70 @@ def check_bigwig(path, role: str, sizes: dict, max_missing_fraction: float, cach
                          f"{mismatched[0]}: {chroms[mismatched[0]]} here, {sizes[mismatched[0]]} in the genome): "
                          "the track was made on another assembly")  # fmt: skip
     return check
+
+
+# How to rename the contigs of a reads file (sed alone does not do for a binary or indexed file)
+_READS_RENAME = {
+    "bam": "samtools view -H in.bam | {sed} | samtools reheader - in.bam > out.bam, then samtools index",
+    "fragments": "zcat in.tsv.gz | {sed} | bgzip > out.tsv.gz, then tabix -p bed",
+}
+
+
+def check_reads_file(path, role: str, sizes: dict, max_missing_fraction: float, cache=None) -> FileCheck:
+    """A BAM or fragments file of a signal task (rule reads_coverage makes its bigWig): its
+    contigs against the genome, from the BAM header and index (mapped reads per contig; a
+    contig without reads does not count) or the tabix index (contigs). Cheap: no read is
+    walked. A near-match name is refused with the rename; so are a file sharing no contig with
+    the genome and one whose contig lengths differ from the genome's (another assembly)."""
+    from .coverage import contig_problems, reads_contigs, reads_kind, reads_per_contig
+
+    kind = reads_kind(path)
+
+    def scan():
+        try:
+            return {"contigs": [[c, n] for c, n in reads_contigs(path).items()], "reads": reads_per_contig(path)}
+        except (OSError, ValueError) as error:
+            raise InputError(path, f"cannot read the {kind} file's contigs ({error})") from None
+
+    found = _cached(cache, "reads", [path], {}, scan)
+    contigs, reads = dict(found["contigs"]), found["reads"]
+    if reads is not None:  # BAM: weighed by mapped reads
+        check = FileCheck(role, str(path), kind, records=int(sum(reads.values())), contigs=len(contigs),
+                          missing={c: n for c, n in reads.items() if n and c not in sizes})  # fmt: skip
+        contig_verdict(check, list(sizes), max_missing_fraction, what="records", rename=_READS_RENAME[kind])
+    else:
+        check = FileCheck(role, str(path), kind, records=len(contigs), contigs=len(contigs),
+                          missing={c: 1 for c in contigs if c not in sizes})  # fmt: skip
+        contig_verdict(check, list(sizes), max_missing_fraction, what="contigs", rename=_READS_RENAME[kind])
+    contig_problems(path, contigs, sizes)
+    if check.missing:
+        check.notes.append("reads on contigs the genome lacks are left out of the coverage")
+    return check
+
+
+def check_sequence_tables(cfg: dict, cache=None) -> dict:
+    """Every source of a sequence-table config read and checked (`deepcis.seqtable.check_tables`
+    over the keys `deepcis.seqtable.SOURCE_KEYS`), cached by file version like the other scans:
+    {"tasks", "kinds", "sequences": {file: count}}. Also what the parse step reads."""
+    from .seqtable import check_tables, source_files
+
+    files = source_files(cfg)
+    if cache is None or not all(Path(f).is_file() for f in files):  # a missing file: its error, uncached
+        return check_tables(cfg)
+    return _cached(Path(cache), "seqtable", files, cfg, lambda: check_tables(cfg))
+
+
+def _table_checks(spec: dict, cache=None) -> list[FileCheck]:
+    """One FileCheck per sequence-table source (its sequences) and label file."""
+    found = check_sequence_tables(spec["sequence_table"], cache)
+    checks = []
+    for role, path in spec["files"].items():
+        if role.startswith("sequence_table:"):
+            n = found["sequences"].get(str(Path(path)), 0)
+            checks.append(FileCheck(role, str(path), "sequence_table", records=n))
+        elif role.startswith("sequence_labels:"):
+            checks.append(FileCheck(role, str(path), "labels"))
+    return checks
 
 
 def check_sequences(path, cache=None) -> FileCheck:
@@ -340,13 +424,30 @@ def _sha256(path) -> str:
     return sha256_file(path)
 
 
+def _table_config(config: dict) -> dict | None:
+    """The sequence_table section when the sequences come from tables (no genome), else None."""
+    table = config.get("sequence_table") or {}
+    return table if table.get("train") else None
+
+
 def input_files(config: dict, tasks: list[dict], group: str) -> dict:
-    """Role -> path of the files a check group reads (the genome is in every group)."""
-    files = {"genome": config["genome"]}
-    if group == "data":
+    """Role -> path of the files a check group reads (the genome, where there is one, is in
+    every group). A signal task made from reads gives its BAM or fragments file, not the
+    coverage bigWig the workflow makes of it; a sequence-table config its tables."""
+    files = {"genome": config["genome"]} if config.get("genome") else {}
+    table = _table_config(config)
+    if group == "data" and table:
+        from .seqtable import _source
+
+        sources = [(part, i, _source(s)) for part in ("train", "test") for i, s in enumerate(table[part] or [])]
+        files |= {f"sequence_table:{part}:{i}": str(s["path"]) for part, i, s in sources}
+        files |= {f"sequence_labels:{part}:{i}": str(s["label_file"]) for part, i, s in sources if s.get("label_file")}
+    elif group == "data":
         for task in tasks:
             for column in ("peaks", "signal", "measured"):
-                if task.get(column):
+                if column == "signal" and task.get("reads"):
+                    files[f"reads:{task['name']}"] = task["reads"]
+                elif task.get(column):
                     files[f"{column}:{task['name']}"] = task[column]
         if config.get("blacklist"):
             files["blacklist"] = config["blacklist"]
@@ -370,7 +471,14 @@ def group_spec(config: dict, tasks: list[dict], group: str) -> dict:
         raise ValueError(f"unknown input-check group {group!r}; one of {GROUPS}")
     spec = {"group": group, "files": input_files(config, tasks, group),
             "max_missing_fraction": float(config.get("input_check", {}).get("max_missing_fraction", 0.5))}  # fmt: skip
-    if group == "data":
+    table = _table_config(config)
+    if group == "data" and table:
+        from .seqtable import SOURCE_KEYS
+
+        # no genome: no chromosome keys; the tables are read with the keys that reading uses
+        spec |= {"tasks_sheet": "", "tasks": [], "chromosomes": [], "split_mode": "sequence_table",
+                 "split_chromosomes": {}, "sequence_table": {k: table[k] for k in SOURCE_KEYS}}  # fmt: skip
+    elif group == "data":
         split = config["split"]
         # chromosomes and the split are read by prepare only, which runs only with a tasks sheet
         # (an external-model-only config keeps the defaults, which need not fit its genome)
@@ -384,25 +492,32 @@ def group_spec(config: dict, tasks: list[dict], group: str) -> dict:
 
 
 def check_group(spec: dict, cache_dir=None, fix_index: bool = True, skip_missing: bool = False) -> list[FileCheck]:
-    """Check the files of one group (`group_spec`); [] when `skip_missing` and no genome yet.
+    """Check the files of one group (`group_spec`); [] when `skip_missing` and no genome yet
+    (a config without a genome, sequence tables, checks the rest).
 
     `skip_missing`: files that do not exist yet (made by the workflow: the example, remote
     copies) are left to the check job.
     """
     cache = Path(cache_dir) if cache_dir else None
     files = spec["files"]
-    genome_path = Path(files["genome"])
-    if skip_missing and not genome_path.is_file():
-        return []
-    genome = check_genome(genome_path, fix_index, cache)
-    sizes = genome.sizes
+    checks, sizes = [], {}
+    if "genome" in files:  # sequence tables have none
+        genome_path = Path(files["genome"])
+        if skip_missing and not genome_path.is_file():
+            return []
+        genome = check_genome(genome_path, fix_index, cache)
+        sizes = genome.sizes
+        checks.append(genome)
     max_missing = spec["max_missing_fraction"]
-    if spec["group"] == "data":
+    if spec["group"] == "data" and spec.get("sequence_table"):
+        checks += _table_checks(spec, cache)
+    elif spec["group"] == "data":
         _same_peak_files(spec["tasks"], spec["tasks_sheet"], cache)
         _check_chromosome_keys(spec, files["genome"], sizes)
-    checks = [genome]
     for role, path in files.items():
-        if role == "genome" or (skip_missing and not Path(path).is_file()):
+        if role == "genome" or role.startswith(("sequence_table:", "sequence_labels:")):
+            continue
+        if skip_missing and not Path(path).is_file():
             continue
         if role == "vcf":
             checks.append(check_vcf(path, genome_path, sizes, max_missing, cache))
@@ -410,6 +525,8 @@ def check_group(spec: dict, cache_dir=None, fix_index: bool = True, skip_missing
             checks.append(check_sequences(path, cache))
         elif role.startswith("signal:"):
             checks.append(check_bigwig(path, role, sizes, max_missing, cache))
+        elif role.startswith("reads:"):
+            checks.append(check_reads_file(path, role, sizes, max_missing, cache))
         else:
             checks.append(check_bed(path, role, sizes, max_missing, cache, allow_empty=role == "blacklist"))
     return checks

@@ -428,8 +428,9 @@ def input_check_html(groups: dict) -> str:
     header = ["role", "file", "kind", "records", "contigs", "contigs not in genome", "records on them", "which",
               "notes"]  # fmt: skip
     note = ('<p class="deepcis-note">Records on contigs the genome lacks are skipped (counted here); a near-match '
-            "name or a mostly-missing file stops the run before any work. Records: sequences of a FASTA, intervals "
-            "of a BED, contigs of a bigWig, records of a VCF.</p>")  # fmt: skip
+            "name or a mostly-missing file stops the run before any work. Records: sequences of a FASTA, 2bit or "
+            "sequence table, intervals of a BED, contigs of a bigWig or fragments file, mapped reads of a BAM, "
+            "records of a VCF.</p>")  # fmt: skip
     return html_table(header, rows, "Input files and their contigs against the genome") + note
 
 

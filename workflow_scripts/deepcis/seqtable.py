@@ -283,10 +283,24 @@ GENOME_STAGES = (
 )
 
 
-def plan_sequence_table(config: dict) -> tuple[list[dict], pd.DataFrame, pd.DataFrame | None]:
-    """Parse-time check of a sequence-table config: every source read and checked, the stages
-    that need a genome refused. Returns (task rows as the tasks sheet gives them, train table,
-    test table or None)."""
+# The keys of config section `sequence_table` that reading the sources uses (the input check's
+# params: a change of the split settings does not re-check the tables).
+SOURCE_KEYS = ("train", "test", "id_column", "sequence_column", "tasks")
+
+
+def source_files(cfg: dict) -> list[str]:
+    """Every file the sources of config section `sequence_table` name: the tables, then the
+    FASTA sources' label files."""
+    sources = [_source(s) for part in ("train", "test") for s in cfg.get(part) or []]
+    return [str(s["path"]) for s in sources] + [str(s["label_file"]) for s in sources if s.get("label_file")]
+
+
+def plan_sequence_table(config: dict, cache_dir=None) -> list[dict]:
+    """Parse-time check of a sequence-table config: the stages that need a genome refused, every
+    source read and checked (`check_tables`, cached by file version under `cache_dir` as the
+    input check's other scans are). Returns the task rows as a tasks sheet gives them."""
+    from .input_check import check_sequence_tables
+
     if config.get("tasks"):
         raise ConfigError(
             "config key tasks: a tasks sheet and sequence_table.train are exclusive (the table's columns are the tasks)"
@@ -296,11 +310,13 @@ def plan_sequence_table(config: dict) -> tuple[list[dict], pd.DataFrame, pd.Data
     for key, asked, why in GENOME_STAGES:
         if asked(config):
             raise ConfigError(f"config key {key}: not available with sequence_table inputs: {why}")
-    return read_tables(config["sequence_table"])
+    cfg = config["sequence_table"]
+    found = check_sequence_tables({k: cfg[k] for k in SOURCE_KEYS}, cache_dir)
+    _check_stratify(cfg, found["tasks"], found["kinds"])
+    return task_rows(found["tasks"], found["kinds"])
 
 
-def read_tables(cfg: dict) -> tuple[list[dict], pd.DataFrame, pd.DataFrame | None]:
-    """Read and check the train and test sources of config section `sequence_table`."""
+def _read_train_test(cfg: dict) -> tuple[pd.DataFrame, list[str], pd.DataFrame | None]:
     options = {"id_column": cfg["id_column"], "sequence_column": cfg["sequence_column"], "tasks": cfg["tasks"]}
     train = read_sources(cfg["train"], **options)
     tasks = [c for c in train.columns if c not in ("id", "sequence", "file", "line", "length")]
@@ -312,16 +328,39 @@ def read_tables(cfg: dict) -> tuple[list[dict], pd.DataFrame, pd.DataFrame | Non
             raise InputError(
                 test["file"][test["id"] == clash[0]].iloc[0], f"sequence ID {clash[0]!r} is in the train and the test table"
             )
-    kinds = task_kinds(train if test is None else pd.concat([train, test]), tasks)
+    return train, tasks, test
+
+
+def check_tables(cfg: dict) -> dict:
+    """Read and check every source (the keys `SOURCE_KEYS` of config section `sequence_table`):
+    the tasks, their kinds, and the sequences per file (JSON-ready, for the input check)."""
+    train, tasks, test = _read_train_test(cfg)
+    both = train if test is None else pd.concat([train, test], ignore_index=True)
+    per_file = both["file"].value_counts(sort=False)
+    return {"tasks": tasks, "kinds": task_kinds(both, tasks), "sequences": {str(f): int(n) for f, n in per_file.items()}}
+
+
+def _check_stratify(cfg: dict, tasks: list[str], kinds: dict):
     stratify = cfg["split"]["stratify_task"]
     if stratify is not None and kinds.get(stratify) != "binary":
         raise ConfigError(
             f"config key sequence_table.split.stratify_task: {stratify!r} is not a binary task of the table ({tasks})"
         )
-    rows = [
+
+
+def task_rows(tasks: list[str], kinds: dict) -> list[dict]:
+    """The table's tasks as rows of a tasks sheet."""
+    return [
         {"name": t, "peaks": "", "type": kinds[t], "loss": "bce" if kinds[t] == "binary" else "mse", "weight": 1.0} for t in tasks
     ]
-    return rows, train, test
+
+
+def read_tables(cfg: dict) -> tuple[list[dict], pd.DataFrame, pd.DataFrame | None]:
+    """Read and check the train and test sources of config section `sequence_table`."""
+    train, tasks, test = _read_train_test(cfg)
+    kinds = task_kinds(train if test is None else pd.concat([train, test]), tasks)
+    _check_stratify(cfg, tasks, kinds)
+    return task_rows(tasks, kinds), train, test
 
 
 def sequence_table_stats(table, split, counts, tasks, kinds, window_length) -> pd.DataFrame:
