@@ -44,12 +44,14 @@ try:
         else []
     )
     # Sequence tables (rules/seqtable.smk): the table's columns are the tasks, no genome; the
-    # sources are read and checked here, and stages that need a genome refused.
+    # sources are read and checked here (cached as the input check's scans are, and listed by
+    # its "data" group), and stages that need a genome refused.
     SEQUENCE_TABLE = bool(config["sequence_table"]["train"])
     if SEQUENCE_TABLE:
-        TASKS = plan_sequence_table(config)[0]
+        TASKS = plan_sequence_table(config, cache_dir=".snakemake/deepcis")
         config["genome"] = []  # no rule has a genome input
-    # Signal tasks naming a BAM or fragments file read a coverage bigWig (rules/coverage.smk).
+    # Signal tasks naming a BAM or fragments file read a coverage bigWig (rules/coverage.smk);
+    # their sort order and index are checked here, their contigs by the input check.
     READS_TASKS = plan_reads_tasks(TASKS)
     check_model_tasks(config, [t["name"] for t in TASKS])
     check_stage_models(config, [t["name"] for t in TASKS if t["type"] == "binary"])

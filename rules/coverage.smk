@@ -1,11 +1,13 @@
 # Coverage bigWigs of signal tasks that name a BAM or fragments file (deepcis/coverage.py):
-# the bigWig then feeds prepare_windows like any signal track.
+# the bigWig then feeds prepare_windows like any signal track. The input check (group data)
+# has checked the file's contigs against the genome before this runs.
 
 
 rule reads_coverage:
     input:
         reads=lambda wildcards: READS_TASKS[wildcards.task]["reads"],
         genome=config["genome"],
+        check=check_gate("data"),
     output:
         bigwig="results/coverage/{task}.bw",
         summary="results/coverage/{task}.json",
@@ -21,6 +23,6 @@ rule reads_coverage:
         mem_mb=2000,
     params:
         mode=lambda wildcards: READS_TASKS[wildcards.task]["mode"],
-        coverage=config["coverage"],
+        coverage=stable(config["coverage"]),
     script:
         "../workflow_scripts/reads_coverage.py"

@@ -3,6 +3,7 @@ the Tn5 shift), MAPQ and duplicate filters, CPM, bad inputs refused naming the f
 simulated binding sites, and the workflow path reads -> bigWig -> HDF5 signal targets."""
 
 import gzip
+import json
 
 import h5py
 import numpy as np
@@ -187,6 +188,10 @@ def test_workflow_reads_task_to_hdf5(tmp_path):
     (workdir / "reads.yaml").write_text(yaml.safe_dump(cfg))
     run_snakemake(workdir, "results/encode/train.h5", "--configfile", "reads.yaml")
     assert (workdir / "results/coverage/TF_reads.bw").is_file()
+    # the input check looked at the BAM (header and index), not at the bigWig made of it
+    checked = {c["role"]: c for c in json.loads((workdir / "results/check/data.json").read_text())["data"]}
+    assert checked["reads:TF_reads"]["kind"] == "bam" and checked["reads:TF_reads"]["records"] > 0
+    assert "signal:TF_reads" not in checked
     with h5py.File(workdir / "results/encode/train.h5") as f:
         tasks = [t.decode() for t in f["tasks"][:]]
         y = f["y"][:]
