@@ -4,6 +4,7 @@ random / stratified splits that keep duplicates (reverse complements too) on one
 HDF5 contract, the refused genome stages, and a workflow run from table to evaluation."""
 
 import json
+import re
 
 import h5py
 import numpy as np
@@ -166,6 +167,18 @@ def test_workflow_sequence_table_to_evaluation(tmp_path):
         assert f["chrom"][0].decode().startswith("s")  # the sequence IDs are the coordinates
     counts = json.loads((workdir / "results/prepare/sequence_table.json").read_text())
     assert counts["split_test"] == 60
+    checked = json.loads((workdir / "results/check/data.json").read_text())["data"]
+    assert [(c["role"], c["kind"], c["records"]) for c in checked] == [("sequence_table:train:0", "sequence_table", 600)]
+    # a config edit reruns only what reads it: training keys retrain without re-preparing; a
+    # split fraction re-prepares without re-checking the table
+    for patch, must, never in ((("train", {"epochs": 5}), {"train_model"}, {"prepare_sequence_table", "check_inputs"}),
+                               (("sequence_table", {"split": {"valid_fraction": 0.2}}), {"prepare_sequence_table"},
+                                {"check_inputs"})):  # fmt: skip
+        key, value = patch
+        (workdir / "edited.yaml").write_text(yaml.safe_dump(cfg | {key: cfg.get(key, {}) | value}))
+        plan = run_snakemake(workdir, "-n", "--configfile", "edited.yaml").stdout
+        jobs = set(re.findall(r"^(?:local)?rule (\w+):", plan, re.M))
+        assert must <= jobs and not jobs & never, (patch, sorted(jobs))
     # asking for variant scoring stops at parse time with the reason
     (workdir / "bad.yaml").write_text(yaml.safe_dump(cfg | {"variants": {"vcf": "x.vcf.gz"}}))
     result = run_snakemake(workdir, "-n", "--configfile", "bad.yaml", check=False)
