@@ -1088,8 +1088,10 @@ def tiny_workdir(tmp_path, tiny_source):
          "contig '1' (1 records) is not in the genome, but 'chr1' is"),
         (lambda w: (w / "inputs" / "genome.fa").write_text(">p\nMVLSPADKTNVK\n"), "inputs/genome.fa, line 2",
          "is not a nucleotide code"),
+        (lambda w: _truncated_twobit(w / "inputs" / "genome.fa"), "inputs/genome.fa",
+         "corrupt 2bit file: record 'chr3' (40000 bp) ends at byte"),
     ],
-    ids=["unsorted_vcf", "blacklist_chr_prefix", "protein_genome"],
+    ids=["unsorted_vcf", "blacklist_chr_prefix", "protein_genome", "truncated_2bit_genome"],
 )  # fmt: skip
 def test_dry_run_stops_on_the_same_errors(tiny_workdir, edit, file, problem):
     workdir, config = tiny_workdir
@@ -1099,6 +1101,15 @@ def test_dry_run_stops_on_the_same_errors(tiny_workdir, edit, file, problem):
     assert result.returncode != 0 and file in output and problem in output, output[-3000:]
     assert "Traceback" not in output
     assert not (workdir / "results").exists()
+
+
+def _truncated_twobit(fasta: Path):
+    """The FASTA replaced by its 2bit, cut short (a 2bit is recognised by its signature, whatever its name)."""
+    from deepcis.twobit import fasta_to_twobit
+
+    twobit = fasta.with_suffix(".2bit")
+    fasta_to_twobit(fasta, twobit)
+    fasta.write_bytes(twobit.read_bytes()[:-100])
 
 
 def _swap_lines(path: Path, a: int, b: int):
