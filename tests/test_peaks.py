@@ -25,6 +25,19 @@ def test_bed_and_narrowpeak(tmp_path):
     assert list(peaks.centre) == [10, 700, 150]
 
 
+def test_summit_at_the_peak_length_is_clamped_to_the_last_base(tmp_path):
+    """Real ENCODE files have summit offset == peak length (one past the end): accepted, clamped
+    to the peak's last base and counted; larger and negative offsets stay refused (above)."""
+    path = write_bed(
+        tmp_path / "p.narrowPeak",
+        [("chr1", 100, 200, ".", 0, ".", 1.0, -1, -1, 100), ("chr1", 300, 365, ".", 0, ".", 1.0, -1, -1, 65),
+         ("chr1", 500, 600, ".", 0, ".", 1.0, -1, -1, 99)],
+    )  # fmt: skip
+    peaks = read_intervals(path, SIZES)
+    assert list(peaks.summit) == [199, 364, 599]
+    assert peaks.clamped_summits == 2
+
+
 def test_comments_track_lines_and_gzip(tmp_path):
     path = tmp_path / "p.bed.gz"
     with gzip.open(path, "wt") as handle:
@@ -44,6 +57,8 @@ def test_comments_track_lines_and_gzip(tmp_path):
         ("chr1 100 200", "expected at least 3 tab-separated columns", 2),
         ("chr2\t100\t5001", "end 5001 lies beyond the end of chr2", 2),
         ("chr1\t100\t200\t.\t0\t.\t1\t-1\t-1\t150", "summit offset 150 lies outside the peak", 2),
+        ("chr1\t100\t200\t.\t0\t.\t1\t-1\t-1\t101", r"summit offset 101 lies outside the peak \(length 100\)", 2),
+        ("chr1\t100\t200\t.\t0\t.\t1\t-1\t-1\t-5", "summit offset -5 lies outside the peak", 2),
     ],
 )
 def test_bad_records_name_file_and_line(tmp_path, line, message, line_no):

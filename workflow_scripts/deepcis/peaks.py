@@ -31,6 +31,7 @@ class IntervalSet:
     summit: np.ndarray  # int64 absolute summit position, -1 when the file gives none
     skipped_chroms: dict[str, int] = field(default_factory=dict)
     skipped_first_line: dict[str, int] = field(default_factory=dict)  # contig -> its first line in the file
+    clamped_summits: int = 0  # narrowPeak records whose summit offset equalled the peak length
 
     def __len__(self) -> int:
         return int(self.start.size)
@@ -67,7 +68,9 @@ def read_intervals(
     """Read a BED/narrowPeak file, validating every record against the genome.
 
     narrowPeak is recognised by 10 columns; its 10th column (summit offset from start, -1 for
-    none) gives the summit. Lines starting with '#', 'track' or 'browser' are skipped.
+    none) gives the summit. An offset equal to the peak length (one past the last base, as some
+    ENCODE files have) is clamped to the last base and counted in `clamped_summits`; larger and
+    negative offsets are refused. Lines starting with '#', 'track' or 'browser' are skipped.
     """
     path = Path(path)
     if not path.is_file():
@@ -75,6 +78,7 @@ def read_intervals(
     chroms, starts, ends, summits = [], [], [], []
     skipped: dict[str, int] = {}
     first_line: dict[str, int] = {}
+    clamped = 0
     try:
         handle = _open_text(path)
     except OSError as error:
@@ -101,7 +105,10 @@ def read_intervals(
                 if len(fields) == 10:
                     offset = _parse_int(fields[9], path, line_no, "narrowPeak summit offset (column 10)")
                     if offset != -1:
-                        if not 0 <= offset < end - start:
+                        if offset == end - start:  # one past the last base: real ENCODE files have these
+                            offset -= 1
+                            clamped += 1
+                        elif not 0 <= offset < end - start:
                             raise InputError(
                                 path, f"summit offset {offset} lies outside the peak (length {end - start})", line_no
                             )
@@ -142,7 +149,29 @@ def read_intervals(
         summit=np.array(summits, dtype=np.int64)[order],
         skipped_chroms=skipped,
         skipped_first_line=first_line,
+        clamped_summits=clamped,
     )
+
+
+def first_record_inside(path, spans: list[tuple[str, int, int | None]]) -> bool:
+    """Does any record of a BED/narrowPeak file overlap one of `spans` (chrom, start, end; end
+    None = to the chromosome's end)? Reads only up to the first such record; malformed lines are
+    left to `read_intervals`."""
+    with _open_text(Path(path)) as handle:
+        for line in handle:
+            if not line.strip() or line.startswith(_SKIP_PREFIXES):
+                continue
+            fields = line.split("\t", 3)
+            if len(fields) < 3:
+                continue
+            try:
+                start, end = int(fields[1]), int(fields[2])
+            except ValueError:
+                continue
+            for chrom, lo, hi in spans:
+                if fields[0] == chrom and end > lo and (hi is None or start < hi):
+                    return True
+    return False
 
 
 _REGION = re.compile(r"^(?P<chrom>[^:\s]+):(?P<start>[\d,]+)-(?P<end>[\d,]+)$")
