@@ -215,3 +215,55 @@ def test_peaks_on_missing_chromosomes_are_skipped_with_warning(tmp_path):
     cfg = validate_config({"genome": "g", "tasks": "x", "split": {"valid": ["chr2"], "test": ["chr3"]}})
     out = prepare_windows(genome, tasks, cfg["prepare"], cfg["split"], seed=1)
     assert any("skipped 1 peak(s) on chromosomes absent from the genome" in w for w in out.warnings)
+
+
+def test_regions_restrict_every_window(tmp_path):
+    genome, tasks, _ = _toy(tmp_path)
+    regions = ["chr1:5000-40000", "chr2:0-30000", "chr3:20000-60000"]
+    cfg = validate_config({"genome": "g", "tasks": "x", "regions": regions, "prepare": {"negatives": {"ratio": 2.0}},
+                           "split": {"mode": "regions", "regions": {"valid": ["chr2:0-30000"], "test": ["chr3:20000-60000"]}}})  # fmt: skip
+    out = prepare_windows(genome, tasks, cfg["prepare"], cfg["split"], seed=1, regions=regions)
+    w = out.windows
+    inside = splits.inside_any(w, pd.DataFrame([("chr1", 5000, 40000), ("chr2", 0, 30000), ("chr3", 20000, 60000)],
+                                               columns=["chrom", "start", "end"]))  # fmt: skip
+    assert inside.all() and (w["name"] != "peak").sum() > 0
+    drops = out.stats[out.stats["section"] == "drops"].set_index(["split", "item"])["value"]
+    assert drops[("positive", "outside_regions")] > 0  # chr1's peaks before 5 kb and after 40 kb
+    # a task without a peak in the chosen regions is refused, naming task and regions
+    tasks["T3"] = str(write_bed(tmp_path / "t3.bed", [("chr1", 50_000, 50_300)]))
+    with pytest.raises(ConfigError, match=r"task 'T3' has no peak in the chosen region\(s\) \['chr1:5000-40000'"):
+        prepare_windows(genome, tasks, cfg["prepare"], cfg["split"], seed=1, regions=regions)
+    with pytest.raises(InputError, match=r"config regions: region 'chr1:0-70000' is empty or runs off chr1"):
+        prepare_windows(genome, tasks, cfg["prepare"], cfg["split"], seed=1, regions=["chr1:0-70000"])
+
+
+def test_min_positives_drops_rare_tasks_with_a_count(tmp_path):
+    genome, tasks, _ = _toy(tmp_path)
+    # T3: 3 peaks, only on chr1 (training): no positive in valid (chr2) or test (chr3)
+    tasks["T3"] = str(write_bed(tmp_path / "t3.bed", [("chr1", s, s + 300) for s in (45_100, 47_700, 52_300)]))
+    cfg = validate_config({"genome": "g", "tasks": "x", "prepare": {"min_positives": 1},
+                           "split": {"valid": ["chr2"], "test": ["chr3"]}})  # fmt: skip
+    out = prepare_windows(genome, tasks, cfg["prepare"], cfg["split"], seed=1)
+    assert out.tasks == ["T1", "T2"] and "T3" not in out.windows.columns
+    assert (out.windows.loc[out.windows["name"] == "peak", ["T1", "T2"]].sum(axis=1) > 0).all()
+    s = out.stats
+    dropped = s[s["section"] == "tasks_dropped"]
+    assert dropped[["split", "item", "value"]].values.tolist() == [["valid", "T3", 0], ["test", "T3", 0]]
+    assert any("task 'T3' dropped: 0 positive window(s) in split 'valid'" in w for w in out.warnings)
+    # windows positive only for T3 are gone (they hold peaks, so they are no negatives either)
+    orphans = s[(s["section"] == "drops") & (s["item"] == "task_dropped")]["value"].item()
+    kept = prepare_windows(genome, tasks, cfg["prepare"] | {"min_positives": 0}, cfg["split"], seed=1)
+    assert orphans == int(((kept.windows["T3"] == 1) & (kept.windows[["T1", "T2"]].sum(axis=1) == 0)).sum()) > 0
+    with pytest.raises(ConfigError, match=r"min_positives 1000: every task has fewer positive windows"):
+        prepare_windows(genome, tasks, cfg["prepare"] | {"min_positives": 1000}, cfg["split"], seed=1)
+
+
+def test_clamped_summits_are_counted_per_file(tmp_path):
+    genome, tasks, _ = _toy(tmp_path)
+    tasks["T3"] = str(write_bed(tmp_path / "t3.narrowPeak", [("chr1", 45_100, 45_400, ".", 0, ".", 1, -1, -1, 300),
+                                                             ("chr2", 5_100, 5_400, ".", 0, ".", 1, -1, -1, 20)]))  # fmt: skip
+    cfg = validate_config({"genome": "g", "tasks": "x", "split": {"valid": ["chr2"], "test": ["chr3"]}})
+    out = prepare_windows(genome, tasks, cfg["prepare"], cfg["split"], seed=1)
+    s = out.stats.set_index(["section", "item"])["value"]
+    assert s[("summits_clamped", tasks["T3"])] == 1 and s[("input", "summits_clamped")] == 1
+    assert any("1 summit offset(s) equal to the peak length" in w for w in out.warnings)

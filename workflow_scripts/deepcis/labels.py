@@ -44,6 +44,27 @@ def _peaks_frame(peaks: dict[str, IntervalSet]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def merged_task_peaks(peaks: dict[str, IntervalSet], chrom_sizes: dict[str, int]) -> pd.DataFrame:
+    """Each task's peaks merged (bedtools merge) so that overlapping peaks of one task are not
+    counted twice; columns chrom, start, end, task (the task's index in `peaks`)."""
+    order = _genome_order(chrom_sizes)
+    all_peaks = _peaks_frame(peaks)
+    return pd.concat(
+        [intervals.merge(all_peaks[all_peaks["task"] == t], order).assign(task=t) for t in range(len(peaks))],
+        ignore_index=True,
+    )
+
+
+def bin_labels(bins: pd.DataFrame, per_task: pd.DataFrame, n_tasks: int, bin_size: int, min_fraction: float) -> np.ndarray:
+    """(n_bins, n_tasks) uint8: 1 where more than `min_fraction` of the bin's `bin_size` bases
+    lie in the task's merged peaks (`merged_task_peaks`). The one labelling rule of DeepSEA
+    bins, used by prepare (positive bins) and by the scanning evaluation (every bin)."""
+    hits = intervals.overlap_bases(bins, per_task, "task")
+    covered = np.zeros((len(bins), n_tasks), dtype=np.int64)
+    np.add.at(covered, (hits["a_row"].to_numpy(np.int64), hits["label"].to_numpy(np.int64)), hits["bases"].to_numpy(np.int64))
+    return (covered > min_fraction * bin_size).astype(np.uint8)
+
+
 def deepsea_positives(
     peaks: dict[str, IntervalSet],
     chrom_sizes: dict[str, int],
@@ -84,15 +105,8 @@ def deepsea_positives(
     bins["end"] = np.minimum(bins["start"].to_numpy() + bin_size, sizes)
     bins = bins.drop_duplicates(["chrom", "start"]).reset_index(drop=True)
 
-    # Per task, merge its own peaks first so overlapping peaks of one task are not counted twice.
-    per_task = pd.concat(
-        [intervals.merge(all_peaks[all_peaks["task"] == t], order).assign(task=t) for t in range(len(peaks))],
-        ignore_index=True,
-    )
-    hits = intervals.overlap_bases(bins, per_task, "task")
-    covered = np.zeros((len(bins), len(peaks)), dtype=np.int64)
-    np.add.at(covered, (hits["a_row"].to_numpy(np.int64), hits["label"].to_numpy(np.int64)), hits["bases"].to_numpy(np.int64))
-    labels = (covered > min_fraction * bin_size).astype(np.uint8)
+    per_task = merged_task_peaks(peaks, chrom_sizes)
+    labels = bin_labels(bins, per_task, len(peaks), bin_size, min_fraction)
     positive = labels.any(axis=1)
     kept = bins[positive].reset_index(drop=True)
     offset = bin_size // 2 - window_length // 2

@@ -16,19 +16,22 @@ from . import intervals
 STRATEGIES = ("none", "random", "flanking", "gc_matched")
 
 
-def _random_windows(n, chrom_sizes, window_length, rng, bin_size=None):
-    names = list(chrom_sizes)
-    sizes = np.array([chrom_sizes[c] for c in names], dtype=np.int64)
-    usable = np.maximum(sizes - window_length, 0)
+def _random_windows(n, chrom_sizes, window_length, rng, bin_size=None, spans=None):
+    """Uniform over the chromosomes, or over `spans` (chrom/start/end) when given."""
+    if spans is None:
+        spans = pd.DataFrame({"chrom": list(chrom_sizes), "start": 0, "end": list(chrom_sizes.values())})
+    names = spans["chrom"].to_numpy(object)
+    lows = spans["start"].to_numpy(np.int64)
+    usable = np.maximum(spans["end"].to_numpy(np.int64) - lows - window_length, 0)
     if usable.sum() == 0 or n == 0:
         return pd.DataFrame({"chrom": [], "start": [], "end": []})
     which = rng.choice(len(names), size=n, p=usable / usable.sum())
-    starts = (rng.random(n) * usable[which]).astype(np.int64)
+    starts = lows[which] + (rng.random(n) * usable[which]).astype(np.int64)
     if bin_size:
         # Align to the bin grid: window start = bin start + bin/2 - window/2.
         offset = bin_size // 2 - window_length // 2
         starts = ((starts - offset) // bin_size) * bin_size + offset
-    chroms = np.array(names, dtype=object)[which]
+    chroms = names[which]
     return pd.DataFrame({"chrom": chroms, "start": starts, "end": starts + window_length})
 
 
@@ -56,13 +59,15 @@ def candidate_negatives(
     flank_min: int | None = None,
     flank_max: int | None = None,
     oversample: float = 3.0,
+    spans: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Candidate negative windows (chrom, start, end), free of peaks, de-duplicated."""
+    """Candidate negative windows (chrom, start, end), free of peaks, de-duplicated; random
+    candidates are drawn inside `spans` (chrom/start/end) when given, else anywhere."""
     if strategy == "none" or n_wanted == 0:
         return pd.DataFrame({"chrom": [], "start": [], "end": []})
     n_draw = int(np.ceil(n_wanted * oversample)) + 16
     if strategy in ("random", "gc_matched"):
-        cand = _random_windows(n_draw, chrom_sizes, window_length, rng, bin_size)
+        cand = _random_windows(n_draw, chrom_sizes, window_length, rng, bin_size, spans)
     elif strategy == "flanking":
         cand = _flanking_windows(n_draw, positives, window_length, rng, flank_min, flank_max, bin_size)
     else:

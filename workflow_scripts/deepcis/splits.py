@@ -71,7 +71,7 @@ def split_territories(split_cfg: dict, chrom_sizes: dict[str, int], seed: int) -
     raise ConfigError(f"config split.mode: unknown mode {mode!r}; choose chromosomes, regions or fractions")
 
 
-def _inside_any(windows: pd.DataFrame, territory: pd.DataFrame) -> np.ndarray:
+def inside_any(windows: pd.DataFrame, territory: pd.DataFrame) -> np.ndarray:
     """Is each window wholly inside one interval of `territory` (intervals are disjoint)."""
     inside = np.zeros(len(windows), dtype=bool)
     for chrom, rows in windows.groupby("chrom", sort=False).indices.items():
@@ -95,7 +95,7 @@ def assign_splits(windows: pd.DataFrame, territories: dict[str, pd.DataFrame]) -
         territory = territories[split]
         if territory.empty:
             continue
-        inside = _inside_any(windows, territory)
+        inside = inside_any(windows, territory)
         touches = intervals.overlaps_any(windows, territory)
         assigned[inside] = split
         touched |= touches & ~inside
