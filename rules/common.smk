@@ -8,6 +8,10 @@ from snakemake.exceptions import WorkflowError
 from deepcis.config import (
     check_model_tasks,
     check_stage_models,
+    check_regions,
+    check_scan,
+    check_task_peaks,
+    genome_sizes,
     read_tasks,
     transfer_source_path,
     validate_config,
@@ -53,9 +57,16 @@ try:
     # Signal tasks naming a BAM or fragments file read a coverage bigWig (rules/coverage.smk);
     # their sort order and index are checked here, their contigs by the input check.
     READS_TASKS = plan_reads_tasks(TASKS)
+    # Models that name no tasks train on every task prepare keeps (prepare.min_positives may
+    # drop some); those that do are checked against the sheet here.
+    MODEL_TASKS = {m: spec.get("tasks") for m, spec in config["models"].items()}
     check_model_tasks(config, [t["name"] for t in TASKS])
     check_stage_models(config, [t["name"] for t in TASKS if t["type"] == "binary"])
     check_external_stages(config, [t["name"] for t in TASKS])
+    # Regions, split blocks and peaks against the genome, before any job runs.
+    _regions = check_regions(config, genome_sizes(config["genome"]))
+    check_task_peaks(TASKS, _regions, config["chromosomes"])
+    check_scan(config, TASKS)
     # http(s) inputs: from here on, their local copies (made by rule fetch_remote)
     REMOTE = localise_inputs(config, TASKS)
     # Every input file that exists is checked now (docs/architecture.md, "Input check"), so a
@@ -134,6 +145,11 @@ EVALUATED = [m for m in MODELS if m in DATASET_MODELS] + (
     [BASELINE] if config["baseline"]["enabled"] and TASKS else []
 )
 EVAL_SPLITS = config["evaluate"]["splits"]
+# Scanning evaluation (docs/evaluation.md): every bin of these held-out splits, as the
+# pseudo-splits "<split>_scan" that encode, predict and metrics treat like any split.
+SCAN_SPLITS = config["evaluate"]["scan"]["splits"]
+SCAN_SETS = [f"{s}_scan" for s in SCAN_SPLITS]
+SCORED_SETS = EVAL_SPLITS + SCAN_SETS
 VCF = config["variants"]["vcf"]
 # htslib cannot read plain-gzip VCFs (dbSNP and ENCODE serve many): those are recompressed
 # with bgzip once (rule bgzip_vcf); bgzip, BCF and plain-text VCFs are read where they lie.
@@ -264,8 +280,9 @@ def final_outputs():
         *expand(
             "results/evaluate/{model}/{split}.metrics.tsv",
             model=EVALUATED,
-            split=EVAL_SPLITS,
+            split=SCORED_SETS,
         ),
+        *expand("results/prepare/scan/{split}.stats.tsv", split=SCAN_SPLITS),
         *(
             [
                 "results/evaluate/summary.tsv",
@@ -274,6 +291,16 @@ def final_outputs():
                 "results/evaluate/pr_test.png",
             ]
             if EVALUATED and "test" in EVAL_SPLITS
+            else []
+        ),
+        *(
+            ["results/evaluate/vs_baseline.png"]
+            if MODELS and config["baseline"]["enabled"] and "test" in EVAL_SPLITS
+            else []
+        ),
+        *(
+            ["results/evaluate/summary_scan.tsv"]
+            if EVALUATED and "test" in SCAN_SPLITS
             else []
         ),
         *(

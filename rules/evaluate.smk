@@ -14,7 +14,7 @@ rule predict_split:
         "benchmarks/evaluate/predict_split.{model}.{split}.tsv"
     wildcard_constraints:
         model=MODEL_PATTERN,
-        split="valid|test",
+        split="|".join(["valid", "test"] + SCAN_SETS),
     conda:
         "../envs/train.yaml"
     threads: config["threads"]["predict"]
@@ -43,6 +43,7 @@ rule fit_baseline:
         baseline=stable(config["baseline"]),
         seed=config["seed"],
         tasks=[t for t in TASK_NAMES if TASK_KINDS[t] == "binary"],
+        min_positives=config["prepare"]["min_positives"],
     script:
         "../workflow_scripts/fit_baseline.py"
 
@@ -58,7 +59,7 @@ rule predict_baseline:
     benchmark:
         f"benchmarks/evaluate/predict_baseline.{{split}}.tsv"
     wildcard_constraints:
-        split="valid|test",
+        split="|".join(["valid", "test"] + SCAN_SETS),
     conda:
         "../envs/evaluate.yaml"
     script:
@@ -75,7 +76,7 @@ rule split_metrics:
     benchmark:
         "benchmarks/evaluate/split_metrics.{model}.{split}.tsv"
     wildcard_constraints:
-        split="valid|test",
+        split="|".join(["valid", "test"] + SCAN_SETS),
     conda:
         "../envs/evaluate.yaml"
     params:
@@ -131,3 +132,52 @@ rule compare_models:
         kinds=stable(TASK_KINDS),
     script:
         "../workflow_scripts/compare_models.py"
+
+
+rule compare_scan:
+    input:
+        expand("results/evaluate/{model}/test_scan.metrics.tsv", model=EVALUATED),
+    output:
+        report(
+            "results/evaluate/summary_scan.tsv",
+            category="3. Evaluation",
+            subcategory="All models",
+            caption="../report/summary_scan.rst",
+        ),
+    log:
+        "logs/evaluate/compare_scan.log",
+    benchmark:
+        "benchmarks/evaluate/compare_scan.tsv"
+    conda:
+        "../envs/evaluate.yaml"
+    params:
+        models=EVALUATED,
+    script:
+        "../workflow_scripts/compare_scan.py"
+
+
+rule plot_vs_baseline:
+    input:
+        windows=expand("results/evaluate/{model}/test.metrics.tsv", model=EVALUATED),
+        scan=expand(
+            "results/evaluate/{model}/test_scan.metrics.tsv",
+            model=EVALUATED if "test" in SCAN_SPLITS else [],
+        ),
+    output:
+        report(
+            "results/evaluate/vs_baseline.png",
+            category="3. Evaluation",
+            subcategory="All models",
+            caption="../report/vs_baseline.rst",
+        ),
+    log:
+        "logs/evaluate/plot_vs_baseline.log",
+    benchmark:
+        "benchmarks/evaluate/plot_vs_baseline.tsv"
+    conda:
+        "../envs/evaluate.yaml"
+    params:
+        models=MODELS,
+        baseline=BASELINE,
+    script:
+        "../workflow_scripts/plot_vs_baseline.py"

@@ -39,5 +39,38 @@ rule prepare_windows:
         split=stable(config["split"]),
         seed=config["seed"],
         chromosomes=config["chromosomes"],
+        regions=config["regions"],
     script:
         "../workflow_scripts/prepare_windows.py"
+
+
+rule prepare_scan:
+    input:
+        genome=config["genome"],
+        peaks=list(TASK_PEAKS.values()),
+        blacklist=blacklist_input(),
+        # the split's prepared windows: their header names the tasks prepare kept
+        windows="results/prepare/windows/{split}.bed",
+    output:
+        bed="results/prepare/windows/{split}_scan.bed",
+        stats="results/prepare/scan/{split}.stats.tsv",
+    log:
+        "logs/prepare/prepare_scan.{split}.log",
+    benchmark:
+        "benchmarks/prepare/prepare_scan.{split}.tsv"
+    wildcard_constraints:
+        split="valid|test",
+    conda:
+        "../envs/prepare.yaml"
+    resources:
+        mem_mb=2000,
+    params:
+        tasks=TASK_PEAKS,
+        prepare=config["prepare"],
+        split=config["split"],
+        seed=config["seed"],
+        chromosomes=config["chromosomes"],
+        regions=config["regions"],
+        block_bins=config["evaluate"]["scan"]["block_bins"],
+    script:
+        "../workflow_scripts/prepare_scan.py"

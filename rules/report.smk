@@ -32,6 +32,10 @@ rule run_info:
 rule run_summary:
     input:
         metrics=expand("results/evaluate/{model}/test.metrics.tsv", model=EVALUATED),
+        scan=expand(
+            "results/evaluate/{model}/test_scan.metrics.tsv",
+            model=EVALUATED if "test" in SCAN_SPLITS else [],
+        ),
         models=expand("results/models/{model}/model.json", model=MODELS),
         baseline=(
             ["benchmarks/evaluate/fit_baseline.tsv"]
@@ -62,7 +66,8 @@ rule run_summary:
 
 rule data_summary:
     input:
-        "results/prepare/stats.tsv",
+        stats="results/prepare/stats.tsv",
+        scan=expand("results/prepare/scan/{split}.stats.tsv", split=SCAN_SPLITS),
     output:
         report(
             "results/report/data_summary.html",
@@ -81,7 +86,7 @@ rule data_summary:
 
 rule metrics_table:
     input:
-        expand("results/evaluate/{{model}}/{split}.metrics.tsv", split=EVAL_SPLITS),
+        expand("results/evaluate/{{model}}/{split}.metrics.tsv", split=SCORED_SETS),
     output:
         report(
             "results/report/evaluate/{model}.metrics.html",
@@ -96,7 +101,7 @@ rule metrics_table:
     conda:
         "../envs/evaluate.yaml"
     params:
-        splits=EVAL_SPLITS,
+        splits=SCORED_SETS,
     script:
         "../workflow_scripts/metrics_table.py"
 

@@ -19,7 +19,7 @@ rule overfit_one_batch:
     params:
         spec=lambda wc: stable(config["models"][wc.model]),
         seed=config["seed"],
-        tasks=lambda wc: config["models"][wc.model]["tasks"],
+        tasks=lambda wc: MODEL_TASKS[wc.model],
         task_specs=lambda wc: {
             t: TASK_SPECS[t] for t in config["models"][wc.model]["tasks"]
         },
@@ -61,7 +61,7 @@ rule train_model:
         spec=lambda wc: stable(config["models"][wc.model]),
         seed=config["seed"],
         resume_dir=lambda wc: f"results/models/{wc.model}.resume",
-        tasks=lambda wc: config["models"][wc.model]["tasks"],
+        tasks=lambda wc: MODEL_TASKS[wc.model],
         source=lambda wc: transfer_source_path(config, wc.model),
         task_specs=lambda wc: {
             t: TASK_SPECS[t] for t in config["models"][wc.model]["tasks"]

@@ -137,3 +137,68 @@ def test_threads_section_and_the_moved_train_threads_key():
         validate_config(MINIMAL | {"train": {"threads": 4}})
     with pytest.raises(ConfigError, match=r"config key models.m.train.threads: moved .*threads: \{train: N"):
         validate_config(MINIMAL | {"models": {"m": {"architecture": "mlp", "train": {"threads": 4}}}})
+
+
+def _chrx_like(tmp_path):
+    """A genome index and a gzip narrowPeak file with peaks at 1.2 Mb and 5 Mb of chrX."""
+    import gzip
+
+    genome = tmp_path / "g.fa"
+    genome.write_text(">chrX\nACGT\n")
+    (tmp_path / "g.fa.fai").write_text("chrX\t7000000\t6\t4\t5\nchrM\t16569\t7000008\t4\t5\n")
+    peaks = tmp_path / "A.CTCF.narrowPeak.gz"
+    with gzip.open(peaks, "wt") as handle:
+        handle.write("chrX\t1200000\t1200300\t.\t0\t.\t1\t-1\t-1\t150\nchrX\t5000000\t5000300\t.\t0\t.\t1\t-1\t-1\t300\n")
+    return genome, [{"name": "A.CTCF", "peaks": str(peaks), "type": "binary"}]
+
+
+def test_regions_and_split_blocks_are_checked_against_the_contigs(tmp_path):
+    from deepcis.config import check_regions, genome_sizes
+
+    genome, _ = _chrx_like(tmp_path)
+    sizes = genome_sizes(str(genome))
+    assert sizes == {"chrX": 7_000_000, "chrM": 16_569}
+    cfg = validate_config({"genome": str(genome), "tasks": "t", "regions": ["chrX:1000000-3000000"],
+                           "split": {"mode": "regions", "regions": {"valid": ["chrX:1000000-1500000"],
+                                                                    "test": ["chrX:6000000-7500000"]}}})  # fmt: skip
+    with pytest.raises(ConfigError, match=r"config key split.regions.test: region 'chrX:6000000-7500000' is empty or runs "
+                                          r"off chrX \(length 7000000\)"):  # fmt: skip
+        check_regions(cfg, sizes)
+    cfg["split"]["regions"]["test"] = ["chrX:2000000-3000000"]
+    assert check_regions(cfg, sizes) == [("chrX", 1_000_000, 3_000_000)]
+    cfg["regions"] = ["chrY:0-100"]
+    with pytest.raises(ConfigError, match=r"config key regions: region 'chrY:0-100': chromosome 'chrY' is not in the genome"):
+        check_regions(cfg, sizes)
+    assert genome_sizes(str(tmp_path / "not-made-yet.fa")) is None and genome_sizes("https://x.org/g.fa") is None
+
+
+def test_a_task_without_peaks_in_the_chosen_region_is_refused(tmp_path):
+    from deepcis.config import check_task_peaks
+
+    _, tasks = _chrx_like(tmp_path)
+    check_task_peaks(tasks, [("chrX", 1_000_000, 3_000_000)], None)  # the peak at 1.2 Mb
+    check_task_peaks(tasks, None, ["chrX"])
+    check_task_peaks(tasks, None, None)  # whole genome: prepare checks the chromosome names
+    with pytest.raises(ConfigError, match=r"task 'A.CTCF' has no peak in the chosen region chrX:2000000-3000000 "
+                                          r"\(peak file .*A.CTCF.narrowPeak.gz\)"):  # fmt: skip
+        check_task_peaks(tasks, [("chrX", 2_000_000, 3_000_000)], None)
+    with pytest.raises(ConfigError, match=r"task 'A.CTCF' has no peak in the chosen region chrM"):
+        check_task_peaks(tasks, None, ["chrM"])
+
+
+def test_scanning_evaluation_needs_deepsea_bins_and_peak_tasks():
+    from deepcis.config import check_scan
+
+    cfg = validate_config(MINIMAL | {"evaluate": {"scan": {"splits": ["test"]}}})
+    assert cfg["evaluate"]["scan"] == {"splits": ["test"], "block_bins": 50_000}
+    assert validate_config(MINIMAL)["evaluate"]["scan"]["splits"] == []
+    check_scan(cfg, [{"name": "a", "type": "binary"}])
+    with pytest.raises(ConfigError, match=r"evaluate.scan.splits: .* needs peak \(binary\) tasks .* \['s'\]"):
+        check_scan(cfg, [{"name": "a", "type": "binary"}, {"name": "s", "type": "signal"}])
+    cfg["prepare"]["mode"] = "basset"
+    with pytest.raises(ConfigError, match=r"evaluate.scan.splits: scanning evaluation labels DeepSEA bins"):
+        check_scan(cfg, [{"name": "a", "type": "binary"}])
+    with pytest.raises(ConfigError, match=r"config key evaluate.scan.splits.0: 'train' is not one of"):
+        validate_config(MINIMAL | {"evaluate": {"scan": {"splits": ["train"]}}})
+    with pytest.raises(ConfigError, match=r"config key prepare.min_positives: -1 is less than the minimum"):
+        validate_config(MINIMAL | {"prepare": {"min_positives": -1}})

@@ -4,4 +4,4 @@ from deepcis.jobs import start_job
 from deepcis.report_tables import write_data_summary
 
 log = start_job(snakemake)
-write_data_summary(snakemake.input[0], snakemake.output[0])
+write_data_summary(snakemake.input.stats, snakemake.output[0], snakemake.input.scan)

@@ -19,6 +19,7 @@ with bedtools_tempdir(getattr(snakemake.resources, "tmpdir", None)):
         seed=params.seed,
         blacklist_path=snakemake.input.blacklist[0] if snakemake.input.blacklist else None,
         chromosomes=params.chromosomes,
+        regions=params.regions,
     )
 windows, tasks = prepared.windows, prepared.tasks
 if any(row["type"] == "signal" or "measured" in row for row in params.task_rows):

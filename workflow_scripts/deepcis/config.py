@@ -298,6 +298,81 @@ def main(argv=None) -> int:
     return status
 
 
+def genome_sizes(genome) -> dict[str, int] | None:
+    """Contig lengths of a local genome from its .fai index (made as prepare would make it when
+    missing); None for a URL or a file that does not exist yet (the example, made by a rule)."""
+    if not genome or is_url(genome) or not Path(genome).is_file():
+        return None
+    fai = Path(f"{genome}.fai")
+    if not fai.is_file():
+        from .genome import Genome
+
+        with Genome(genome) as g:
+            return g.chrom_sizes
+    sizes = {}
+    with open(fai) as handle:
+        for line in handle:
+            fields = line.split("\t")
+            if len(fields) >= 2:
+                sizes[fields[0]] = int(fields[1])
+    return sizes
+
+
+def check_regions(config: dict, sizes: dict[str, int] | None) -> list[tuple[str, int, int]] | None:
+    """Config `regions` and `split.regions` against the genome's contigs, at config time: a
+    region on a missing contig or beyond a contig's end is refused naming key, region and length.
+    Returns the run's regions as (chrom, start, end), or None when the run is not restricted or
+    the genome cannot be read yet."""
+    from .errors import InputError
+    from .peaks import parse_region
+
+    if sizes is None:
+        return None
+    keys = [("regions", config.get("regions") or [])]
+    if config["split"]["mode"] == "regions":
+        keys += [(f"split.regions.{s}", config["split"]["regions"].get(s, [])) for s in ("valid", "test")]
+    parsed = {}
+    for key, regions in keys:
+        try:
+            parsed[key] = [parse_region(r, sizes, f"config key {key}") for r in regions]
+        except InputError as error:
+            raise ConfigError(str(error)) from None
+    return parsed["regions"] or None
+
+
+def check_task_peaks(tasks: list[dict], regions: list[tuple[str, int, int]] | None, chromosomes: list[str] | None):
+    """Refuse, at config time, a task whose peak file has no peak in the chosen region (config
+    `regions`, else the chosen `chromosomes`), naming the task and the region. Each file is read
+    only up to its first peak inside; URLs and files not made yet are checked by prepare."""
+    from .peaks import first_record_inside
+
+    if not regions and not chromosomes:
+        return
+    spans = regions or [(c, 0, None) for c in chromosomes]
+    where = [f"{c}:{s}-{e}" for c, s, e in regions] if regions else list(chromosomes)
+    for task in tasks:
+        peaks = task.get("peaks")
+        if task.get("type", "binary") != "binary" or not peaks or is_url(peaks) or not Path(peaks).is_file():
+            continue
+        if not first_record_inside(peaks, spans):
+            raise ConfigError(f"task {task['name']!r} has no peak in the chosen region {', '.join(where)} "
+                              f"(peak file {peaks})")  # fmt: skip
+
+
+def check_scan(config: dict, tasks: list[dict]):
+    """The scanning evaluation labels DeepSEA bins from peaks: it needs deepsea mode and peak tasks."""
+    scan = config["evaluate"]["scan"]["splits"]
+    if not scan:
+        return
+    if config["prepare"]["mode"] != "deepsea":
+        raise ConfigError(f"config key evaluate.scan.splits: scanning evaluation labels DeepSEA bins; prepare.mode is "
+                          f"{config['prepare']['mode']!r} (use deepsea, or set evaluate.scan.splits: [])")  # fmt: skip
+    other = [t["name"] for t in tasks if t.get("type", "binary") != "binary" or "measured" in t]
+    if other:
+        raise ConfigError(f"config key evaluate.scan.splits: scanning evaluation needs peak (binary) tasks without "
+                          f"measured regions; the sheet has {other[:5]}")  # fmt: skip
+
+
 def _task_modality(record: dict, path, line_no: int, base_dir, exists) -> bool:
     """Check and complete the multi-modal columns of a tasks-sheet row (docs/multimodal.md);
     True for a signal task."""

@@ -6,6 +6,8 @@
   AUROC / AUPRC per model) when there are more tasks than panels.
 - `comparison_figure`: per-task AUROC and AUPRC of two models against each other
   (scatter, diagonal), or box plots per model for one or more than two models.
+- `versus_baseline_figure`: per-task AUROC and AUPRC of every model against the baseline, one
+  row of panels per evaluation (e.g. test windows, test scanning).
 - `summary_table`: a summary (deepcis.metrics.summarise) rendered as a table image.
 """
 
@@ -178,6 +180,51 @@ def comparison_figure(metrics_by_model: Mapping[str, pd.DataFrame], path, title:
             ax.set_title(f"{metric.upper()} per task", fontsize=9)
     fig.suptitle(title or "Model comparison", fontsize=10)
     save_png(fig, path)
+
+
+def versus_baseline_figure(tables: Mapping[str, Mapping[str, pd.DataFrame]], baseline: str, path,
+                           highlight: str = "CTCF"):  # fmt: skip
+    """Per-task scatter of each model (one row of panels per model) against `baseline` (x axis):
+    AUROC and AUPRC (log scale) of each evaluation (columns). `tables`: {evaluation name:
+    {model: metrics}}, each holding the baseline's metrics too. Tasks whose name contains
+    `highlight` are marked; each panel gives both medians and the tasks above / below the diagonal."""
+    evaluations = list(tables)
+    models = [m for m in next(iter(tables.values())) if m != baseline] if evaluations else []
+    if not evaluations or not models:
+        raise ValueError("versus_baseline_figure needs at least one evaluation and one model besides the baseline")
+    columns = [(e, metric) for e in evaluations for metric in ("auroc", "auprc")]
+    fig, axes = plt.subplots(len(models), len(columns), figsize=(3.4 * len(columns), 3.4 * len(models) + 0.4),
+                             squeeze=False)  # fmt: skip
+    for r, model in enumerate(models):
+        for c, (evaluation, metric) in enumerate(columns):
+            ax = axes[r, c]
+            base = tables[evaluation][baseline].set_index("task")[metric].astype(float).rename("base")
+            mine = tables[evaluation][model].set_index("task")[metric].astype(float).rename("model")
+            both = pd.concat([base, mine], axis=1, join="inner").dropna()
+            mark = both.index.str.contains(highlight) if highlight else np.zeros(len(both), bool)
+            ax.scatter(both["base"][~mark], both["model"][~mark], s=14, alpha=0.7, color=COLOURS[0], label="task")
+            if mark.any():
+                ax.scatter(both["base"][mark], both["model"][mark], s=22, color=COLOURS[3], marker="D", label=highlight)
+            if metric == "auprc":
+                lo = max(1e-4, float(both.min().min()) / 1.5) if len(both) else 1e-3
+                ax.set_xscale("log")
+                ax.set_yscale("log")
+            else:
+                lo = min(0.5, float(both.min().min()) - 0.02) if len(both) else 0.5
+            ax.plot([lo, 1], [lo, 1], color="#888888", lw=0.8, ls="--")
+            ax.set_xlim(lo, 1.02)
+            ax.set_ylim(lo, 1.02)
+            above, below = int((both["model"] > both["base"]).sum()), int((both["model"] < both["base"]).sum())
+            ax.set_title(f"{evaluation}, {metric.upper()}\nmedian {both['model'].median():.3f} vs "
+                         f"{both['base'].median():.3f}; above {above}, below {below}", fontsize=8)  # fmt: skip
+            ax.set_xlabel(f"{baseline}", fontsize=8)
+            ax.set_ylabel(f"{model}", fontsize=8)
+            ax.tick_params(labelsize=7)
+            if r == 0 and c == 0 and mark.any():
+                ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"Per task: each model against {baseline}", fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
 
 
 def summary_table(summary: pd.DataFrame, path, title: str | None = None, digits: int = 3):

@@ -174,19 +174,40 @@ def fragment(body: str) -> str:
     return f'<div class="deepcis-summary"><style>{STYLE}</style>\n{body}\n</div>\n'
 
 
-def summary_tables(summary: pd.DataFrame, metrics: dict, split: str) -> tuple[str, str]:
+SCAN_SCORES = ("auroc", "auprc")
+
+
+def add_scan_columns(summary: pd.DataFrame, scan_metrics: dict) -> pd.DataFrame:
+    """The summary with `scan_median_<score>` and `scan_mean_<score>` (AUROC, AUPRC) of the
+    scanning evaluation (every bin of the split) per model; NaN for a model without one."""
+    summary = summary.copy()
+    for score in SCAN_SCORES:
+        for stat in ("median", "mean"):
+            summary[f"scan_{stat}_{score}"] = [
+                float(getattr(scan_metrics[m][score].astype(float).dropna(), stat)()) if m in scan_metrics else np.nan
+                for m in summary["model"]
+            ]
+    return summary
+
+
+def summary_tables(summary: pd.DataFrame, metrics: dict, split: str, scan_metrics: dict | None = None) -> tuple[str, str]:
     """(compact, full) HTML: the compact one (per-model medians, best model per task) for the
-    landing page; the full one adds means and the per-task scores of every model."""
+    landing page; the full one adds means and the per-task scores of every model. With
+    `scan_metrics` (model -> metrics of the scanning evaluation; `summary` then has the
+    `add_scan_columns` columns) both show the scanning scores next to the windows-only ones."""
     scores = scores_present(metrics) or ["auroc", "auprc"]
     # per model; the compact table leaves Spearman to the full one (the landing page is narrow)
     compact_scores = [s for s in scores if s != "spearman"] or scores
-    header = ["model", *(f"median {SCORES[s]}" for s in compact_scores), "training", "device"]
+    columns = [(f"median_{s}", f"median {SCORES[s]}") for s in compact_scores]
+    if scan_metrics:
+        columns += [(f"scan_median_{s}", f"median {SCORES[s]} (scanning)") for s in SCAN_SCORES]
+    header = ["model", *(label for _, label in columns), "training", "device"]
     rows, best = [], set()
     for _, r in summary.reset_index(drop=True).iterrows():
-        rows.append([html.escape(r["model"]), *(_fmt(r[f"median_{s}"]) for s in compact_scores),
+        rows.append([html.escape(r["model"]), *(_fmt(r[c]) for c, _ in columns),
                      _duration(r["train_seconds"]), html.escape(r["device"])])  # fmt: skip
-    for j, s in enumerate(compact_scores, start=1):
-        col = summary[f"median_{s}"].astype(float).reset_index(drop=True)
+    for j, (c, _) in enumerate(columns, start=1):
+        col = summary[c].astype(float).reset_index(drop=True)
         if col.notna().any():
             best.add((int(col.idxmax()), j))
     compact_models = html_table(header, rows, f"Models on the {split} split (median over tasks; best highlighted)", best)
@@ -232,18 +253,37 @@ def summary_tables(summary: pd.DataFrame, metrics: dict, split: str) -> tuple[st
             if winners.loc[task]:
                 best.add((i, 1 + models.index(winners.loc[task])))
         full.append(html_table(["task", *models], rows, f"{SCORES[s]} per task ({split} split; best model highlighted)", best))
+    if scan_metrics:
+        header = ["model", *(f"{stat} {SCORES[s]} (scanning)" for s in SCAN_SCORES for stat in ("median", "mean"))]
+        rows = [[html.escape(r["model"]), *(_fmt(r[f"scan_{stat}_{s}"]) for s in SCAN_SCORES for stat in ("median", "mean"))]
+                for _, r in summary.iterrows()]  # fmt: skip
+        full.append(html_table(header, rows, f"Scanning evaluation: every bin of the {split} split"))
+        for s in SCAN_SCORES:
+            table = per_task_scores(scan_metrics, s)
+            winners = best_models(table)
+            models = list(table.columns)
+            rows, best = [], set()
+            for i, task in enumerate(table.index):
+                rows.append([html.escape(task), *(_fmt(table.loc[task, m]) for m in models)])
+                if winners.loc[task]:
+                    best.add((i, 1 + models.index(winners.loc[task])))
+            full.append(html_table(["task", *models], rows, f"{SCORES[s]} per task, scanning the {split} split", best))
     return compact, "\n".join(full)
 
 
 def write_run_summary(metrics_paths: dict, model_json_paths: dict, baseline_benchmarks: dict, split: str,
-                      tsv_out, html_out, fragment_out) -> pd.DataFrame:  # fmt: skip
+                      tsv_out, html_out, fragment_out, scan_metrics_paths: dict | None = None) -> pd.DataFrame:  # fmt: skip
     """Read every model's metrics table and model.json, write the summary TSV, the full HTML
-    page and the compact HTML fragment. Returns the summary table."""
+    page and the compact HTML fragment. Returns the summary table. `scan_metrics_paths`: the
+    scanning evaluation's metrics per model (adds its columns and tables)."""
     metrics = {m: read_metrics_table(p) for m, p in metrics_paths.items()}
     info = {m: json.loads(Path(p).read_text()) for m, p in model_json_paths.items()}
     seconds = {m: read_benchmark_seconds(p) for m, p in baseline_benchmarks.items()}
     summary = model_summary(metrics, info, seconds)
-    compact, full = summary_tables(summary, metrics, split)
+    scan_metrics = {m: read_metrics_table(p) for m, p in (scan_metrics_paths or {}).items()}
+    if scan_metrics:
+        summary = add_scan_columns(summary, scan_metrics)
+    compact, full = summary_tables(summary, metrics, split, scan_metrics)
     with atomic_path(tsv_out) as tmp:
         summary.to_csv(tmp, sep="\t", index=False, na_rep="NA", float_format="%.6g")
     with atomic_path(html_out) as tmp:
@@ -291,6 +331,23 @@ def data_summary_html(stats: pd.DataFrame) -> str:
                 row.append(f"{int(n):,} ({n / total:.1%})" if total else "NA")
             rows.append(row)
         parts.append(html_table(["task", *splits], rows, "Positive windows per task (fraction of the split)"))
+    clamped = stats[stats["section"] == "summits_clamped"]
+    if len(clamped):
+        rows = [[html.escape(r.item), f"{int(r.value):,}"] for r in clamped.itertuples()]
+        parts.append(html_table(["peak file", "summits clamped"], rows,
+                                "narrowPeak summits at offset = peak length, clamped to the peak's last base"))  # fmt: skip
+    dropped = stats[stats["section"] == "tasks_dropped"]
+    if len(dropped):
+        rows = [[html.escape(r.item), html.escape(r.split), f"{int(r.value):,}"] for r in dropped.itertuples()]
+        parts.append(html_table(["task", "split", "positive windows"], rows,
+                                "Tasks dropped: fewer positive windows than prepare.min_positives"))  # fmt: skip
+    scan = stats[stats["section"] == "scan"]
+    if len(scan):
+        table = scan.pivot(index="split", columns="item", values="value")
+        items = list(dict.fromkeys(scan["item"]))
+        rows = [[html.escape(s), *(f"{int(table.loc[s, i]):,}" for i in items)] for s in table.index]
+        parts.append(html_table(["split", *items], rows, "Scanning evaluation sets: bins, filters, ambiguous bins, "
+                                                         "windows scored"))  # fmt: skip
     drops = stats[stats["section"].isin(["drops", "input"])]
     if len(drops):
         rows = [[html.escape(r.section), html.escape(r.split), html.escape(r.item), f"{int(r.value):,}"]
@@ -300,10 +357,12 @@ def data_summary_html(stats: pd.DataFrame) -> str:
     return "\n".join(parts)
 
 
-def write_data_summary(stats_path, html_out):
-    """The data summary (windows, positives, drops per split) as a self-contained HTML page."""
+def write_data_summary(stats_path, html_out, scan_stats_paths=()):
+    """The data summary (windows, positives, drops per split; scanning sets from
+    `scan_stats_paths`) as a self-contained HTML page."""
+    stats = pd.concat([read_stats(p) for p in [stats_path, *scan_stats_paths]], ignore_index=True)
     with atomic_path(html_out) as tmp:
-        Path(tmp).write_text(document("Data summary", data_summary_html(read_stats(stats_path))))
+        Path(tmp).write_text(document("Data summary", data_summary_html(stats)))
 
 
 # --------------------------------------------------------------------------------------

@@ -1,0 +1,96 @@
+"""End to end on a 2 Mb slice of the real hg19 chrX data (../shared/data): region-restricted run,
+min_positives, clamped narrowPeak summits, the scanning evaluation next to the windows-only one,
+and config-time refusals (a task without peaks in the region, a split block past the contig)."""
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import SHARED_DATA
+from test_workflow import copy_workflow, run_snakemake
+
+CHRX = SHARED_DATA / "hg19_chrX_0-70Mb_encode_dream"
+TASKS = ["A549.CTCF", "HeLa-S3.CTCF", "K562.MAX", "HeLa-S3.CEBPB", "GM12878.ZNF143", "GM12878.TCF12"]
+pytestmark = pytest.mark.skipif(not CHRX.is_dir(), reason="../shared/data is not beside this checkout")
+
+
+def _slice(workdir, **patch):
+    sheet = pd.DataFrame({"name": TASKS, "peaks": [str(CHRX / "peaks" / "conservative" / f"{t}.narrowPeak.gz") for t in TASKS]})
+    sheet.to_csv(workdir / "slice_tasks.tsv", sep="\t", index=False)
+    cfg = {
+        "genome": str(CHRX / "genome" / "chrX.fa.gz"),
+        "tasks": "slice_tasks.tsv",
+        "blacklist": str(CHRX / "blacklist" / "hg19_blacklist.chrX.bed"),
+        "regions": ["chrX:47000000-49000000"],
+        # GM12878.TCF12 has 6 positive windows in the validation block: dropped
+        "prepare": {"min_positives": 7, "negatives": {"strategy": "random", "ratio": 1.0}},
+        "split": {"mode": "regions", "regions": {"valid": ["chrX:47000000-47400000"], "test": ["chrX:48500000-49000000"]}},
+        "encode": {"chunks": 1},
+        "train": {"epochs": 1, "batch_size": 64, "threads": 2},
+        "models": {"tiny": {"architecture": "deepsea", "hyperparameters": {"conv_filters": [32, 32], "dropout": 0.1, "kernel_size": 8,
+                                                                              "pool_size": 4, "dense_units": 32}}},
+        "evaluate": {"splits": ["test"], "scan": {"splits": ["test"], "block_bins": 1000}},
+        "baseline": {"ks": [1, 2, 3, 4], "Cs": [0.01, 0.1]},
+        "interpret": {"enabled": False},
+    } | patch  # fmt: skip
+    path = workdir / "slice.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_bad_regions_are_refused_at_config_time(tmp_path):
+    workdir = copy_workflow(tmp_path)
+    for patch, message in [
+        ({"regions": ["chrX:0-60000"]}, "task 'A549.CTCF' has no peak in the chosen region chrX:0-60000"),
+        ({"split": {"mode": "regions", "regions": {"valid": ["chrX:47000000-47400000"], "test": ["chrX:69000000-71000000"]}}},
+         "config key split.regions.test: region 'chrX:69000000-71000000' is empty or runs off chrX (length 69999930)"),
+    ]:  # fmt: skip
+        result = run_snakemake(workdir, "-n", "--configfile", str(_slice(workdir, **patch)), check=False)
+        output = result.stdout + result.stderr
+        assert result.returncode != 0 and message in output and "Traceback" not in output
+        assert not (workdir / "results").exists()
+
+
+def test_chrx_slice_with_scanning_evaluation(tmp_path):
+    workdir = copy_workflow(tmp_path)
+    run_snakemake(workdir, "--configfile", str(_slice(workdir)))
+    results = workdir / "results"
+    stats = pd.read_csv(results / "prepare" / "stats.tsv", sep="\t")
+    dropped = stats[stats["section"] == "tasks_dropped"]
+    assert dropped["item"].tolist() == ["GM12878.TCF12"] and dropped["split"].tolist() == ["valid"]
+    # summit offset == peak length: one record each in these two files (e.g. GM12878.TCF12 line 49)
+    clamped = stats[stats["section"] == "summits_clamped"]
+    assert {p.split("/")[-1]: v for p, v in zip(clamped["item"], clamped["value"])} == {
+        "GM12878.TCF12.narrowPeak.gz": 1, "K562.MAX.narrowPeak.gz": 1}  # fmt: skip
+    kept = TASKS[:5]
+    for split in ("train", "valid", "test"):
+        with h5py.File(results / "encode" / f"{split}.h5", "r") as f:
+            assert [t.decode() for t in f["tasks"][()]] == kept
+            assert f["start"][:].min() >= 47_000_000 and f["end"][:].max() <= 49_000_000
+
+    # the scanning set: every bin of the 500 kb test block not filtered or ambiguous
+    scan = pd.read_csv(results / "prepare" / "scan" / "test.stats.tsv", sep="\t")
+    counts = scan[scan["section"] == "scan"].set_index("item")["value"]
+    assert counts["bins"] == (500_000 - 1000) // 200 + 1
+    assert counts["windows"] + counts["ambiguous"] + counts["blacklist"] + counts["too_many_n"] == counts["bins"]
+    with h5py.File(results / "encode" / "test_scan.h5", "r") as f:
+        assert f["x"].shape[0] == counts["windows"] and f["start"][:].min() >= 48_500_000
+        assert np.all(np.diff(f["start"][:]) % 200 == 0)
+        scan_positives = f["y"][:].sum(axis=0)
+    with h5py.File(results / "encode" / "test.h5", "r") as f:  # the same positive bins as the prepared windows
+        assert (scan_positives == f["y"][:].sum(axis=0)).all()
+
+    for model in ("tiny", "kmer_baseline"):
+        windows = pd.read_csv(results / "evaluate" / model / "test.metrics.tsv", sep="\t")
+        scanned = pd.read_csv(results / "evaluate" / model / "test_scan.metrics.tsv", sep="\t")
+        assert windows["task"].tolist() == scanned["task"].tolist() == kept
+        assert (scanned["n"] == counts["windows"]).all() and scanned["auroc"].between(0, 1).all()
+        assert (scanned["negatives"] > 10 * windows["negatives"]).all()  # every bin, not a sample
+    summary = pd.read_csv(results / "evaluate" / "summary_scan.tsv", sep="\t")
+    assert summary["model"].tolist() == ["tiny", "kmer_baseline"] and (summary["evaluated"] == 5).all()
+    run_summary = pd.read_csv(results / "report" / "run_summary.tsv", sep="\t").set_index("model")
+    assert run_summary.loc["tiny", "scan_median_auroc"] == pytest.approx(summary.set_index("model").loc["tiny", "median_auroc"])
+    assert (results / "evaluate" / "vs_baseline.png").stat().st_size > 10_000
+    data_summary = (results / "report" / "data_summary.html").read_text()
+    assert "Scanning evaluation sets" in data_summary and "Tasks dropped" in data_summary and "summits clamped" in data_summary
