@@ -25,7 +25,7 @@ rule encode_chunk:
     benchmark:
         "benchmarks/encode/encode_chunk.{split}.{chunk}.tsv"
     wildcard_constraints:
-        split="|".join(SPLITS + SCAN_SETS),
+        split="|".join([*SPLITS, *SCAN_SETS]),
         chunk=r"\d+",
     conda:
         "../envs/encode.yaml"
@@ -51,7 +51,7 @@ rule gather_split:
     benchmark:
         "benchmarks/encode/gather_split.{split}.tsv"
     wildcard_constraints:
-        split="|".join(SPLITS + SCAN_SETS),
+        split="|".join([*SPLITS, *SCAN_SETS]),
     conda:
         "../envs/encode.yaml"
     resources:

@@ -7,8 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import SHARED_DATA
-from test_workflow import copy_workflow, run_snakemake
+from _utils import SHARED_DATA, copy_workflow, run_snakemake
 
 CHRX = SHARED_DATA / "hg19_chrX_0-70Mb_encode_dream"
 TASKS = ["A549.CTCF", "HeLa-S3.CTCF", "K562.MAX", "HeLa-S3.CEBPB", "GM12878.ZNF143", "GM12878.TCF12"]
@@ -27,7 +26,7 @@ def _slice(workdir, **patch):
         "prepare": {"min_positives": 7, "negatives": {"strategy": "random", "ratio": 1.0}},
         "split": {"mode": "regions", "regions": {"valid": ["chrX:47000000-47400000"], "test": ["chrX:48500000-49000000"]}},
         "encode": {"chunks": 1},
-        "train": {"epochs": 1, "batch_size": 64, "threads": 2},
+        "train": {"epochs": 1, "batch_size": 64},
         "models": {"tiny": {"architecture": "deepsea", "hyperparameters": {"conv_filters": [32, 32], "dropout": 0.1, "kernel_size": 8,
                                                                               "pool_size": 4, "dense_units": 32}}},
         "evaluate": {"splits": ["test"], "scan": {"splits": ["test"], "block_bins": 1000}},

@@ -218,7 +218,7 @@ def test_peaks_on_missing_chromosomes_are_skipped_with_warning(tmp_path):
 
 
 def test_regions_restrict_every_window(tmp_path):
-    genome, tasks, _ = _toy(tmp_path)
+    genome, tasks, _ = toy_inputs(tmp_path)
     regions = ["chr1:5000-40000", "chr2:0-30000", "chr3:20000-60000"]
     cfg = validate_config({"genome": "g", "tasks": "x", "regions": regions, "prepare": {"negatives": {"ratio": 2.0}},
                            "split": {"mode": "regions", "regions": {"valid": ["chr2:0-30000"], "test": ["chr3:20000-60000"]}}})  # fmt: skip
@@ -238,7 +238,7 @@ def test_regions_restrict_every_window(tmp_path):
 
 
 def test_min_positives_drops_rare_tasks_with_a_count(tmp_path):
-    genome, tasks, _ = _toy(tmp_path)
+    genome, tasks, _ = toy_inputs(tmp_path)
     # T3: 3 peaks, only on chr1 (training): no positive in valid (chr2) or test (chr3)
     tasks["T3"] = str(write_bed(tmp_path / "t3.bed", [("chr1", s, s + 300) for s in (45_100, 47_700, 52_300)]))
     cfg = validate_config({"genome": "g", "tasks": "x", "prepare": {"min_positives": 1},
@@ -259,7 +259,7 @@ def test_min_positives_drops_rare_tasks_with_a_count(tmp_path):
 
 
 def test_clamped_summits_are_counted_per_file(tmp_path):
-    genome, tasks, _ = _toy(tmp_path)
+    genome, tasks, _ = toy_inputs(tmp_path)
     tasks["T3"] = str(write_bed(tmp_path / "t3.narrowPeak", [("chr1", 45_100, 45_400, ".", 0, ".", 1, -1, -1, 300),
                                                              ("chr2", 5_100, 5_400, ".", 0, ".", 1, -1, -1, 20)]))  # fmt: skip
     cfg = validate_config({"genome": "g", "tasks": "x", "split": {"valid": ["chr2"], "test": ["chr3"]}})

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import random_sequence, write_bed, write_fasta
+from _utils import random_sequence, write_bed, write_fasta
 
 from deepcis import scan, splits
 from deepcis.config import validate_config

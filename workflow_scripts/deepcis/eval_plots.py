@@ -224,7 +224,7 @@ def versus_baseline_figure(tables: Mapping[str, Mapping[str, pd.DataFrame]], bas
                 ax.legend(fontsize=7, loc="lower right")
     fig.suptitle(f"Per task: each model against {baseline}", fontsize=10)
     fig.tight_layout()
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def summary_table(summary: pd.DataFrame, path, title: str | None = None, digits: int = 3):

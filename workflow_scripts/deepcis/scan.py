@@ -32,7 +32,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from . import filters, intervals, labels, splits
+from . import intervals, labels, splits, window_filters
 from .genome import Genome
 from .io_utils import atomic_path
 from .peaks import read_intervals
@@ -95,7 +95,7 @@ def write_scan_windows(genome_path, tasks: dict[str, str], territory: pd.DataFra
         if blacklist_path:
             bl = read_intervals(blacklist_path, chrom_sizes, what="blacklist", allow_empty=True)
             blacklist = bl.frame()
-        counts = dict.fromkeys(["bins", *filters.REASONS, "outside_regions", "ambiguous", "windows", "positive",
+        counts = dict.fromkeys(["bins", *window_filters.REASONS, "outside_regions", "ambiguous", "windows", "positive",
                                 "negative"], 0)  # fmt: skip
         positives = np.zeros(len(task_names), dtype=np.int64)
         offset = bin_size // 2 - window_length // 2
@@ -109,7 +109,7 @@ def write_scan_windows(genome_path, tasks: dict[str, str], territory: pd.DataFra
                     if regions is not None:
                         keep = splits.inside_any(windows, regions)
                         counts["outside_regions"] += int((~keep).sum())
-                    result = filters.filter_windows(windows[keep].reset_index(drop=True), chrom_sizes, genome,
+                    result = window_filters.filter_windows(windows[keep].reset_index(drop=True), chrom_sizes, genome,
                                                     blacklist, max_n)  # fmt: skip
                     for reason, n in result.dropped.items():
                         counts[reason] += n
