@@ -190,6 +190,18 @@ def add_scan_columns(summary: pd.DataFrame, scan_metrics: dict) -> pd.DataFrame:
     return summary
 
 
+def _per_task_table(table: pd.DataFrame, caption: str) -> str:
+    """HTML of a task x model score table, each task's best model highlighted."""
+    winners = best_models(table)
+    models = list(table.columns)
+    rows, best = [], set()
+    for i, task in enumerate(table.index):
+        rows.append([html.escape(task), *(_fmt(table.loc[task, m]) for m in models)])
+        if winners.loc[task]:
+            best.add((i, 1 + models.index(winners.loc[task])))
+    return html_table(["task", *models], rows, caption, best)
+
+
 def summary_tables(summary: pd.DataFrame, metrics: dict, split: str, scan_metrics: dict | None = None) -> tuple[str, str]:
     """(compact, full) HTML: the compact one (per-model medians, best model per task) for the
     landing page; the full one adds means and the per-task scores of every model. With
@@ -244,30 +256,14 @@ def summary_tables(summary: pd.DataFrame, metrics: dict, split: str, scan_metric
                 best.add((int(values.idxmax()), j))
     full = [html_table(header, rows, f"Models on the {split} split (best highlighted)", best)]
     for s in scores:
-        table = tables[s]
-        winners = best_models(table)
-        models = list(table.columns)
-        rows, best = [], set()
-        for i, task in enumerate(table.index):
-            rows.append([html.escape(task), *(_fmt(table.loc[task, m]) for m in models)])
-            if winners.loc[task]:
-                best.add((i, 1 + models.index(winners.loc[task])))
-        full.append(html_table(["task", *models], rows, f"{SCORES[s]} per task ({split} split; best model highlighted)", best))
+        full.append(_per_task_table(tables[s], f"{SCORES[s]} per task ({split} split; best model highlighted)"))
     if scan_metrics:
         header = ["model", *(f"{stat} {SCORES[s]} (scanning)" for s in SCAN_SCORES for stat in ("median", "mean"))]
         rows = [[html.escape(r["model"]), *(_fmt(r[f"scan_{stat}_{s}"]) for s in SCAN_SCORES for stat in ("median", "mean"))]
                 for _, r in summary.iterrows()]  # fmt: skip
         full.append(html_table(header, rows, f"Scanning evaluation: every bin of the {split} split"))
         for s in SCAN_SCORES:
-            table = per_task_scores(scan_metrics, s)
-            winners = best_models(table)
-            models = list(table.columns)
-            rows, best = [], set()
-            for i, task in enumerate(table.index):
-                rows.append([html.escape(task), *(_fmt(table.loc[task, m]) for m in models)])
-                if winners.loc[task]:
-                    best.add((i, 1 + models.index(winners.loc[task])))
-            full.append(html_table(["task", *models], rows, f"{SCORES[s]} per task, scanning the {split} split", best))
+            full.append(_per_task_table(per_task_scores(scan_metrics, s), f"{SCORES[s]} per task, scanning the {split} split"))
     return compact, "\n".join(full)
 
 
