@@ -2,12 +2,14 @@
 min_positives, clamped narrowPeak summits, the scanning evaluation next to the windows-only one,
 and config-time refusals (a task without peaks in the region, a split block past the contig)."""
 
+from pathlib import Path
+
 import h5py
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from _utils import SHARED_DATA, copy_workflow, run_snakemake
+from _utils import REPO, SHARED_DATA, copy_workflow, run_snakemake
 
 CHRX = SHARED_DATA / "hg19_chrX_0-70Mb_encode_dream"
 TASKS = ["A549.CTCF", "HeLa-S3.CTCF", "K562.MAX", "HeLa-S3.CEBPB", "GM12878.ZNF143", "GM12878.TCF12"]
@@ -93,3 +95,48 @@ def test_chrx_slice_with_scanning_evaluation(tmp_path):
     assert (results / "evaluate" / "vs_baseline.png").stat().st_size > 10_000
     data_summary = (results / "report" / "data_summary.html").read_text()
     assert "Scanning evaluation sets" in data_summary and "Tasks dropped" in data_summary and "summits clamped" in data_summary
+
+
+@pytest.mark.parametrize("variant", ["cpu", "all_109_tasks", "gpu"])
+def test_chrx_configs_pass_the_config_checks(monkeypatch, variant):
+    """config/encode_dream_chrX (and its two documented variants) against the checks the workflow
+    makes at parse time: schema, models, the tasks sheet (the data set's recommended flag), the
+    split blocks inside chrX and apart, the scanning evaluation of the test block."""
+    from deepcis.config import (
+        check_model_tasks,
+        check_regions,
+        check_scan,
+        check_task_peaks,
+        genome_sizes,
+        read_tasks,
+        validate_config,
+    )
+
+    monkeypatch.chdir(REPO)
+    folder = REPO / "config" / "encode_dream_chrX"
+    raw = yaml.safe_load((folder / ("gpu.yaml" if variant == "gpu" else "config.yaml")).read_text())
+    if variant == "all_109_tasks":  # the documented --config tasks=... override
+        raw["tasks"] = "config/encode_dream_chrX/tasks_all.tsv"
+    config = validate_config(raw)
+    tasks = read_tasks(config["tasks"])
+    check_model_tasks(config, [t["name"] for t in tasks])
+    sizes = genome_sizes(config["genome"])
+    assert check_regions(config, sizes) is None and sizes["chrX"] == 69_999_930  # the whole 70 Mb
+    check_task_peaks(tasks, None, config["chromosomes"])
+    check_scan(config, tasks)
+
+    sheet = pd.read_csv(CHRX / "tasks.tsv", sep="\t")
+    recommended = sheet[sheet["recommended_ge300_conservative_peaks_on_chrX_0-70Mb"] == 1]["task"]
+    expected = sheet["task"] if variant == "all_109_tasks" else recommended
+    assert sorted(t["name"] for t in tasks) == sorted(expected) and len(tasks) == (109 if variant == "all_109_tasks" else 47)
+    assert all(Path(t["peaks"]).is_file() and "/conservative/" in t["peaks"] for t in tasks)
+    blocks = {s: config["split"]["regions"][s] for s in ("valid", "test")}
+    assert blocks == {"valid": ["chrX:15000000-20000000"], "test": ["chrX:35000000-45000000"]}
+    assert config["evaluate"]["scan"]["splits"] == ["test"] and config["prepare"]["min_positives"] == 20
+    assert sorted(spec["architecture"] for spec in config["models"].values()) == ["basset", "danq", "deepsea"]
+    if variant == "gpu":  # published sizes: the architectures' defaults
+        from deepcis.models import default_hyperparameters
+
+        assert all(spec["hyperparameters"] == default_hyperparameters(spec["architecture"]) for spec in config["models"].values())
+        assert config["models"]["deepsea"]["hyperparameters"]["conv_filters"] == [320, 480, 960]
+        assert config["train"]["devices"] == "gpu" and config["prepare"]["negatives"]["ratio"] == 3.0
