@@ -328,6 +328,7 @@ def final_outputs():
             file=["filter_matches.tsv", "filter_logos.png"],
         ),
         *stage_outputs_motifs_tracks_design(),
+        *CV_OUTPUTS,  # rules/cv.smk
         *report_outputs(),
     ]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from .cv import check_cv
 from .errors import ConfigError
 from .remote import is_url
 
@@ -118,6 +119,7 @@ def validate_config(config: dict) -> dict:
     if unknown:
         raise ConfigError(f"config key variants.models: {unknown} are not in models ({list(config['models'])})")
     _check_interpret(config)
+    check_cv(config)  # the fold count against the genome's chromosomes: rules/common.smk
     return config
 
 

@@ -531,7 +531,8 @@ def _data_id(path) -> dict:
 
     with h5py.File(path, "r", locking=False) as f:
         return {"path": str(path), "rows": int(f["x"].shape[0]), "config_sha256": str(f.attrs.get("config_sha256", "")),
-                "genome_sha256": str(f.attrs.get("genome_sha256", "")), "split": str(f.attrs.get("split", ""))}  # fmt: skip
+                "genome_sha256": str(f.attrs.get("genome_sha256", "")), "split": str(f.attrs.get("split", ""))} | {
+                    k: str(f.attrs[k]) for k in ("cv_fold", "cv_assignment_sha256") if k in f.attrs}  # fmt: skip
 
 
 def _write_history(history: list[dict], path):

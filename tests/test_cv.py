@@ -1,0 +1,305 @@
+"""Cross-validation folds (deepcis.cv, rules/cv.smk): the assignment, its checks, the fold
+datasets and tables, and a tiny end-to-end run (3 folds x 1 model, 1 epoch)."""
+
+import json
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from _utils import copy_workflow, make_split, run_snakemake, tiny_config, write_tiny_inputs
+
+from deepcis.config import validate_config
+from deepcis.cv import (
+    assign_folds,
+    check_cv,
+    fold_metrics_table,
+    fold_parts,
+    fold_spread,
+    overlap_clusters,
+    read_windows,
+    write_fold_dataset,
+)
+from deepcis.errors import ConfigError
+from deepcis.intervals import overlaps_any
+
+
+def _windows(seed=0, n_chrom=4, per_chrom=60, length=200, stride=100):
+    """Tiled windows (stride < length: neighbours overlap) with gaps, on n_chrom chromosomes."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(n_chrom):
+        pos = 0
+        for _ in range(per_chrom):
+            pos += stride if rng.random() < 0.7 else int(rng.integers(300, 3000))
+            rows.append((f"chr{c + 1}", pos, pos + length))
+    return pd.DataFrame(rows, columns=["chrom", "start", "end"])
+
+
+CV = {"block_size": 2000, "holdout": False}
+
+
+@pytest.mark.parametrize("by", ["chromosome", "region", "fraction"])
+@pytest.mark.parametrize("k", [3, 4])
+def test_every_window_is_test_exactly_once_and_parts_never_overlap(by, k):
+    windows = _windows()
+    fold = assign_folds(windows, CV | {"folds": k, "by": by}, seed=3)
+    assert set(np.unique(fold)) == set(range(k))
+    tested = np.zeros(len(windows), dtype=int)
+    for f in range(k):
+        part = fold_parts(fold, f, k)
+        tested += part == "test"
+        assert (part == "valid").any() and (part == "train").any()
+        for a in ("train", "valid", "test"):
+            mine = windows[part == a].reset_index(drop=True)
+            others = windows[part != a].reset_index(drop=True)
+            assert not overlaps_any(mine, others).any(), (by, f, a)
+    assert (tested == 1).all()
+    # deterministic; fraction mode depends on the seed
+    assert np.array_equal(fold, assign_folds(windows, CV | {"folds": k, "by": by}, seed=3))
+    if by == "chromosome":
+        assert windows.groupby("chrom").apply(lambda g: fold[g.index].min() == fold[g.index].max()).all()
+
+
+def test_fraction_folds_follow_the_seed_and_region_folds_are_contiguous():
+    windows = _windows(n_chrom=2, per_chrom=200)
+    a = assign_folds(windows, CV | {"folds": 3, "by": "fraction"}, seed=1)
+    b = assign_folds(windows, CV | {"folds": 3, "by": "fraction"}, seed=2)
+    assert not np.array_equal(a, b)
+    region = assign_folds(windows, CV | {"folds": 3, "by": "region"}, seed=1)
+    assert np.all(np.diff(region) >= 0)  # genome order: fold 0, then 1, then 2
+    assert np.bincount(region).min() > len(windows) / 3 * 0.7  # about equal sizes
+
+
+def test_overlap_clusters_chain_overlaps_and_stop_at_chromosomes():
+    windows = pd.DataFrame({"chrom": ["c1", "c1", "c1", "c1", "c2"], "start": [0, 150, 290, 600, 0],
+                            "end": [200, 350, 490, 800, 200]})  # fmt: skip
+    assert overlap_clusters(windows).tolist() == [0, 0, 0, 1, 2]
+
+
+def test_fold_assignment_refuses_what_cannot_make_k_folds():
+    windows = _windows(n_chrom=3)
+    with pytest.raises(ConfigError, match="only 3 chromosome"):
+        assign_folds(windows, CV | {"folds": 4, "by": "chromosome"}, seed=0)
+    one_cluster = pd.DataFrame({"chrom": ["c1"] * 5, "start": range(0, 50, 10), "end": range(100, 150, 10)})
+    with pytest.raises(ConfigError, match="only 1 clusters"):
+        assign_folds(one_cluster, CV | {"folds": 3, "by": "region"}, seed=0)
+    with pytest.raises(ConfigError, match="blocks of 10000000 bp"):
+        assign_folds(windows, CV | {"folds": 4, "by": "fraction", "block_size": 10_000_000}, seed=0)
+    with pytest.raises(ConfigError, match="3 folds for 2 window"):
+        assign_folds(windows.head(2), CV | {"folds": 3, "by": "region"}, seed=0)
+
+
+def _config(tmp_path, **cv):
+    return {"genome": "g.fa", "tasks": "t.tsv", "models": {"m": {"architecture": "deepsea"}}, "cv": cv}
+
+
+@pytest.mark.parametrize(
+    "cv, message",
+    [
+        ({"folds": 2}, "at least 3 are needed"),
+        ({"folds": 3, "folds_by": "x"}, "'folds_by' was unexpected"),
+        ({"folds": 3, "by": "chromosomes"}, "cv.by"),
+        ({"folds": 3, "models": ["nope"]}, "'nope' is not in models"),
+        ({"folds": -1}, "cv.folds"),
+    ],
+)
+def test_cv_config_is_checked_at_parse_time(tmp_path, cv, message):
+    with pytest.raises(ConfigError, match=message):
+        validate_config(_config(tmp_path, **cv))
+
+
+def test_cv_fold_count_against_the_chromosomes(tmp_path):
+    config = validate_config(_config(tmp_path, folds=4))
+    with pytest.raises(ConfigError, match="4 folds by chromosome, but only 3"):
+        check_cv(config, ["chr1", "chr2", "chr3"])
+    check_cv(config, ["chr1", "chr2", "chr3", "chr4"])
+    check_cv(config, None)  # genome not indexed yet: rule cv_folds checks the windows
+    held_out = validate_config(_config(tmp_path, folds=3, holdout=True) | {"split": {"valid": ["chr1"], "test": ["chr4"]}})
+    with pytest.raises(ConfigError, match="outside the held-out test split"):
+        check_cv(held_out, ["chr1", "chr2", "chr4"])
+    assert validate_config(_config(tmp_path, folds=3, by="region"))["cv"]["block_size"] == 1_000_000
+
+
+def test_external_and_transfer_models_have_no_folds(tmp_path):
+    config = validate_config(_config(tmp_path, folds=3))
+    # after validation: what the external and transfer sections look like there
+    config["models"]["ext"] = {"external": {"file": "x.keras"}}
+    config["models"]["tuned"] = {"architecture": "deepsea", "transfer": {"from": "m"}}
+    assert check_cv(config) is None and config["cv"]["models"] is None  # default: neither is in
+    for name, message in [("ext", "external model"), ("tuned", "fine-tuned from a model")]:
+        config["cv"]["models"] = ["m", name]
+        with pytest.raises(ConfigError, match=message):
+            check_cv(config)
+    config["cv"]["models"] = []
+    with pytest.raises(ConfigError, match="no trained model"):
+        check_cv(config)
+
+
+def test_fold_datasets_hold_the_assigned_rows(tmp_path):
+    sources = {s: make_split(tmp_path / f"{s}.h5", n, seed=i, split=s) for i, (s, n) in enumerate([("train", 40), ("valid", 12), ("test", 12)])}
+    windows = read_windows(sources)
+    assert len(windows) == 64
+    windows["fold"] = np.arange(len(windows)) % 3
+    total = 0
+    for part in ("train", "valid", "test"):
+        out = tmp_path / f"fold1.{part}.h5"
+        n = write_fold_dataset(sources, windows, 1, 3, part, out, {"cv_assignment_sha256": "abc"}, block_rows=5)
+        total += n
+        expected = windows[fold_parts(windows["fold"].to_numpy(), 1, 3) == part]
+        with h5py.File(out) as f:
+            assert f.attrs["split"] == part and f.attrs["cv_fold"] == "fold1" and f.attrs["cv_assignment_sha256"] == "abc"
+            assert f["start"][()].tolist() == expected["start"].tolist()
+            first = expected.iloc[0]
+            with h5py.File(sources[first["source"]]) as src:
+                assert np.array_equal(f["x"][0], src["x"][int(first["row"])])
+                assert np.array_equal(f["y"][()][0], src["y"][int(first["row"])])
+    assert total == 64
+
+
+def test_fold_tables_mean_and_sd():
+    def frame(a, b):
+        return pd.DataFrame({"task": ["t1", "t2"], "auroc": [a, b], "auprc": [a / 2, b / 2],
+                             "pearson": [np.nan] * 2, "spearman": [np.nan] * 2})  # fmt: skip
+
+    per_fold = fold_metrics_table({("m", "fold0"): frame(0.6, 0.8), ("m", "fold1"): frame(0.8, np.nan)})
+    overall = per_fold[per_fold["task"] == "overall"]["auroc"].tolist()
+    assert overall == pytest.approx([0.7, 0.8])
+    spread = fold_spread(per_fold).set_index("task")
+    assert spread.loc["t1", "auroc_mean"] == pytest.approx(0.7)
+    assert spread.loc["t1", "auroc_sd"] == pytest.approx(np.std([0.6, 0.8], ddof=1))
+    assert np.isnan(spread.loc["t2", "auroc_sd"])  # one defined fold: no sd
+    assert spread.loc["overall", "folds"] == 2
+
+
+def test_cv_workflow_end_to_end(tmp_path):
+    """3 folds by region x 1 tiny model, 1 epoch, on the tiny inputs with chr3 held out: the
+    per-fold tables, provenance, the report page, the fold ensemble on the outer test set and
+    on the VCF, a cv.models change that keeps the folds, and a refusal before any job."""
+    workdir = copy_workflow(tmp_path / "wf")
+    inputs = write_tiny_inputs(workdir / "inputs")
+    path = tiny_config(workdir, inputs)
+    cfg = yaml.safe_load(path.read_text())
+    cfg["train"]["epochs"] = 1
+    cfg["train"]["batch_size"] = 16
+    cfg["variants"]["background"] = 0
+    cfg["cv"] = {"folds": 3, "by": "region", "holdout": True, "ensemble": True}
+    path.write_text(yaml.safe_dump(cfg))
+    targets = ["results/cv/summary.tsv", "results/report/cv.html", "results/cv/tiny/ensemble/comparison.tsv",
+               "results/cv/tiny/ensemble/effects.tsv.gz"]  # fmt: skip
+    run_snakemake(workdir, *targets, "--configfile", str(path))
+    folds = pd.read_csv(workdir / "results/cv/folds.tsv", sep="\t")
+    assert set(folds["source"]) == {"train", "valid"} and "chr3" not in set(folds["chrom"])  # the outer test stays out
+    assert folds["fold"].value_counts().min() > len(folds) / 3 * 0.7
+    summary = json.loads((workdir / "results/cv/folds.json").read_text())
+    assert [f["parts"]["test"] for f in summary["folds"]] == folds["fold"].value_counts().sort_index().tolist()
+    per_fold = pd.read_csv(workdir / "results/cv/per_fold.tsv", sep="\t")
+    assert sorted(per_fold["fold"].unique()) == ["fold0", "fold1", "fold2"]
+    assert set(per_fold["task"]) == {"T1", "T2", "overall"}
+    spread = pd.read_csv(workdir / "results/cv/summary.tsv", sep="\t").set_index("task")
+    assert spread.loc["overall", "folds"] == 3 and np.isfinite(spread.loc["overall", "auroc_sd"])
+    # provenance: each fold model names its fold and the assignment it was trained under
+    info = json.loads((workdir / "results/cv/tiny/fold1/model.json").read_text())
+    assert info["data"]["train"]["cv_fold"] == "fold1"
+    assert info["data"]["valid"]["cv_assignment_sha256"] == summary["assignment_sha256"]
+    html = (workdir / "results/report/cv.html").read_text()
+    assert "fold2" in html and summary["assignment_sha256"][:16] in html
+    # the ensemble: on the outer test split (chr3), against each fold and their mean
+    comparison = pd.read_csv(workdir / "results/cv/tiny/ensemble/comparison.tsv", sep="\t")
+    assert set(comparison["member"]) == {"fold0", "fold1", "fold2", "mean_single", "ensemble", "gain"}
+    with h5py.File(workdir / "results/cv/tiny/ensemble/outer_test.predictions.h5") as f:
+        assert set(f["chrom"].asstr()[()]) == {"chr3"} and f["y_pred_sd"].shape == f["y_pred"].shape
+    effects = pd.read_csv(workdir / "results/cv/tiny/ensemble/effects.tsv.gz", sep="\t")
+    assert len(effects) > 0 and (effects["diff_sd"] >= 0).all() and (effects["diff_min"] <= effects["diff_max"]).all()
+    # a second model: the folds and the first model's jobs stay, only the new model's run
+    cfg["models"]["tiny2"] = cfg["models"]["tiny"]
+    path.write_text(yaml.safe_dump(cfg))
+    planned = run_snakemake(workdir, "-n", *targets, "--configfile", str(path)).stdout
+    assert "cv_train" in planned and "model=tiny2" in planned and "model=tiny," not in planned
+    assert "rule cv_folds:" not in planned and "rule cv_fold_data:" not in planned
+    # three chromosome folds with chr3 held out leave two chromosomes: refused before any job
+    cfg["cv"]["by"] = "chromosome"
+    path.write_text(yaml.safe_dump(cfg))
+    bad = run_snakemake(workdir, "-n", *targets, "--configfile", str(path), check=False)
+    assert bad.returncode != 0
+    assert "cv.folds: 3 folds by chromosome, but only 2 chromosome(s) outside the held-out test split" in bad.stdout + bad.stderr
+
+
+# --------------------------------------------------------------------------------------
+# Fold ensembles (deepcis.ensemble; no TensorFlow)
+# --------------------------------------------------------------------------------------
+
+
+def _predictions(path, y_true, y_pred, tasks=("a", "b"), starts=None):
+    from deepcis.predict import create_predictions, write_prediction_rows
+
+    n = len(y_true)
+    starts = np.arange(n) * 100 if starts is None else np.asarray(starts)
+    with create_predictions(path, n, list(tasks), {"split": "test"}) as f:
+        write_prediction_rows(f, 0, ["chr1"] * n, starts, starts + 100, y_true, y_pred)
+    return path
+
+
+def test_ensemble_mean_beats_noisy_members_and_checks_they_match(tmp_path):
+    from deepcis.ensemble import ensemble_comparison, mean_predictions
+    from deepcis.errors import InputError
+    from deepcis.predict import read_predictions
+
+    rng = np.random.default_rng(0)
+    y = (rng.random((400, 2)) < 0.4).astype(np.float32)
+    # each member: the truth plus its own strong noise; their mean cancels part of the noise
+    members = {f"fold{k}": _predictions(tmp_path / f"{k}.h5", y, y * 0.5 + rng.random(y.shape).astype(np.float32)) for k in range(3)}
+    out = tmp_path / "ens.h5"
+    assert mean_predictions(list(members.values()), out) == {"members": 3, "windows": 400, "tasks": 2}
+    stack = np.stack([read_predictions(p).y_pred for p in members.values()])
+    assert np.allclose(read_predictions(out).y_pred, stack.mean(axis=0), atol=1e-6)
+    with h5py.File(out) as f:
+        assert np.allclose(f["y_pred_sd"][()], stack.std(axis=0, ddof=1), atol=1e-6)
+    table = ensemble_comparison(members, out).set_index(["member", "task"])
+    assert table.loc[("mean_single", "a"), "auroc"] == pytest.approx(np.mean([table.loc[(f"fold{k}", "a"), "auroc"] for k in range(3)]))
+    assert table.loc[("gain", "overall"), "auroc"] > 0  # the ensemble averages the noise away
+    assert table.loc[("gain", "a"), "auroc"] == pytest.approx(table.loc[("ensemble", "a"), "auroc"] - table.loc[("mean_single", "a"), "auroc"])
+    # members that did not predict the same windows, tasks or labels are refused, naming the file
+    other = _predictions(tmp_path / "o.h5", y, y, starts=np.arange(400) * 100 + 1)
+    with pytest.raises(InputError, match="windows differ"):
+        mean_predictions([members["fold0"], other], tmp_path / "x.h5")
+    with pytest.raises(InputError, match="tasks"):
+        mean_predictions([members["fold0"], _predictions(tmp_path / "t.h5", y, y, tasks=("a", "c"))], tmp_path / "x.h5")
+    with pytest.raises(InputError, match="labels differ"):
+        mean_predictions([members["fold0"], _predictions(tmp_path / "l.h5", 1 - y, y)], tmp_path / "x.h5")
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_ensemble_effects_mean_and_spread(tmp_path):
+    import gzip
+
+    from deepcis.ensemble import ensemble_effects
+    from deepcis.errors import InputError
+
+    keys = "chrom\tpos\tid\tref\talt\tref_match\ttask"
+    head = keys + "\tref_prob\talt_prob\tdiff\tabs_diff\tlogit_diff\n"
+
+    def table(path, rows):
+        with gzip.open(path, "wt") as f:
+            f.write(head + "".join(f"chr1\t{p}\tv{p}\tA\tG\tTrue\tT1\t{r}\t{a}\t{a - r}\t{abs(a - r)}\t0.5\n" for p, r, a in rows))
+        return path
+
+    paths = [table(tmp_path / f"{k}.tsv.gz", [(10, 0.2, 0.2 + d), (20, 0.5, 0.5)]) for k, d in enumerate([0.1, 0.3, 0.5])]
+    out = tmp_path / "ens.tsv.gz"
+    assert ensemble_effects(paths, out)["members"] == 3
+    got = pd.read_csv(out, sep="\t")
+    assert got["diff"].tolist() == pytest.approx([0.3, 0.0])
+    assert got["diff_sd"].tolist() == pytest.approx([0.2, 0.0])
+    assert got[["diff_min", "diff_max"]].iloc[0].tolist() == pytest.approx([0.1, 0.5])
+    assert "pvalue" not in got.columns and list(got.columns[:7]) == keys.split("\t")
+    assert gzip.open(out).read() and out.read_bytes()[4:8] == b"\0\0\0\0"  # no mtime: same bytes on a rerun
+    with pytest.raises(InputError, match="alleles or tasks differ"):
+        ensemble_effects([paths[0], table(tmp_path / "x.tsv.gz", [(10, 0.2, 0.3)])], tmp_path / "bad.tsv.gz")
+
+
+def test_ensemble_needs_an_outer_test_set_or_variants(tmp_path):
+    with pytest.raises(ConfigError, match="nothing to ensemble"):
+        validate_config(_config(tmp_path, folds=3, ensemble=True, holdout=False))
+    validate_config(_config(tmp_path, folds=3, ensemble=True, holdout=True))
+    validate_config(_config(tmp_path, folds=3, ensemble=True) | {"variants": {"vcf": "v.vcf"}})

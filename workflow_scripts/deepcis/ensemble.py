@@ -1,0 +1,106 @@
+"""Fold ensembles (config `cv.ensemble`, docs/cross-validation.md): the mean of a model's K fold
+models, for predictions on the outer test set and for variant effects (with the spread across
+folds as an extra column).
+
+Everything here reads files the fold models wrote (predictions files, effects tables): no
+TensorFlow, so an ensemble costs no model loading beyond the folds' own jobs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .io_utils import atomic_path, open_gzip_text
+from .metrics import task_metrics
+
+#: effect columns averaged over folds (logit_diff is NA where a model has no sigmoid output)
+MEAN_COLUMNS = ("ref_prob", "alt_prob", "logit_diff")
+KEY_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "ref_match", "task"]
+
+
+def mean_predictions(paths: list, out_path) -> dict:
+    """The ensemble's predictions file: the mean of the fold models' `y_pred` on the same windows
+    (same tasks, coordinates and labels, checked), plus `y_pred_sd` (sd across folds, ddof 1).
+    Returns a short summary."""
+    from .predict import create_predictions, read_predictions, write_prediction_rows
+
+    if len(paths) < 2:
+        raise ValueError("an ensemble needs at least two members")
+    members = [read_predictions(p) for p in paths]
+    first = members[0]
+    for path, member in zip(paths[1:], members[1:]):
+        if member.tasks != first.tasks:
+            raise InputError(path, f"tasks {member.tasks} differ from {paths[0]}'s {first.tasks}")
+        if not member.coordinates.equals(first.coordinates):
+            raise InputError(path, f"windows differ from {paths[0]}'s: the members did not predict the same dataset")
+        if not np.array_equal(member.y_true, first.y_true, equal_nan=True):
+            raise InputError(path, f"labels differ from {paths[0]}'s")
+    stack = np.stack([m.y_pred for m in members])
+    mean = stack.mean(axis=0)
+    attrs = {k: v for k, v in first.attrs.items() if k not in ("n_windows", "deepcis_version")}
+    attrs |= {"ensemble_members": len(members), "ensemble_of": ",".join(map(str, paths))}
+    with create_predictions(out_path, len(first), first.tasks, attrs) as f:
+        c = first.coordinates
+        write_prediction_rows(f, 0, c["chrom"].to_numpy(), c["start"].to_numpy(), c["end"].to_numpy(), first.y_true, mean)
+        f.create_dataset("y_pred_sd", data=stack.std(axis=0, ddof=1).astype(np.float32))
+    return {"members": len(members), "windows": len(first), "tasks": len(first.tasks)}
+
+
+def ensemble_comparison(member_paths: dict, ensemble_path, kinds=None) -> pd.DataFrame:
+    """Test metrics of each member {name: predictions file}, of their mean (`mean_single`, the
+    expected score of one fold model) and of the ensemble, per task and `overall` (the mean over
+    tasks); `gain` rows: ensemble minus mean_single."""
+    from .predict import read_predictions
+
+    frames = {}
+    for name, path in list(member_paths.items()) + [("ensemble", ensemble_path)]:
+        p = read_predictions(path)
+        frames[name] = task_metrics(p.y_true, p.y_pred, p.tasks, kinds).set_index("task")
+    scores = ["auroc", "auprc", "pearson", "spearman"]
+    rows = []
+    for name, df in frames.items():
+        for task, row in df.iterrows():
+            rows.append({"member": name, "task": task} | {s: row[s] for s in scores})
+    table = pd.DataFrame(rows)
+    singles = table[table["member"].isin(list(member_paths))]
+    mean_single = singles.groupby("task", sort=False)[scores].mean().reset_index().assign(member="mean_single")
+    table = pd.concat([table, mean_single], ignore_index=True)
+    ens = table[table["member"] == "ensemble"].set_index("task")[scores]
+    gain = (ens - mean_single.set_index("task")[scores]).reset_index().assign(member="gain")
+    table = pd.concat([table, gain], ignore_index=True)
+    overall = table.groupby("member", sort=False)[scores].mean().reset_index().assign(task="overall")
+    table = pd.concat([table, overall], ignore_index=True)
+    return table[["member", "task", *scores]]
+
+
+def ensemble_effects(paths: list, out_path) -> dict:
+    """The ensemble's variant effects from the fold models' effects tables (same alleles and
+    tasks in the same order, checked): mean ref_prob, alt_prob and logit_diff; diff = alt - ref
+    of the means, abs_diff its size; `diff_sd` the sd of the folds' diff (ddof 1), `diff_min`
+    and `diff_max` their range. The folds' empirical p-values are not combined (no `pvalue`)."""
+    if len(paths) < 2:
+        raise ValueError("an ensemble needs at least two members")
+    tables = [pd.read_csv(p, sep="\t", na_values=["NA"], keep_default_na=False, dtype={"chrom": str, "id": str,
+                          "ref": str, "alt": str, "task": str}) for p in paths]  # fmt: skip
+    first = tables[0]
+    missing = [c for c in KEY_COLUMNS + list(MEAN_COLUMNS) + ["diff"] if c not in first.columns]
+    if missing:
+        raise InputError(paths[0], f"not an effects table: missing column(s) {missing}")
+    for path, table in zip(paths[1:], tables[1:]):
+        if len(table) != len(first) or not table[KEY_COLUMNS].equals(first[KEY_COLUMNS]):
+            raise InputError(path, f"alleles or tasks differ from {paths[0]}'s: the members did not score the same VCF")
+    out = first[KEY_COLUMNS].copy()
+    for column in MEAN_COLUMNS:
+        out[column] = np.mean([t[column].to_numpy(np.float64) for t in tables], axis=0)
+    out["diff"] = out["alt_prob"] - out["ref_prob"]
+    out["abs_diff"] = out["diff"].abs()
+    diffs = np.stack([t["diff"].to_numpy(np.float64) for t in tables])
+    out["diff_sd"] = diffs.std(axis=0, ddof=1)
+    out["diff_min"] = diffs.min(axis=0)
+    out["diff_max"] = diffs.max(axis=0)
+    out = out[KEY_COLUMNS + ["ref_prob", "alt_prob", "diff", "abs_diff", "logit_diff", "diff_sd", "diff_min", "diff_max"]]
+    with atomic_path(out_path) as tmp, open_gzip_text(tmp) as handle:  # no mtime in the header: same bytes on a rerun
+        out.to_csv(handle, sep="\t", index=False, na_rep="NA", float_format="%.6g")
+    return {"members": len(tables), "rows": len(out), "max_diff_sd": float(np.nanmax(out["diff_sd"])) if len(out) else 0.0}
