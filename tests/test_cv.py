@@ -14,6 +14,7 @@ from deepcis.config import validate_config
 from deepcis.cv import (
     assign_folds,
     check_cv,
+    cv_models,
     fold_metrics_table,
     fold_parts,
     fold_spread,
@@ -127,7 +128,7 @@ def test_external_and_transfer_models_have_no_folds(tmp_path):
     # after validation: what the external and transfer sections look like there
     config["models"]["ext"] = {"external": {"file": "x.keras"}}
     config["models"]["tuned"] = {"architecture": "deepsea", "transfer": {"from": "m"}}
-    assert check_cv(config) is None and config["cv"]["models"] is None  # default: neither is in
+    assert check_cv(config) is None and cv_models(config) == ["m"]  # default: neither is in
     for name, message in [("ext", "external model"), ("tuned", "fine-tuned from a model")]:
         config["cv"]["models"] = ["m", name]
         with pytest.raises(ConfigError, match=message):
