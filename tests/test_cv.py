@@ -136,6 +136,9 @@ def test_external_and_transfer_models_have_no_folds(tmp_path):
     config["cv"]["models"] = []
     with pytest.raises(ConfigError, match="no trained model"):
         check_cv(config)
+    config["cv"]["models"], config["tasks"] = None, None  # a sequence-table config
+    with pytest.raises(ConfigError, match="sequence tables"):
+        check_cv(config)
 
 
 def test_fold_datasets_hold_the_assigned_rows(tmp_path):

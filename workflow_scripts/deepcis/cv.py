@@ -61,7 +61,10 @@ def check_cv(config: dict, genome_chromosomes: list[str] | None = None) -> None:
             "validates on fold k+1 and trains on the rest), or 0 for no cross-validation"
         )
     if not config.get("tasks"):
-        raise ConfigError("config key cv: cross-validation needs a tasks sheet (config key tasks)")
+        raise ConfigError(
+            "config key cv: cross-validation folds are cut from genome windows, which need a tasks sheet "
+            "(config key tasks); sequence tables (sequence_table) are not split into folds"
+        )
     models = config["models"]
     for name in cv["models"] or []:
         if name not in models:
