@@ -1,10 +1,10 @@
 """Rule plot_vs_baseline: per-task AUROC / AUPRC of each model against the k-mer baseline."""
 
 from deepcis import eval_plots
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 from deepcis.metrics import read_metrics
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 p = snakemake.params
 evaluated = [*p.models, p.baseline]
 tables = {"test windows": dict(zip(evaluated, map(read_metrics, snakemake.input.windows)))}

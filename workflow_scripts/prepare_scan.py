@@ -3,11 +3,11 @@
 from deepcis import splits
 from deepcis.genome import Genome
 from deepcis.intervals import bedtools_tempdir
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 from deepcis.prepare import read_windows_header, region_frame, select_chromosomes, write_stats
 from deepcis.scan import write_scan_windows
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 p = snakemake.params
 split = snakemake.wildcards.split
 with Genome(snakemake.input.genome) as genome:
