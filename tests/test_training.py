@@ -157,18 +157,28 @@ def test_gpu_requested_without_gpu_warns(splits, tmp_path, caplog):
     assert "GPU training was requested (devices: gpu) but no GPU is visible" in caplog.text
 
 
-def test_mixed_precision_keeps_float32_outputs(splits, tmp_path):
+@pytest.mark.parametrize("setting, policy", [(True, "mixed_float16"), ("bfloat16", "mixed_bfloat16")])
+def test_mixed_precision_keeps_float32_outputs(splits, tmp_path, setting, policy):
     import h5py
     import keras
 
     try:
-        run_training(tmp_path / "m", *splits, training={"mixed_precision": True, "epochs": 1})
+        run_training(tmp_path / "m", *splits, training={"mixed_precision": setting, "epochs": 1})
     finally:
         keras.mixed_precision.set_global_policy("float32")
     saved = json.loads((tmp_path / "m" / "model.json").read_text())
-    assert saved["training"]["mixed_precision"] is True
+    assert saved["training"]["mixed_precision"] == setting
     model = keras.saving.load_model(tmp_path / "m" / "model.keras", safe_mode=True)
-    assert any(layer.dtype_policy.name == "mixed_float16" for layer in model.layers)
+    assert any(layer.dtype_policy.name == policy for layer in model.layers)
     with h5py.File(splits[1], "r", locking=False) as f:
         p = model.predict(f["x"][:8], verbose=0)
     assert p.dtype == np.float32 and np.isfinite(p).all()
+
+
+def test_mixed_precision_setting_is_checked():
+    from deepcis.errors import ConfigError
+    from deepcis.training import resolve_training
+
+    assert resolve_training({"mixed_precision": "bfloat16"})["mixed_precision"] == "bfloat16"
+    with pytest.raises(ConfigError, match="mixed_precision: 'float8' is not one of false, true, float16, bfloat16"):
+        resolve_training({"mixed_precision": "float8"})
