@@ -405,5 +405,7 @@ def ism(model, x: np.ndarray, method: str = "auto", reverse_complement: bool = F
     out = run(x, batch_size)
     if reverse_complement:
         rc = run(np.ascontiguousarray(genome.reverse_complement(x)), batch_size)
-        out = (out + genome.reverse_complement(rc)) / np.float32(2)
+        # the map (L, 4, T) of the reverse complement: flip positions and bases (axes 0 and 1;
+        # genome.reverse_complement flips the last two, which here are bases and tasks)
+        out = (out + rc[::-1, ::-1]) / np.float32(2)
     return out
