@@ -30,6 +30,9 @@ SMALL = {
     "lstm": {"lstm_units": 4, "dense_units": 4, "pool_size": 4},
     "mlp": {"dense_units": [16, 8]},
     "basenji_dilated": {"stem_filters": 8, "block_filters": 4, "n_blocks": 3, "dense_units": 8},
+    "deepbind": {"conv_filters": 4, "kernel_size": 9, "dense_units": 4},
+    "transformer": {"stem_filters": [8, 16], "stem_pool_size": [4, 8], "n_heads": 2, "key_dim": 4, "ff_units": 16,
+                    "dense_units": 8},
 }
 
 
@@ -213,6 +216,7 @@ def test_loss_for_head():
 @pytest.mark.parametrize("name,head,loss", [
     ("deepsea", "sigmoid", keras_objects.MaskedBinaryCrossentropy()),
     ("basenji_dilated", "linear", keras_objects.masked_mse),
+    ("transformer", "sigmoid", keras_objects.MaskedBinaryCrossentropy()),
 ])
 def test_save_and_load_safe_mode(tmp_path, name, head, loss):
     keras.utils.set_random_seed(5)
@@ -288,6 +292,14 @@ def test_overrides_reach_the_layers():
     ("lstm", 1000, {"bidirectional": "yes"}, ["'lstm'", "'bidirectional'"]),
     ("basenji_dilated", 1000, {"global_pool": "sum"}, ["'basenji_dilated'", "'global_pool'"]),
     ("deepsea", 0, {}, ["'deepsea'", "'window_length'"]),
+    ("deepbind", 20, {}, ["'deepbind'", "'kernel_size'=24", "after conv block 1"]),
+    ("deepbind", 100, {"global_pool": "avg"}, ["'deepbind'", "'global_pool'", "'max_avg'"]),
+    ("transformer", 200, {}, ["'transformer'", "'stem_pool_size'=[8, 16]", "leaves 1 position(s) for attention",
+                              "at least 2"]),
+    ("transformer", 1000, {"stem_pool_size": [16, 32]}, ["'transformer'", "'stem_pool_size'=[16, 32]",
+                                                         "leaves 1 position(s)", "pools by 512"]),
+    ("transformer", 1000, {"position_encoding": "rotary"}, ["'transformer'", "'position_encoding'"]),
+    ("transformer", 1000, {"stem_kernel_size": [15]}, ["'transformer'", "'stem_kernel_size'", "needs 2 values"]),
 ])
 def test_bad_hyperparameters_are_rejected_before_building(name, window, overrides, words):
     with pytest.raises(ModelConfigError) as info:
@@ -309,11 +321,51 @@ def test_bad_head_and_task_count():
         build_model("mlp", 10, 2, [("dense_units", [4])])
 
 
+def test_deepbind_and_transformer_structure():
+    model = build_model("deepbind", 600, 5)
+    conv = model.get_layer("conv1")
+    assert conv.filters == 16 and conv.kernel_size == (24,)
+    assert {"global_max", "global_avg", "dense1"} <= {layer.name for layer in model.layers}
+    assert model.get_layer("dense1").units == 32 and model.output_shape == (None, 5)
+    only_max = build_model("deepbind", 600, 1, {"global_pool": "max", "dense_units": 0})
+    assert "global_avg" not in [layer.name for layer in only_max.layers]
+    assert not _layers(only_max, keras.layers.Dense)[:-1]  # no hidden layer: pooled -> output
+
+    model = build_model("transformer", 1000, 3)
+    attention = _layers(model, keras.layers.MultiHeadAttention)
+    assert len(attention) == 2 and all(a.num_heads == 4 and a.key_dim == 32 for a in attention)
+    # the stem pools 8 x 16 = 128 bp per attention position: 1000 bp -> 7 positions of width 128
+    assert model.get_layer("position_embedding").output.shape[1:] == (7, 128)
+    assert model.get_layer("conv1").padding == "same"
+    assert len(_layers(model, keras.layers.LayerNormalization)) == 2 * 2 + 1
+    assert not any(isinstance(layer, keras.layers.Lambda) for layer in model.layers)
+    none = build_model("transformer", 1000, 3, {"position_encoding": "none"})
+    assert "position_embedding" not in [layer.name for layer in none.layers]
+
+
+def test_generative_models_are_checked_but_not_built_here():
+    assert set(models.generative_models()) == {"autoencoder", "gan"}
+    assert not set(models.generative_models()) & set(models.available_models())
+    hp = models.resolve_hyperparameters("autoencoder", 600, 1, {"latent_channels": 4})
+    assert hp["conv_filters"] == [64, 64] and hp["kernel_size"] == [9, 9]
+    with pytest.raises(ModelConfigError, match="generative"):
+        build_model("autoencoder", 600, 1)
+    # a bottleneck not smaller than the input (L x 4 values) is refused, naming the key
+    with pytest.raises(ModelConfigError, match=r"'bottleneck'=2400 is not smaller than the input \(600 bp x 4"):
+        models.resolve_hyperparameters("autoencoder", 600, 1, {"bottleneck": 2400})
+    with pytest.raises(ModelConfigError, match="'latent_channels'=16 makes a code of 150 positions"):
+        models.resolve_hyperparameters("autoencoder", 600, 1, {"latent_channels": 16})
+    with pytest.raises(ModelConfigError, match="'length'=700 is longer than the window"):
+        models.resolve_hyperparameters("gan", 600, 1, {"length": 700})
+    with pytest.raises(ModelConfigError, match="unknown model 'vae'.*autoencoder"):
+        models.resolve_hyperparameters("vae", 600, 1, {})
+
+
 def test_docs_list_every_model_and_key():
     from pathlib import Path
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "models.md").read_text()
-    for name, spec in models.MODELS.items():
+    for name, spec in (models.MODELS | models.GENERATIVE).items():
         assert f"## {name}\n" in text, name
         section = text.split(f"## {name}\n", 1)[1].split("\n## ", 1)[0]
         for key in spec.params:

@@ -66,6 +66,60 @@ def threshold_relu(x):
 
 
 
+@keras.saving.register_keras_serializable(package="deepcis")
+class PositionEmbedding(layers.Layer):
+    """A learned position embedding: one trained vector per position, added to the input
+    (batch, positions, width). The transformer's position encoding (docs/models.md)."""
+
+    def __init__(self, initializer_stddev=0.02, **kwargs):
+        super().__init__(**kwargs)
+        self.initializer_stddev = float(initializer_stddev)
+
+    def build(self, input_shape):
+        positions, width = int(input_shape[-2]), int(input_shape[-1])
+        self.embeddings = self.add_weight(
+            shape=(positions, width), name="embeddings",
+            initializer=keras.initializers.RandomNormal(stddev=self.initializer_stddev),
+        )  # fmt: skip
+
+    def call(self, inputs):
+        return inputs + ops.cast(self.embeddings, inputs.dtype)[None]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return super().get_config() | {"initializer_stddev": self.initializer_stddev}
+
+
+@keras.saving.register_keras_serializable(package="deepcis")
+class Sampling(layers.Layer):
+    """The variational autoencoder's code: z = mean + exp(log_var / 2) * eps in training (the
+    posterior mean at inference), adding kl_weight x the mean KL divergence per code value of
+    N(mean, exp(log_var)) from N(0, 1) to the model's loss."""
+
+    def __init__(self, kl_weight=1e-3, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.kl_weight = float(kl_weight)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=False):
+        mean, log_var = inputs
+        kl = -0.5 * ops.mean(1.0 + log_var - ops.square(mean) - ops.exp(log_var))
+        self.add_loss(self.kl_weight * kl)
+        if not training:
+            return mean
+        eps = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        return mean + ops.exp(0.5 * log_var) * eps
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return super().get_config() | {"kl_weight": self.kl_weight, "seed": self.seed}
+
+
 # --------------------------------------------------------------------------------------
 # Masked losses (NaN label = missing, excluded)
 # --------------------------------------------------------------------------------------

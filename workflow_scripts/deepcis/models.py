@@ -34,8 +34,10 @@ __all__ = [
     "MODELS",
     "ModelSpec",
     "Param",
+    "GENERATIVE",
     "available_models",
     "build_model",
+    "generative_models",
     "default_hyperparameters",
     "register",
     "resolve_hyperparameters",
@@ -81,9 +83,18 @@ class ModelSpec:
     # plan(hp) -> list of length-changing steps, checked against the window length
     plan: Callable[[dict], list] | None = None
     defaults_note: str = ""
+    # "supervised" (one output per task, trained by deepcis.training) or "generative"
+    # (autoencoder, GAN: deepcis.generative trains them; no output head)
+    family: str = "supervised"
+    # check(hp, window_length, length_left) -> a problem (str naming the key) or None; the
+    # checks a per-key schema cannot make (a bottleneck against the input size, ...)
+    check: Callable[[dict, int, int], str | None] | None = None
 
 
 MODELS: dict[str, ModelSpec] = {}
+# Generative models (deepcis.autoencoder, deepcis.gan): same hyperparameter checks, own training.
+GENERATIVE: dict[str, ModelSpec] = {}
+FAMILIES = ("supervised", "generative")
 
 
 def register(
@@ -94,42 +105,61 @@ def register(
     description: str,
     plan: Callable[[dict], list] | None = None,
     defaults_note: str = "",
+    family: str = "supervised",
+    check: Callable[[dict, int, int], str | None] | None = None,
 ):
     """Decorator: register `builder(window_length, n_tasks, hp) -> (inputs, features)`.
 
     The builder returns the input tensor and the last hidden tensor; `build_model` adds
     the output head. `plan(hp)` lists the steps that shrink the sequence, as tuples
     ("conv", kernel, dilation, key, block) or ("pool", size, stride, key, block), so the
-    remaining length is checked before building.
+    remaining length is checked before building; `check(hp, window_length, length_left)`
+    returns a problem (naming the key) for what the plan cannot see.
+    A `family="generative"` model goes into GENERATIVE instead: its builder is the
+    generative module's (`build_model` refuses it), its hyperparameters are checked here.
     """
+    if family not in FAMILIES:
+        raise ValueError(f"model {name!r}: family {family!r} is not one of {FAMILIES}")
 
     def decorate(builder):
-        if name in MODELS:
+        if name in MODELS or name in GENERATIVE:
             raise ValueError(f"model {name!r} is already registered")
         for key, param in params.items():
             target = params.get(param.per) if param.per is not None else None
             if param.per is not None and (target is None or target.kind != "int_list"):
                 raise ValueError(f"model {name!r}: {key!r}.per must name an int_list key")
-        MODELS[name] = ModelSpec(name, builder, dict(params), citation, description, plan,
-                                 defaults_note)
+        registry = MODELS if family == "supervised" else GENERATIVE
+        registry[name] = ModelSpec(name, builder, dict(params), citation, description, plan,
+                                   defaults_note, family, check)
         return builder
 
     return decorate
 
 
 def available_models() -> list[str]:
-    """Names of the registered architectures, sorted."""
+    """Names of the registered supervised architectures, sorted."""
     return sorted(MODELS)
 
 
+def generative_models() -> list[str]:
+    """Names of the registered generative architectures (autoencoder, GAN), sorted."""
+    return sorted(GENERATIVE)
+
+
+def model_family(name: str) -> str:
+    """"supervised" or "generative"; ModelConfigError for an unknown name."""
+    return _spec(name).family
+
+
 def _spec(name: str) -> ModelSpec:
-    if not isinstance(name, str) or name not in MODELS:
-        close = difflib.get_close_matches(str(name), MODELS, n=1)
+    known = MODELS | GENERATIVE
+    if not isinstance(name, str) or name not in known:
+        close = difflib.get_close_matches(str(name), known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ModelConfigError(
-            f"unknown model {name!r}{hint}; available: {', '.join(available_models())}"
+            f"unknown model {name!r}{hint}; available: {', '.join(sorted(known))}"
         )
-    return MODELS[name]
+    return known[name]
 
 
 def default_hyperparameters(name: str) -> dict:
@@ -223,7 +253,7 @@ def _resolve(spec: ModelSpec, overrides: dict) -> dict:
 def _check_lengths(spec: ModelSpec, window_length: int, hp: dict) -> list[int]:
     """Walk the conv/pool plan; return the lengths after each step or raise."""
     if spec.plan is None:
-        return []
+        return [window_length]
     length = window_length
     lengths = []
     last_pool = None  # (key, value) of the step that last shrank the sequence
@@ -279,7 +309,11 @@ def resolve_hyperparameters(name: str, window_length: int, n_tasks: int,
                 f"model {name!r}: unknown hyperparameter {key!r}{hint}; known: "
                 f"{', '.join(spec.params)}")
     hp = _resolve(spec, overrides)
-    _check_lengths(spec, window_length, hp)
+    lengths = _check_lengths(spec, window_length, hp)
+    if spec.check is not None:
+        problem = spec.check(hp, window_length, lengths[-1] if lengths else window_length)
+        if problem:
+            raise ModelConfigError(f"model {name!r}: {problem}; window_length={window_length}")
     return hp
 
 
@@ -292,6 +326,9 @@ def build_model(name: str, window_length: int, n_tasks: int,
                 hyperparameters: dict | None = None, head: str = "sigmoid") -> keras.Model:
     """Build (not compile) the named model; input (window_length, 4), output (n_tasks,)."""
     spec = _spec(name)
+    if spec.family != "supervised":
+        raise ModelConfigError(f"model {name!r} is a generative model: it has no output head "
+                               f"(deepcis.generative builds and trains it)")
     if head not in HEADS:
         raise ModelConfigError(f"model {name!r}: 'head'={head!r} must be one of "
                                f"{', '.join(HEADS)}")
@@ -615,3 +652,137 @@ def build_basenji_dilated(window_length, n_tasks, hp):
     x = layers.Dense(hp["dense_units"], activation="gelu", name="dense1")(x)
     x = layers.Dropout(hp["dense_dropout"], name="dropout1")(x)
     return inputs, x
+
+
+# DeepBind -----------------------------------------------------------------------------
+
+DEEPBIND_PARAMS = {
+    "conv_filters": Param(16, "int", "motif detectors of the single conv layer (ReLU)"),
+    "kernel_size": Param(24, "int", "motif detector width"),
+    "global_pool": Param("max_avg", "choice", "pooling over positions: max, or max and average "
+                         "concatenated (max_avg)", choices=("max", "max_avg")),
+    "dense_units": Param(32, "int", "units of the hidden dense layer (ReLU); 0 = none",
+                         minimum=0),
+    "dropout": Param(0.1, "rate", "dropout before the output (after the hidden layer)"),
+}
+
+
+@register(
+    "deepbind",
+    params=DEEPBIND_PARAMS,
+    plan=lambda hp: [("conv", hp["kernel_size"], 1, "kernel_size", 1)],
+    citation="Alipanahi B, Delong A, Weirauch MT, Frey BJ (2015). Predicting the sequence "
+             "specificities of DNA- and RNA-binding proteins by deep learning. Nature "
+             "Biotechnology 33:831-838. doi:10.1038/nbt.3300",
+    description="One ReLU convolution (motif detectors), global max (or max + average) "
+                "pooling over positions, one small hidden dense layer, dropout.",
+)
+def build_deepbind(window_length, n_tasks, hp):
+    keras, layers = _keras()
+    inputs = _sequence_input(window_length)
+    x = layers.Conv1D(hp["conv_filters"], hp["kernel_size"], activation="relu", name="conv1")(inputs)
+    pooled = layers.GlobalMaxPooling1D(name="global_max")(x)
+    if hp["global_pool"] == "max_avg":
+        average = layers.GlobalAveragePooling1D(name="global_avg")(x)
+        pooled = layers.Concatenate(name="global_pool")([pooled, average])
+    x = pooled
+    if hp["dense_units"] > 0:
+        x = layers.Dense(hp["dense_units"], activation="relu", name="dense1")(x)
+    x = layers.Dropout(hp["dropout"], name="dropout1")(x)
+    return inputs, x
+
+
+# Transformer (conv stem + self-attention) ---------------------------------------------
+
+TRANSFORMER_PARAMS = {
+    "stem_filters": Param([64, 128], "int_list", "filters of each stem conv block; the last "
+                          "is the attention width (d_model)"),
+    "stem_kernel_size": Param([15, 5], "int", "stem conv kernel width ('same' padding), per block",
+                              per="stem_filters"),
+    "stem_pool_size": Param([8, 16], "int", "max-pool width (= stride) after each stem block",
+                            per="stem_filters"),
+    "n_blocks": Param(2, "int", "transformer blocks"),
+    "n_heads": Param(4, "int", "attention heads per block"),
+    "key_dim": Param(32, "int", "query/key width per head"),
+    "ff_units": Param(256, "int", "hidden units of each block's feed-forward layer (GELU)"),
+    "dropout": Param(0.1, "rate", "dropout on attention weights and on each residual branch"),
+    "position_encoding": Param("learned", "choice", "position encoding added after the stem: "
+                               "learned (one trained vector per position) or none",
+                               choices=("learned", "none")),
+    "global_pool": Param("avg", "choice", "pooling over positions after the blocks (avg, max, "
+                         "flatten)", choices=("avg", "max", "flatten")),
+    "dense_units": Param(64, "int", "units of the hidden dense layer (GELU)"),
+    "dense_dropout": Param(0.2, "rate", "dropout after the hidden dense layer"),
+}
+
+
+def _transformer_plan(hp):
+    return [("pool", p, p, "stem_pool_size", i + 1) for i, p in enumerate(hp["stem_pool_size"])]
+
+
+def _transformer_check(hp, window_length, positions):
+    if positions < 2:
+        return (f"hyperparameter 'stem_pool_size'={hp['stem_pool_size']!r} leaves {positions} "
+                f"position(s) for attention (at least 2 needed; the stem pools by "
+                f"{math.prod(hp['stem_pool_size'])})")
+    return None
+
+
+@register(
+    "transformer",
+    params=TRANSFORMER_PARAMS,
+    plan=_transformer_plan,
+    check=_transformer_check,
+    citation="Avsec Z, Agarwal V, Visentin D, et al. (2021). Effective gene expression "
+             "prediction from sequence by integrating long-range interactions. Nature Methods "
+             "18:1196-1203. doi:10.1038/s41592-021-01252-x (conv stem + pre-norm transformer "
+             "blocks); Vaswani A, et al. (2017). Attention is all you need. NeurIPS 30.",
+    description="Convolutional stem (conv, batch norm, GELU, max-pool) down to a coarse "
+                "resolution, a learned position embedding, pre-norm transformer blocks "
+                "(multi-head self-attention, feed-forward, residuals, layer norm), pooling, "
+                "one hidden dense layer.",
+    defaults_note="window-scale defaults chosen by deepcis (128 bp per attention position, as "
+                  "Enformer's; Enformer itself predicts tracks over 196 kb).",
+)
+def build_transformer(window_length, n_tasks, hp):
+    keras, layers = _keras()
+    from .keras_objects import PositionEmbedding
+
+    inputs = _sequence_input(window_length)
+    x = inputs
+    for i, (f, k, p) in enumerate(zip(hp["stem_filters"], hp["stem_kernel_size"], hp["stem_pool_size"])):
+        b = i + 1
+        x = layers.Conv1D(f, k, padding="same", use_bias=False, name=f"conv{b}")(x)
+        x = layers.BatchNormalization(name=f"conv{b}_bn")(x)
+        x = layers.Activation("gelu", name=f"conv{b}_gelu")(x)
+        x = layers.MaxPooling1D(p, name=f"pool{b}")(x)
+    width = hp["stem_filters"][-1]
+    if hp["position_encoding"] == "learned":
+        x = PositionEmbedding(name="position_embedding")(x)
+    x = layers.Dropout(hp["dropout"], name="embedding_dropout")(x)
+    for i in range(hp["n_blocks"]):
+        b = i + 1
+        y = layers.LayerNormalization(epsilon=1e-5, name=f"block{b}_ln1")(x)
+        y = layers.MultiHeadAttention(hp["n_heads"], hp["key_dim"], dropout=hp["dropout"],
+                                      name=f"block{b}_attention")(y, y)
+        y = layers.Dropout(hp["dropout"], name=f"block{b}_attention_dropout")(y)
+        x = layers.Add(name=f"block{b}_attention_add")([x, y])
+        y = layers.LayerNormalization(epsilon=1e-5, name=f"block{b}_ln2")(x)
+        y = layers.Dense(hp["ff_units"], activation="gelu", name=f"block{b}_ff1")(y)
+        y = layers.Dense(width, name=f"block{b}_ff2")(y)
+        y = layers.Dropout(hp["dropout"], name=f"block{b}_ff_dropout")(y)
+        x = layers.Add(name=f"block{b}_ff_add")([x, y])
+    x = layers.LayerNormalization(epsilon=1e-5, name="final_ln")(x)
+    if hp["global_pool"] == "flatten":
+        x = layers.Flatten(name="flatten")(x)
+    else:
+        pool = layers.GlobalAveragePooling1D if hp["global_pool"] == "avg" else layers.GlobalMaxPooling1D
+        x = pool(name="global_pool")(x)
+    x = layers.Dense(hp["dense_units"], activation="gelu", name="dense1")(x)
+    x = layers.Dropout(hp["dense_dropout"], name="dropout1")(x)
+    return inputs, x
+
+
+# The generative models register themselves here (their parameters are checked like the
+# supervised models'; deepcis.generative trains them).
+from . import autoencoder, gan  # noqa: E402, F401
