@@ -202,3 +202,78 @@ def test_scanning_evaluation_needs_deepsea_bins_and_peak_tasks():
         validate_config(MINIMAL | {"evaluate": {"scan": {"splits": ["train"]}}})
     with pytest.raises(ConfigError, match=r"config key prepare.min_positives: -1 is less than the minimum"):
         validate_config(MINIMAL | {"prepare": {"min_positives": -1}})
+
+
+@pytest.mark.parametrize(
+    "models, message",
+    [
+        ({"ae": {"architecture": "autoencoder", "tasks": ["CTCF"]}},
+         r"config key models.ae.tasks: 'autoencoder' is a generative model; 'tasks' is for supervised models only"),
+        ({"g": {"architecture": "gan", "transfer": {"source": "x"}}}, r"config key models.g.transfer: 'gan' is a generative"),
+        ({"g": {"architecture": "gan", "per_task": True}}, r"config key models.g.per_task: 'gan' is a generative"),
+        ({"ae": {"architecture": "autoencoder", "train": {"head": "linear"}}},
+         r"config key models.ae.train.head: 'autoencoder' is a generative model; train.head is for supervised"),
+        ({"ae": {"architecture": "autoencoder", "train": {"class_weight": "balanced"}}}, r"models.ae.train.class_weight"),
+        ({"m": {"architecture": "deepbind", "generative": {"samples": 10}}},
+         r"config key models.m.generative: 'deepbind' is a supervised model; 'generative' is for generative models"),
+        ({"ae": {"architecture": "autoencoder", "generative": {"samples": 10}}},
+         r"config key models.ae.generative.samples: not a key of a 'autoencoder' model \(its keys: none\)"),
+        ({"g": {"architecture": "gan", "generative": {"scorer": "nope"}}},
+         r"config key models.g.generative.scorer: 'nope' is not a model of this config"),
+        ({"g": {"architecture": "gan", "generative": {"scorer": "ae"}}, "ae": {"architecture": "autoencoder"}},
+         r"config key models.g.generative.scorer: 'ae' is a generative model \(autoencoder\)"),
+        ({"g": {"architecture": "gan", "generative": {"scorer": "db"}}, "db": {"architecture": "deepbind", "per_task": True}},
+         r"models.g.generative.scorer: 'db' is a per_task entry .* name one of them"),
+        ({"ae": {"architecture": "autoencoder", "hyperparameters": {"bottleneck": 4000}}},
+         r"config key models.ae: model 'autoencoder': hyperparameter 'bottleneck'=4000 is not smaller than the input "
+         r"\(1000 bp x 4 = 4000 values\)"),
+        ({"t": {"architecture": "transformer", "hyperparameters": {"stem_pool_size": [16, 48]}}},
+         r"config key models.t: model 'transformer': hyperparameter 'stem_pool_size'=\[16, 48\] leaves 1 position\(s\) "
+         r"for attention \(at least 2 needed"),
+        ({"ft": {"transfer": {"source": "ae"}}, "ae": {"architecture": "autoencoder"}},
+         r"models.ft.transfer.source: 'ae' is a generative model"),
+        ({"db": {"per_task": True, "transfer": {"source": "m"}}, "m": {"architecture": "mlp"}},
+         r"models.db.per_task: a per_task entry cannot also transfer"),
+    ],
+)
+def test_model_families_refuse_each_others_keys(models, message):
+    with pytest.raises(ConfigError, match=message):
+        validate_config(MINIMAL | {"models": models})
+
+
+def test_generative_refused_where_supervised_models_go():
+    models = {"ae": {"architecture": "autoencoder"}, "m": {"architecture": "mlp"}}
+    for section in ("variants", "interpret"):
+        extra = {"vcf": "v.vcf"} if section == "variants" else {}
+        with pytest.raises(ConfigError, match=rf"config key {section}.models: 'ae' is a generative model"):
+            validate_config(MINIMAL | {"models": models, section: {"models": ["ae"], **extra}})
+
+
+def test_per_task_entry_expands_into_one_model_per_task():
+    from deepcis.config import check_model_tasks, expand_per_task_models, generative_models
+
+    cfg = validate_config(MINIMAL | {
+        "models": {"db": {"architecture": "deepbind", "per_task": True, "tasks": ["B", "A"]},
+                   "m": {"architecture": "mlp"}, "ae": {"architecture": "autoencoder"},
+                   "g": {"architecture": "gan", "generative": {"scorer": "db__A"}}},
+        "variants": {"vcf": "v.vcf", "models": ["db", "m"]}, "interpret": {"models": ["db"]},
+    })  # fmt: skip
+    assert cfg["models"]["g"]["generative"] == {"samples": 1000, "scorer": "db__A", "motifs": None}
+    check_model_tasks(cfg, ["A", "B", "C"])
+    assert cfg["models"]["ae"]["tasks"] is None and cfg["models"]["m"]["tasks"] == ["A", "B", "C"]
+    groups = expand_per_task_models(cfg)
+    assert groups == {"db": ["db__B", "db__A"]}
+    assert list(cfg["models"]) == ["db__B", "db__A", "m", "ae", "g"]
+    assert cfg["models"]["db__A"]["tasks"] == ["A"] and cfg["models"]["db__A"]["architecture"] == "deepbind"
+    assert cfg["variants"]["models"] == ["db__B", "db__A", "m"] and cfg["interpret"]["models"] == ["db__B", "db__A"]
+    assert generative_models(cfg) == {"ae": "autoencoder", "g": "gan"}
+    assert validate_config(cfg) == cfg and expand_per_task_models(cfg) == {}  # idempotent
+    bad = validate_config(MINIMAL | {"models": {"db": {"architecture": "deepbind", "per_task": True},
+                                                "g": {"architecture": "gan", "generative": {"scorer": "db__Z"}}}})  # fmt: skip
+    check_model_tasks(bad, ["A", "B"])
+    with pytest.raises(ConfigError, match=r"models.g.generative.scorer: 'db__Z' is not a model of this config"):
+        expand_per_task_models(bad)
+    plus = validate_config(MINIMAL | {"models": {"db": {"architecture": "deepbind", "per_task": True}}})
+    check_model_tasks(plus, ["A+B"])
+    with pytest.raises(ConfigError, match=r"models.db.per_task: task 'A\+B' makes the model name 'db__A\+B'"):
+        expand_per_task_models(plus)

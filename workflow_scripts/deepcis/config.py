@@ -91,6 +91,11 @@ def validate_config(config: dict) -> dict:
         name: set((spec or {}).get("train") or {}) if isinstance(spec, dict) else set()
         for name, spec in (config.get("models") or {}).items()
     }
+    # which keys each model entry sets itself (the family checks refuse the other family's)
+    explicit_keys = {
+        name: {k for k, v in spec.items() if v not in (None, False)} if isinstance(spec, dict) else set()
+        for name, spec in (config.get("models") or {}).items()
+    }
     _refuse_moved_keys(config)
     validator = _validator(_load_schema("config.schema.yaml"))
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
@@ -114,13 +119,93 @@ def validate_config(config: dict) -> dict:
             raise ConfigError(f"config key split: chromosome(s) {sorted(both)} are in both split.valid and split.test")
     if split["mode"] == "fractions" and split["fractions"]["valid"] + split["fractions"]["test"] >= 1:
         raise ConfigError("config key split.fractions: valid + test must leave a fraction for training")
-    _check_models(config, explicit_train)
+    _check_models(config, explicit_train, explicit_keys)
     unknown = [m for m in config["variants"]["models"] or [] if m not in config["models"]]
     if unknown:
         raise ConfigError(f"config key variants.models: {unknown} are not in models ({list(config['models'])})")
     _check_interpret(config)
+    _check_model_references(config)
     check_cv(config)  # the fold count against the genome's chromosomes: rules/common.smk
     return config
+
+
+def _check_model_references(config: dict):
+    """Models named by other models: a transfer source and comparison are supervised models
+    trained as one job; a GAN's scorer is a supervised model of this config (one job: a
+    per-task entry expands into several, so one of its members is named)."""
+    models = config["models"]
+    generative = generative_models(config)
+
+    def check_supervised(where: str, other):
+        if other in generative:
+            raise ConfigError(f"config key {where}: {other!r} is a generative model ({generative[other]}); "
+                              "name a supervised model")  # fmt: skip
+        if other in models and models[other].get("per_task"):
+            raise ConfigError(f"config key {where}: {other!r} is a per_task entry (one model per task, named "
+                              f"{other}{PER_TASK_SEPARATOR}<task>); name one of them, or a model trained as one job")  # fmt: skip
+
+    for name, spec in models.items():
+        transfer = spec.get("transfer") or {}
+        if spec.get("per_task") and transfer:
+            raise ConfigError(f"config key models.{name}.per_task: a per_task entry cannot also transfer (transfer "
+                              "from one model per task is not supported)")  # fmt: skip
+        for key in ("source", "compare_to"):
+            if transfer.get(key):
+                check_supervised(f"models.{name}.transfer.{key}", transfer[key])
+        scorer = (spec.get("generative") or {}).get("scorer")
+        if scorer is not None:
+            if scorer not in models and PER_TASK_SEPARATOR not in scorer:
+                raise ConfigError(f"config key models.{name}.generative.scorer: {scorer!r} is not a model of this "
+                                  f"config ({', '.join(models)})")  # fmt: skip
+            check_supervised(f"models.{name}.generative.scorer", scorer)
+    for section in ("variants", "interpret"):
+        for other in config[section].get("models") or []:
+            if other in generative:
+                raise ConfigError(f"config key {section}.models: {other!r} is a generative model ({generative[other]}); "
+                                  f"{section} takes supervised models")  # fmt: skip
+
+
+# A per_task entry <model> becomes one model per task: <model>__<task>.
+PER_TASK_SEPARATOR = "__"
+
+
+def expand_per_task_models(config: dict) -> dict[str, list[str]]:
+    """Replace each `per_task: true` entry by one single-task model per task (named
+    <model>__<task>, in the entry's task order, each its own training job), after
+    `check_model_tasks` filled the tasks. Model lists that name the entry (variants.models,
+    interpret.models) name its members instead. Returns {entry: [member models]}; idempotent
+    (an expanded config has no per_task entry left: a second call changes nothing and returns {})."""
+    import re
+
+    groups: dict[str, list[str]] = {}
+    expanded: dict[str, dict] = {}
+    for name, spec in config["models"].items():
+        if not spec.get("per_task"):
+            expanded[name] = spec
+            continue
+        members = []
+        for task in spec["tasks"]:
+            member = f"{name}{PER_TASK_SEPARATOR}{task}"
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", member):
+                raise ConfigError(f"config key models.{name}.per_task: task {task!r} makes the model name {member!r}, "
+                                  "which has characters a model name cannot have (letters, digits, _ . -)")  # fmt: skip
+            if member in config["models"]:
+                raise ConfigError(f"config key models.{name}.per_task: its member {member!r} is also a model of its "
+                                  "own; rename one")  # fmt: skip
+            expanded[member] = copy.deepcopy(spec) | {"tasks": [task], "per_task": False}
+            members.append(member)
+        groups[name] = members
+    config["models"] = expanded
+    for section in ("variants", "interpret"):
+        named = config[section].get("models")
+        if named:
+            config[section]["models"] = [m for n in named for m in groups.get(n, [n])]
+    for name, spec in config["models"].items():
+        scorer = (spec.get("generative") or {}).get("scorer")
+        if scorer is not None and scorer not in config["models"]:
+            raise ConfigError(f"config key models.{name}.generative.scorer: {scorer!r} is not a model of this config "
+                              f"({', '.join(config['models'])})")  # fmt: skip
+    return groups
 
 
 def _check_interpret(config: dict):
@@ -140,14 +225,29 @@ def _check_interpret(config: dict):
                           "(variants.vcf, variants.models)")
 
 
-def _check_models(config: dict, explicit_train: dict):
-    """Resolve each model's hyperparameters (no TensorFlow needed) and its training settings."""
+# Keys of a model entry that only one family of models takes (docs/models.md): a generative
+# model (autoencoder, gan) has no tasks, output head or transfer source; a supervised one has
+# no `generative` block.
+SUPERVISED_ONLY_KEYS = ("tasks", "transfer", "per_task")
+SUPERVISED_ONLY_TRAIN_KEYS = ("head", "class_weight")
+GENERATIVE_ONLY_KEYS = ("generative",)
+# The `generative` block's keys, by architecture, with their defaults.
+GENERATIVE_KEYS = {
+    "autoencoder": {},
+    "gan": {"samples": 1000, "scorer": None, "motifs": None},
+}
+
+
+def _check_models(config: dict, explicit_train: dict, explicit_keys: dict | None = None):
+    """Resolve each model's hyperparameters (no TensorFlow needed) and its training settings;
+    refuse keys of the other model family."""
     from .errors import ModelConfigError
     from .external import resolve_external
-    from .models import resolve_hyperparameters
+    from .models import model_family, resolve_hyperparameters
 
     window_length = config["prepare"]["window_length"]
     models = config["models"]
+    explicit_keys = explicit_keys or {}
     trained = [name for name, spec in models.items() if not spec.get("external")]
     if trained and not config["tasks"] and not config["sequence_table"]["train"]:
         raise ConfigError(f"config key tasks: a tasks sheet is required to train model(s) {trained} (or sequence_table.train; only a config whose "
@@ -157,20 +257,66 @@ def _check_models(config: dict, explicit_train: dict):
             # (a config validated before has the global values filled in: those pass)
             if any(spec["train"][k] != config["train"][k] for k in explicit_train.get(name, ())):
                 raise ConfigError(f"config key models.{name}.train: an external model is not trained here; leave it out")
+            for key in ("per_task", "generative"):
+                if key in explicit_keys.get(name, set()):
+                    raise ConfigError(f"config key models.{name}.{key}: an external model is one imported model "
+                                      "with its own tasks; leave it out")  # fmt: skip
             resolve_external(name, spec)  # tasks, architecture and window from the file and its sidecar
         elif spec.get("transfer"):
-            pass  # architecture and hyperparameters come from the source (_resolve_transfer)
+            # architecture and hyperparameters come from the source (_resolve_transfer); a generative
+            # architecture named beside it is refused here
+            if spec.get("architecture") in GENERATIVE_KEYS:
+                _check_family_keys(name, spec, "generative", explicit_keys.get(name, set()), explicit_train.get(name, set()))
         elif "architecture" not in spec:
             raise ConfigError(f"config key models.{name}: 'architecture' is required (or transfer.source)")
         else:
             try:
+                family = model_family(spec["architecture"])
+                _check_family_keys(name, spec, family, explicit_keys.get(name, set()), explicit_train.get(name, set()))
                 spec["hyperparameters"] = resolve_hyperparameters(spec["architecture"], window_length, 1, spec["hyperparameters"])
             except ModelConfigError as error:
                 raise ConfigError(f"config key models.{name}: {error}") from None
         spec["train"] = config["train"] | {k: spec["train"][k] for k in explicit_train.get(name, ())}
+        if spec.get("architecture") in GENERATIVE_KEYS:  # no output head, no class weights
+            for key in SUPERVISED_ONLY_TRAIN_KEYS:
+                spec["train"].pop(key, None)
     resolved = set()
     for name in models:
         _resolve_transfer(name, models, window_length, [], resolved)
+
+
+def _check_family_keys(name: str, spec: dict, family: str, explicit: set, explicit_train: set):
+    """Refuse, naming the key, what the other family of models takes; fill `generative`."""
+    architecture = spec["architecture"]
+    if family == "generative":
+        for key in SUPERVISED_ONLY_KEYS:
+            if key in explicit:
+                raise ConfigError(f"config key models.{name}.{key}: {architecture!r} is a generative model; "
+                                  f"{key!r} is for supervised models only (docs/models.md)")  # fmt: skip
+        for key in SUPERVISED_ONLY_TRAIN_KEYS:
+            if key in explicit_train:
+                raise ConfigError(f"config key models.{name}.train.{key}: {architecture!r} is a generative model; "
+                                  f"train.{key} is for supervised models only (docs/models.md)")  # fmt: skip
+        allowed = GENERATIVE_KEYS[architecture]
+        given = spec.get("generative") or {}
+        for key in given:
+            if key not in allowed:
+                known = ", ".join(allowed) or "none"
+                raise ConfigError(f"config key models.{name}.generative.{key}: not a key of a {architecture!r} "
+                                  f"model (its keys: {known})")  # fmt: skip
+        spec["generative"] = dict(allowed) | dict(given)
+        return
+    for key in GENERATIVE_ONLY_KEYS:
+        if key in explicit:
+            raise ConfigError(f"config key models.{name}.{key}: {architecture!r} is a supervised model; "
+                              f"{key!r} is for generative models only (autoencoder, gan)")  # fmt: skip
+
+
+def generative_models(config: dict) -> dict[str, str]:
+    """{model name: architecture} of the config's generative models (autoencoder, gan)."""
+    from .models import GENERATIVE
+
+    return {m: s["architecture"] for m, s in config["models"].items() if s.get("architecture") in GENERATIVE}
 
 
 def transfer_source_path(config: dict, name: str) -> str | None:
@@ -233,9 +379,12 @@ def _resolve_transfer(name: str, models: dict, window_length: int, chain: list, 
 def check_model_tasks(config: dict, task_names: list[str]):
     """Each model's `tasks` must be tasks of the sheet; a transfer comparison pairs models with
     the same tasks. Fills `tasks` (null = every task of the sheet)."""
+    generative = generative_models(config)
     for name, spec in config["models"].items():
         if spec.get("external"):
             continue  # its own tasks, from its sidecar (resolve_external)
+        if name in generative:
+            continue  # no tasks: unsupervised (the embeddings' features use every binary task)
         wanted = spec.get("tasks")
         if wanted is None:
             spec["tasks"] = list(task_names)
