@@ -47,6 +47,9 @@ include: "rules/transfer.smk"
 include: "rules/motifs.smk"
 include: "rules/tracks.smk"
 include: "rules/design.smk"
+include: "rules/per_task.smk"
+include: "rules/attention.smk"
+include: "rules/generative.smk"
 include: "rules/report.smk"
 
 

@@ -11,6 +11,8 @@ from deepcis.config import (
     check_regions,
     check_scan,
     check_task_peaks,
+    expand_per_task_models,
+    generative_models,
     genome_sizes,
     read_tasks,
     transfer_source_path,
@@ -61,6 +63,8 @@ try:
     # drop some); those that do are checked against the sheet here.
     MODEL_TASKS = {m: spec.get("tasks") for m, spec in config["models"].items()}
     check_model_tasks(config, [t["name"] for t in TASKS])
+    # per_task entries become one model per task: {entry: [<entry>__<task>, ...]}
+    PER_TASK = expand_per_task_models(config)
     check_stage_models(config, [t["name"] for t in TASKS if t["type"] == "binary"])
     check_external_stages(config, [t["name"] for t in TASKS])
     # Regions, split blocks and peaks against the genome, before any job runs.
@@ -123,7 +127,12 @@ DATA_CONFIG = stable(
     }
 )
 DATA_CONFIG_SHA256 = config_sha256(DATA_CONFIG)
-MODELS = list(config["models"])
+# Generative models (autoencoder, gan; rules/generative.smk) train and evaluate their own way.
+GENERATIVE = generative_models(config)
+AUTOENCODERS = [m for m, a in GENERATIVE.items() if a == "autoencoder"]
+GANS = [m for m, a in GENERATIVE.items() if a == "gan"]
+# The supervised models, each trained as one job (per_task members included).
+MODELS = [m for m in config["models"] if m not in GENERATIVE]
 MODEL_PATTERN = "|".join(MODELS) if MODELS else "(?!)"
 # External models are imported from a file (rule import_model), not trained (docs/external-models.md).
 EXTERNAL = [m for m in MODELS if config["models"][m].get("external")]
@@ -133,6 +142,7 @@ EXTERNAL_PATTERN = "|".join(EXTERNAL) if EXTERNAL else "(?!)"
 # The models that read the HDF5 datasets: every trained one, and external ones that predict
 # tasks of the sheet at prepare.window_length.
 DATASET_MODELS = dataset_models(config, TASK_NAMES)
+PER_TASK_MEMBER = {m: entry for entry, members in PER_TASK.items() for m in members}
 BASELINE = "kmer_baseline"
 # Transferred models with a from-scratch twin: {fine-tuned model: from-scratch model}.
 TRANSFER_PAIRS = {
@@ -140,10 +150,24 @@ TRANSFER_PAIRS = {
     for m, spec in config["models"].items()
     if spec.get("transfer") and spec["transfer"]["compare_to"]
 }
-# Everything evaluated side by side: the trained models, then the classical baseline.
-EVALUATED = [m for m in MODELS if m in DATASET_MODELS] + (
-    [BASELINE] if config["baseline"]["enabled"] and TASKS else []
+# Everything evaluated side by side: the models that read the datasets (a per_task entry once,
+# its members' predictions side by side), the autoencoders' embedding probes, then the
+# classical baseline.
+EVALUATED = (
+    list(dict.fromkeys(PER_TASK_MEMBER.get(m, m) for m in MODELS if m in DATASET_MODELS))
+    + AUTOENCODERS
+    + ([BASELINE] if config["baseline"]["enabled"] and TASKS else [])
 )
+# The training record of each evaluated model (a per_task entry: its members' together).
+EVALUATED_INFO = {
+    m: (
+        f"results/evaluate/{m}/test.per_task.json"
+        if m in PER_TASK
+        else f"results/models/{m}/model.json"
+    )
+    for m in EVALUATED
+    if m != BASELINE
+}
 EVAL_SPLITS = config["evaluate"]["splits"]
 # Scanning evaluation (docs/evaluation.md): every bin of these held-out splits, as the
 # pseudo-splits "<split>_scan" that encode, predict and metrics treat like any split.
@@ -225,6 +249,10 @@ def track_peaks(wildcards):
 
 def track_peak_files(wildcards):
     return list(track_peaks(wildcards).values())
+# Interpreted transformers also get attention maps (rules/attention.smk).
+ATTENTION_MODELS = [
+    m for m in INTERPRET_MODELS if config["models"][m]["architecture"] == "transformer"
+]
 
 
 # The input-check groups (rules/checks.smk): data files, the VCF, the BEDs of interpret and
@@ -258,6 +286,18 @@ def overfit_check_input(wildcards):
     if config["models"][wildcards.model].get("transfer"):
         return []
     return [f"results/models/{wildcards.model}/overfit_one_batch.json"]
+
+
+def generated_scorer_input(wildcards):
+    """The supervised model a GAN's samples are scored with (generative.scorer), if any."""
+    scorer = config["models"][wildcards.model]["generative"]["scorer"]
+    return [f"results/models/{scorer}/model.keras"] if scorer else []
+
+
+def generated_motifs_input(wildcards):
+    """The JASPAR file whose match rates a GAN's samples are compared on (generative.motifs)."""
+    motifs = config["models"][wildcards.model]["generative"]["motifs"]
+    return [motifs] if motifs else []
 
 
 def blacklist_input():
@@ -365,6 +405,36 @@ def stage_outputs_motifs_tracks_design():
             "results/design/{model}/{file}",
             model=IMPLANT_MODELS,
             file=["implant.tsv", "implant.png"],
+        ),
+        *expand("results/interpret/{model}/attention.png", model=ATTENTION_MODELS),
+        *generative_outputs(),
+    ]
+
+
+def generative_outputs():
+    """Autoencoders: model, embeddings of every split, reconstruction, projection, probe;
+    GANs: generator, samples and their comparison with real and baseline sequences."""
+    return [
+        *expand(
+            "results/models/{model}/{file}",
+            model=AUTOENCODERS,
+            file=["model.keras", "training_curves.png"],
+        ),
+        *expand("results/embed/{model}/{split}.h5", model=AUTOENCODERS, split=SPLITS),
+        *expand(
+            "results/embed/{model}/{file}",
+            model=AUTOENCODERS,
+            file=["reconstruction.tsv", "projection.png", "probe.tsv"],
+        ),
+        *expand(
+            "results/models/{model}/{file}",
+            model=GANS,
+            file=["generator.keras", "training_curves.png"],
+        ),
+        *expand(
+            "results/generate/{model}/{file}",
+            model=GANS,
+            file=["samples.fa", "metrics.tsv", "comparison.png"],
         ),
     ]
 

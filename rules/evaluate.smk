@@ -81,7 +81,7 @@ rule split_metrics:
         "../envs/evaluate.yaml"
     params:
         head=lambda wc: (
-            config["models"][wc.model]["train"]["head"]
+            config["models"][wc.model]["train"].get("head", "sigmoid")
             if wc.model in config["models"]
             else "sigmoid"
         ),

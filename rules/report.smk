@@ -6,7 +6,9 @@
 rule run_info:
     input:
         files=list(run_info_inputs().values()),
-        models=expand("results/models/{model}/model.json", model=MODELS),
+        models=expand(
+            "results/models/{model}/model.json", model=MODELS + list(GENERATIVE)
+        ),
     output:
         json="results/report/run_info.json",
         html=report(
@@ -22,7 +24,7 @@ rule run_info:
         "../envs/evaluate.yaml"
     params:
         inputs=run_info_inputs(),
-        models=MODELS,
+        models=MODELS + list(GENERATIVE),
         # it records the whole config: any edit reruns this (cheap) report job, nothing else
         config_sha256=CONFIG_SHA256,
     script:
@@ -36,7 +38,7 @@ rule run_summary:
             "results/evaluate/{model}/test_scan.metrics.tsv",
             model=EVALUATED if "test" in SCAN_SPLITS else [],
         ),
-        models=expand("results/models/{model}/model.json", model=MODELS),
+        models=list(EVALUATED_INFO.values()),
         baseline=(
             ["benchmarks/evaluate/fit_baseline.tsv"]
             if config["baseline"]["enabled"]
@@ -58,7 +60,7 @@ rule run_summary:
         "../envs/evaluate.yaml"
     params:
         evaluated=EVALUATED,
-        models=MODELS,
+        models=list(EVALUATED_INFO),
         baseline=BASELINE,
     script:
         "../workflow_scripts/run_summary.py"

@@ -173,7 +173,8 @@ def expand_per_task_models(config: dict) -> dict[str, list[str]]:
     """Replace each `per_task: true` entry by one single-task model per task (named
     <model>__<task>, in the entry's task order, each its own training job), after
     `check_model_tasks` filled the tasks. Model lists that name the entry (variants.models,
-    interpret.models) name its members instead. Returns {entry: [member models]}; idempotent
+    interpret.models, interpret.deeplift.models, tracks.models, predict_fasta.models) name its
+    members instead. Returns {entry: [member models]}; idempotent
     (an expanded config has no per_task entry left: a second call changes nothing and returns {})."""
     import re
 
@@ -196,10 +197,13 @@ def expand_per_task_models(config: dict) -> dict[str, list[str]]:
             members.append(member)
         groups[name] = members
     config["models"] = expanded
-    for section in ("variants", "interpret"):
-        named = config[section].get("models")
+    sections = [config[key] for key in ("variants", "interpret", "tracks", "predict_fasta") if key in config]
+    if "deeplift" in config.get("interpret", {}):
+        sections.append(config["interpret"]["deeplift"])
+    for section in sections:
+        named = section.get("models")
         if named:
-            config[section]["models"] = [m for n in named for m in groups.get(n, [n])]
+            section["models"] = [m for n in named for m in groups.get(n, [n])]
     for name, spec in config["models"].items():
         scorer = (spec.get("generative") or {}).get("scorer")
         if scorer is not None and scorer not in config["models"]:
@@ -612,8 +616,9 @@ def check_stage_models(config: dict, baseline_tasks: list[str] | None = None):
     of the k-mer baseline, which design.check_models may name as `kmer_baseline`."""
     from .design import check_design_tasks
 
-    models = list(config["models"])
-    model_tasks = {m: list(spec["tasks"]) for m, spec in config["models"].items()}
+    generative = generative_models(config)  # no tasks: explained, tracked and checked by none of these
+    models = [m for m in config["models"] if m not in generative]
+    model_tasks = {m: list(config["models"][m]["tasks"]) for m in models}
     for key, section in (("interpret.deeplift", config["interpret"]["deeplift"]), ("tracks", config["tracks"]),
                          ("predict_fasta", config["predict_fasta"])):  # fmt: skip
         unknown = [m for m in section["models"] or [] if m not in models]

@@ -1,0 +1,182 @@
+"""Generative models at tiny sizes: the autoencoder (variational, denoising), its embeddings and
+linear probe; the WGAN-GP, its samples and the sequence statistics that compare them with real
+DNA and the baselines."""
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+from _utils import REPO, make_split
+
+keras = pytest.importorskip("keras")
+
+from deepcis import autoencoder, embeddings, gan, sequence_metrics  # noqa: E402
+from deepcis.errors import InputError  # noqa: E402
+from deepcis.keras_objects import load_model  # noqa: E402
+from deepcis.models import resolve_hyperparameters  # noqa: E402
+
+PLANTED = REPO / "resources" / "motifs" / "planted_motifs.jaspar"
+QUICK = {"epochs": 2, "batch_size": 16, "early_stopping_patience": 5}
+
+
+def _one_hot(n, length, seed=0):
+    return np.eye(4, dtype=np.uint8)[np.random.default_rng(seed).integers(0, 4, (n, length))]
+
+
+@pytest.fixture(scope="module")
+def splits(tmp_path_factory):
+    root = tmp_path_factory.mktemp("gen")
+    return {s: make_split(root / f"{s}.h5", n, length=64, seed=i, tasks=("ap1", "gata"), split=s)
+            for i, (s, n) in enumerate((("train", 96), ("valid", 48), ("test", 48)))}  # fmt: skip
+
+
+def test_autoencoder_shapes_save_load_and_variational_code(tmp_path):
+    hp = resolve_hyperparameters("autoencoder", 60, 1, {"conv_filters": [8, 8], "pool_size": [2, 4],
+                                                         "latent_channels": 4, "variational": True})  # fmt: skip
+    assert autoencoder.code_shape(60, hp) == (8, 4)  # 60 bp padded to 64, pooled by 8
+    keras.utils.set_random_seed(0)
+    model = autoencoder.build_autoencoder(60, hp)
+    x = _one_hot(5, 60)
+    p = model.predict(x.astype(np.float32), verbose=0)
+    assert p.shape == (5, 60, 4)
+    np.testing.assert_allclose(p.sum(axis=-1), 1, atol=1e-5)
+    model.compile("adam", "categorical_crossentropy")
+    model.fit(x.astype(np.float32), x.astype(np.float32), epochs=1, verbose=0)
+    assert len(model.losses) == 1  # the KL term
+    # inference uses the posterior mean: deterministic embeddings
+    np.testing.assert_array_equal(autoencoder.embed(model, x), autoencoder.embed(model, x))
+    path = tmp_path / "ae.keras"
+    model.save(path)
+    loaded = load_model(path)
+    np.testing.assert_allclose(loaded.predict(x.astype(np.float32), verbose=0),
+                               model.predict(x.astype(np.float32), verbose=0), atol=1e-6)  # fmt: skip
+    dense = resolve_hyperparameters("autoencoder", 60, 1, {"conv_filters": [8], "bottleneck": 12})
+    assert autoencoder.embed(autoencoder.build_autoencoder(60, dense), x).shape == (5, 12)
+
+
+def test_corruption_and_accuracy_definitions():
+    x = _one_hot(20, 50)
+    x[0, :5] = 0  # N positions are never corrupted
+    rng = np.random.default_rng(1)
+    sub, hit = autoencoder.corrupt(x, "substitute", 0.3, rng)
+    assert not hit[0, :5].any() and 0.2 < hit.mean() < 0.4
+    assert (sub[hit].argmax(-1) != x[hit].argmax(-1)).all() and (sub[~hit] == x[~hit]).all()
+    masked, hit = autoencoder.corrupt(x, "mask", 0.3, np.random.default_rng(1))
+    assert (masked[hit] == 0).all()
+    with pytest.raises(ValueError, match="substitute' or 'mask"):
+        autoencoder.corrupt(x, "none", 0.1, rng)
+
+    class Copy:  # a perfect identity "model": reconstructs its input
+        def predict_on_batch(self, batch):
+            return np.asarray(batch, np.float32)
+
+    assert autoencoder.reconstruction_accuracy(Copy(), x) == 1.0
+    scores = autoencoder.denoise_accuracy(Copy(), x, "substitute", 0.2, seed=2)
+    assert scores["restored"] == 0.0 and scores["kept"] == 1.0 and scores["corrupted"] > 0
+
+
+def test_train_autoencoder_embed_and_probe(splits, tmp_path):
+    hp = {"conv_filters": [16], "kernel_size": 5, "pool_size": 2, "latent_channels": 4, "denoise": "substitute",
+          "noise_rate": 0.1}  # fmt: skip
+    info = autoencoder.train_autoencoder(splits["train"], splits["valid"], tmp_path / "ae", "ae", hp,
+                                         QUICK | {"learning_rate": 0.01}, seed=3)  # fmt: skip
+    assert info["epochs_run"] == 2 and info["code_shape"] == [32, 4]
+    assert {p.name for p in (tmp_path / "ae").iterdir()} >= {"model.keras", "model.json", "history.tsv"}
+    model = load_model(tmp_path / "ae" / "model.keras")
+    table = autoencoder.evaluate_reconstruction(model, {"valid": splits["valid"]}, info["hyperparameters"], seed=1)
+    assert table.loc[0, "reconstruction_accuracy"] > 0.3  # chance is 0.25; two epochs on 96 windows
+    assert {"restored", "kept", "corrupted_bases"} <= set(table.columns)
+
+    paths = {}
+    for split, data in splits.items():
+        paths[split] = tmp_path / f"{split}.emb.h5"
+        embeddings.write_embeddings(tmp_path / "ae" / "model.keras", data, paths[split])
+    emb = embeddings.read_embeddings(paths["test"])
+    with h5py.File(splits["test"]) as f:  # row-aligned with the split
+        np.testing.assert_array_equal(emb["start"], f["start"][()])
+        np.testing.assert_array_equal(emb["y"], f["y"][()].astype(np.float32))
+    assert emb["embedding"].shape == (48, 128) and emb["code_shape"] == [32, 4]
+    assert embeddings.probe_features(emb["embedding"], emb["code_shape"]).shape == (48, 8)
+    embeddings.projection_figure(paths["test"], tmp_path / "projection.png")
+    assert (tmp_path / "projection.png").stat().st_size > 0
+    untrained = embeddings.untrained_embeddings(info["hyperparameters"], 64, 3, splits)
+    assert untrained["train"].shape == (96, 128)
+    with pytest.raises(InputError, match="window length 80 differs from the autoencoder.s 64 bp"):
+        bad = make_split(tmp_path / "bad.h5", 4, length=80)
+        embeddings.write_embeddings(tmp_path / "ae" / "model.keras", bad, tmp_path / "bad.emb.h5")
+
+
+def test_probe_learns_separable_features_and_writes_predictions(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = {s: (rng.random((n, 2)) < 0.4).astype(np.float32) for s, n in (("train", 200), ("valid", 80), ("test", 80))}
+    feats = {s: np.c_[y[:, :1] * 2 + rng.normal(0, 0.5, (len(y), 1)), rng.normal(0, 1, (len(y), 3))]
+             for s, y in labels.items()}  # task 0 readable from feature 0; task 1 not at all
+    out = embeddings.fit_probe(feats, labels, ["t0", "t1"], seed=0)
+    table = embeddings.probe_table(["t0", "t1"], labels["test"], out["test"], np.full((80, 2), 0.5, np.float32),
+                                   pd.DataFrame({"task": ["t0", "t1"], "auroc": [0.6, 0.5]}))  # fmt: skip
+    assert table.loc[0, "auroc_trained"] > 0.9 and table.loc[0, "trained_better"]
+    assert 0.3 < table.loc[1, "auroc_trained"] < 0.7 and table["auroc_kmer_baseline"].tolist() == [0.6, 0.5]
+    emb = {"tasks": ["t0", "t1"], "y": labels["test"], "chrom": np.array(["c"] * 80, dtype=object),
+           "start": np.arange(80), "end": np.arange(80) + 5, "attrs": {"split": "test", "window_length": 5}}  # fmt: skip
+    embeddings.write_probe_predictions(tmp_path / "p.h5", emb, out["test"][:, 1:], ["t1"], {"predictor": "probe"})
+    from deepcis.predict import read_predictions
+
+    pred = read_predictions(tmp_path / "p.h5")
+    assert pred.tasks == ["t1"] and np.array_equal(pred.y_true[:, 0], labels["test"][:, 1])
+
+
+def test_gan_trains_samples_and_saves(splits, tmp_path):
+    hp = {"length": 32, "latent_dim": 8, "filters": 8, "n_blocks": 2, "critic_steps": 2}
+    info = gan.train_gan(splits["train"], splits["valid"], tmp_path / "g", "g", hp, QUICK | {"learning_rate": 1e-3},
+                         seed=5)  # fmt: skip
+    history = pd.read_csv(tmp_path / "g" / "history.tsv", sep="\t")
+    assert len(history) == 2 and info["generator_steps"] == 2 * (96 // 16) // 2
+    assert np.isfinite(history[["critic_loss", "generator_loss", "wasserstein", "valid_wasserstein"]]).all().all()
+    generator = load_model(tmp_path / "g" / "generator.keras")
+    load_model(tmp_path / "g" / "critic.keras")
+    x = gan.sample(generator, 10, seed=1)
+    assert x.shape == (10, 32, 4) and (x.sum(-1) == 1).all()
+    np.testing.assert_array_equal(x, gan.sample(generator, 10, seed=1))  # seeded
+    again = gan.train_gan(splits["train"], splits["valid"], tmp_path / "g2", "g", hp, QUICK | {"learning_rate": 1e-3},
+                          seed=5)  # fmt: skip
+    assert again["generator_steps"] == info["generator_steps"]
+    np.testing.assert_array_equal(gan.sample(load_model(tmp_path / "g2" / "generator.keras"), 10, seed=1), x)
+    with pytest.raises(ValueError, match="fewer than one batch"):
+        gan.train_gan(splits["valid"], splits["valid"], tmp_path / "g3", "g", hp, QUICK | {"batch_size": 64}, seed=5)
+
+
+def test_sequence_metrics_baselines_and_motifs(tmp_path):
+    from deepcis.motifs import read_jaspar
+
+    motifs = read_jaspar(PLANTED)
+    # "real" DNA: a first-order Markov chain, AT-rich, with CpG depleted (a C is rarely followed by G)
+    step = np.array([[0.4, 0.15, 0.15, 0.3], [0.35, 0.3, 0.02, 0.33], [0.3, 0.2, 0.2, 0.3], [0.3, 0.15, 0.2, 0.35]])
+    rng = np.random.default_rng(1)
+    codes = np.zeros((60, 100), int)
+    for i in range(1, 100):
+        codes[:, i] = [rng.choice(4, p=step[c]) for c in codes[:, i - 1]]
+    real = np.eye(4, dtype=np.uint8)[codes]
+    ctcf = motifs[0].consensus()
+    planted = real.copy()
+    from deepcis.genome import one_hot_sequence
+
+    planted[:30, 50 : 50 + len(ctcf)] = one_hot_sequence(ctcf)
+    sets = sequence_metrics.comparison_sets(planted, real, real, seed=0)
+    assert set(sets) == {"generated", "real_heldout", "real_train", "uniform", "dinucleotide_shuffled"}
+    table = sequence_metrics.compare_sets(sets, motifs=motifs).set_index("set")
+    assert table.loc["real_heldout", "kmer4_distance"] == 0
+    assert table.loc["uniform", "kmer4_distance"] > table.loc["dinucleotide_shuffled", "kmer4_distance"]
+    assert abs(table.loc["uniform", "gc_mean"] - 0.5) < 0.03 and table.loc["real_train", "gc_mean"] < 0.45
+    assert table.loc["generated", "matches_per_kb:CTCF"] >= 30 / 6  # 30 consensus instances in 6 kb
+    assert table.loc["real_heldout", "matches_per_kb:CTCF"] < 1
+    counts = sequence_metrics.kmer_spectrum(sets["uniform"], 2)
+    assert counts.shape == (10,) and abs(counts.sum() - 1) < 1e-9
+    shuffled = sets["dinucleotide_shuffled"]
+    from deepcis.baseline import kmer_counts
+
+    np.testing.assert_array_equal(kmer_counts(shuffled, (2,)), kmer_counts(sets["real_train"], (2,)))
+    sequence_metrics.write_fasta(planted[:3], tmp_path / "s.fa", "gan")
+    np.testing.assert_array_equal(sequence_metrics.read_fasta(tmp_path / "s.fa"), planted[:3])
+    (tmp_path / "bad.fa").write_text(">a\nACGT\n>b\nACG\n")
+    with pytest.raises(InputError, match="record 'b' has 3 bases"):
+        sequence_metrics.read_fasta(tmp_path / "bad.fa")

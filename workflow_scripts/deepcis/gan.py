@@ -1,0 +1,257 @@
+"""A Wasserstein GAN with gradient penalty (WGAN-GP) that generates DNA (Killoran et al. 2017).
+
+    info = train_gan(train_h5, valid_h5, out_dir, "gan", hp, training, seed=42)
+    x = sample(load_model(out_dir / "generator.keras"), n=1000, seed=1)   # (n, length, 4) one-hot
+
+Generator: a latent vector (`latent_dim`, standard normal) -> dense -> `n_blocks` blocks of
+(upsample x2, conv, ReLU) -> 1x1 conv -> per-position softmax over A, C, G, T: a soft one-hot
+(length, 4), as in Killoran et al. (whose generator is a residual conv stack at full length).
+Critic: `n_blocks` blocks of (conv, leaky ReLU, average-pool x2) -> flatten -> one linear
+unit, no batch norm (the gradient penalty is per sample). Training (Gulrajani et al. 2017):
+`critic_steps` critic updates per generator update, loss E[D(fake)] - E[D(real)] +
+`gradient_penalty` x E[(|grad D(mix)| - 1)^2] on random interpolates of real and fake
+windows; Adam (learning rate `train.learning_rate`, beta1 0.5, beta2 0.9).
+
+Real windows are the training split's, cropped to their central `length` bases (0 = the whole
+window); windows with an N are left out (an all-zero row is not a soft one-hot). One epoch
+is one pass of the critic over them. Samples are the argmax of the soft one-hot per position.
+No resume: a killed job starts again and, seeded, ends with the same generator.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .models import Param, register
+
+log = logging.getLogger("deepcis.gan")
+
+GAN_PARAMS = {
+    "length": Param(0, "int", "bases generated: the central `length` bases of each window (0 = the whole window)",
+                    minimum=0),
+    "latent_dim": Param(64, "int", "size of the generator's standard-normal input"),
+    "filters": Param(64, "int", "conv filters of the generator's and the critic's blocks"),
+    "n_blocks": Param(3, "int", "upsampling blocks of the generator (x2 each) and pooling blocks of the critic"),
+    "kernel_size": Param(5, "int", "conv kernel width ('same' padding)"),
+    "critic_steps": Param(5, "int", "critic updates per generator update"),
+    "gradient_penalty": Param(10.0, "float", "weight of the gradient penalty"),
+}  # fmt: skip
+
+
+def gan_length(window_length: int, hp: dict) -> int:
+    """Bases per generated sequence."""
+    return int(hp["length"]) or int(window_length)
+
+
+def _check(hp, window_length, _length_left):
+    length = gan_length(window_length, hp)
+    if length > window_length:
+        return f"hyperparameter 'length'={hp['length']} is longer than the window ({window_length} bp)"
+    if length < 2 ** hp["n_blocks"]:
+        return (f"hyperparameter 'n_blocks'={hp['n_blocks']} halves the sequence {hp['n_blocks']} times, more than "
+                f"its {length} bases allow")  # fmt: skip
+    return None
+
+
+@register(
+    "gan",
+    params=GAN_PARAMS,
+    check=_check,
+    family="generative",
+    citation="Killoran N, Lee LJ, Delong A, Duvenaud D, Frey BJ (2017). Generating and designing DNA with deep "
+             "generative models. arXiv:1712.06148 (NeurIPS workshop); WGAN-GP: Gulrajani I, Ahmed F, Arjovsky M, "
+             "Dumoulin V, Courville A (2017). Improved training of Wasserstein GANs. NeurIPS 30.",
+    description="WGAN-GP: upsampling conv generator with a per-position softmax (soft one-hot), conv critic "
+                "with average pooling, gradient penalty.",
+    defaults_note="deepcis defaults sized for CPU training (Killoran et al.: 5 residual blocks at full length, "
+                  "latent 100).",
+)
+def build_gan(window_length: int, hp: dict):
+    """(generator, critic) Keras models; generator: latent -> (length, 4) soft one-hot."""
+    import keras
+    from keras import layers
+
+    length = gan_length(window_length, hp)
+    scale = 2 ** hp["n_blocks"]
+    start = math.ceil(length / scale)
+    f, k = hp["filters"], hp["kernel_size"]
+    z = keras.Input(shape=(hp["latent_dim"],), name="latent")
+    x = layers.Dense(start * f, name="gen_dense")(z)
+    x = layers.Reshape((start, f), name="gen_reshape")(x)
+    for i in range(hp["n_blocks"]):
+        b = i + 1
+        x = layers.UpSampling1D(2, name=f"gen_upsample{b}")(x)
+        x = layers.Conv1D(f, k, padding="same", name=f"gen_conv{b}")(x)
+        x = layers.Activation("relu", name=f"gen_relu{b}")(x)
+    x = layers.Conv1D(4, 1, name="gen_bases")(x)
+    extra = start * scale - length
+    if extra:
+        x = layers.Cropping1D((extra // 2, extra - extra // 2), name="gen_crop")(x)
+    out = layers.Activation("softmax", dtype="float32", name="soft_one_hot")(x)
+    generator = keras.Model(z, out, name="generator")
+
+    seq = keras.Input(shape=(length, 4), name="sequence")
+    y = seq
+    for i in range(hp["n_blocks"]):
+        b = i + 1
+        y = layers.Conv1D(f, k, padding="same", name=f"critic_conv{b}")(y)
+        y = layers.LeakyReLU(0.2, name=f"critic_lrelu{b}")(y)
+        y = layers.AveragePooling1D(2, padding="same", name=f"critic_pool{b}")(y)
+    y = layers.Flatten(name="critic_flatten")(y)
+    y = layers.Dense(1, dtype="float32", name="critic_score")(y)
+    critic = keras.Model(seq, y, name="critic")
+    return generator, critic
+
+
+def crop_center(x: np.ndarray, length: int) -> np.ndarray:
+    """The central `length` positions of windows x (N, L, 4)."""
+    start = (x.shape[1] - length) // 2
+    return x[:, start : start + length]
+
+
+def real_windows(path, length: int, max_rows: int | None = None, seed: int = 0) -> np.ndarray:
+    """Windows of a split cropped to their central `length` bases, those with an N left out;
+    at most `max_rows` (a seeded random subset, in file order). uint8 (N, length, 4)."""
+    from .dataset import open_dataset
+
+    with open_dataset(path) as f:
+        x = crop_center(f["x"][()], length)
+    x = x[x.max(axis=-1).min(axis=-1) > 0]
+    if max_rows is not None and len(x) > max_rows:
+        keep = np.sort(np.random.default_rng(seed).choice(len(x), max_rows, replace=False))
+        x = x[keep]
+    return x
+
+
+def sample(generator, n: int, seed: int, batch_size: int = 256) -> np.ndarray:
+    """Sample `n` sequences from a generator: the argmax of its soft one-hot, uint8 one-hot (n, length, 4)."""
+    rng = np.random.default_rng(seed)
+    latent = int(generator.inputs[0].shape[-1])
+    out = []
+    for lo in range(0, n, batch_size):
+        z = rng.standard_normal((min(batch_size, n - lo), latent)).astype(np.float32)
+        p = np.asarray(generator.predict_on_batch(z))
+        out.append(np.eye(4, dtype=np.uint8)[p.argmax(axis=-1)])
+    return np.concatenate(out) if out else np.zeros((0, 0, 4), np.uint8)
+
+
+def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters: dict | None, training: dict | None,
+              seed: int, threads: int = 2) -> dict:  # fmt: skip
+    """Train the WGAN-GP; writes generator.keras, critic.keras, history.tsv and model.json.
+
+    history: per epoch the critic's loss, the generator's loss, the Wasserstein estimate
+    E[D(real)] - E[D(fake)] on the training batches and on validation windows (fresh fakes),
+    the gradient penalty, and seconds."""
+    from . import __version__
+    from .io_utils import atomic_path, package_versions, write_json
+    from .models import resolve_hyperparameters
+    from .training import _data_id, _tf_version, configure_runtime, resolve_training, save_model_atomic, select_strategy
+
+    cfg = resolve_training(training)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    configure_runtime(threads, seed, cfg["deterministic"], 1, False)
+    import keras
+    import tensorflow as tf
+
+    from .dataset import open_dataset
+
+    with open_dataset(train_path) as f:
+        window_length = int(f.attrs["window_length"])
+    hp = resolve_hyperparameters("gan", window_length, 1, hyperparameters)
+    length = gan_length(window_length, hp)
+    real = real_windows(train_path, length)
+    if cfg["fraction"] < 1:
+        real = real[np.sort(np.random.default_rng(seed).permutation(len(real))[: max(1, int(len(real) * cfg["fraction"]))])]
+    valid = real_windows(valid_path, length, max_rows=512, seed=seed).astype(np.float32)
+    if len(real) < cfg["batch_size"]:
+        raise ValueError(f"{train_path}: {len(real)} windows without N, fewer than one batch ({cfg['batch_size']})")
+    strategy, device_info = select_strategy(cfg["devices"], 1)
+    generator, critic = build_gan(window_length, hp)
+    g_opt = keras.optimizers.Adam(cfg["learning_rate"], beta_1=0.5, beta_2=0.9)
+    c_opt = keras.optimizers.Adam(cfg["learning_rate"], beta_1=0.5, beta_2=0.9)
+    weight = float(hp["gradient_penalty"])
+    batch = int(cfg["batch_size"])
+
+    @tf.function
+    def critic_step(x_real, z, eps):
+        with tf.GradientTape() as tape:
+            x_fake = generator(z, training=True)
+            mix = eps * x_real + (1.0 - eps) * x_fake
+            with tf.GradientTape() as inner:
+                inner.watch(mix)
+                d_mix = critic(mix, training=True)
+            grad = inner.gradient(d_mix, mix)
+            norm = tf.sqrt(tf.reduce_sum(tf.square(grad), axis=[1, 2]) + 1e-12)
+            gp = tf.reduce_mean(tf.square(norm - 1.0))
+            d_real = tf.reduce_mean(critic(x_real, training=True))
+            d_fake = tf.reduce_mean(critic(x_fake, training=True))
+            loss = d_fake - d_real + weight * gp
+        c_opt.apply_gradients(zip(tape.gradient(loss, critic.trainable_variables), critic.trainable_variables))
+        return loss, d_real - d_fake, gp
+
+    @tf.function
+    def generator_step(z):
+        with tf.GradientTape() as tape:
+            loss = -tf.reduce_mean(critic(generator(z, training=True), training=True))
+        g_opt.apply_gradients(zip(tape.gradient(loss, generator.trainable_variables), generator.trainable_variables))
+        return loss
+
+    history = []
+    steps_per_epoch = len(real) // batch
+    for epoch in range(cfg["epochs"]):
+        t0 = time.perf_counter()
+        rng = np.random.default_rng([seed, epoch])
+        order = rng.permutation(len(real))
+        c_loss, w_est, gps, g_loss = [], [], [], []
+        for step in range(steps_per_epoch):
+            x_real = real[np.sort(order[step * batch : (step + 1) * batch])].astype(np.float32)
+            if cfg["reverse_complement"]:
+                flip = rng.random(batch) < 0.5
+                x_real[flip] = x_real[flip, ::-1, ::-1]
+            z = rng.standard_normal((batch, hp["latent_dim"])).astype(np.float32)
+            eps = rng.random((batch, 1, 1)).astype(np.float32)
+            loss, w, gp = critic_step(tf.constant(x_real), tf.constant(z), tf.constant(eps))
+            c_loss.append(float(loss))
+            w_est.append(float(w))
+            gps.append(float(gp))
+            if (step + 1) % hp["critic_steps"] == 0:
+                z = rng.standard_normal((batch, hp["latent_dim"])).astype(np.float32)
+                g_loss.append(float(generator_step(tf.constant(z))))
+        z = np.random.default_rng([seed, epoch, 1]).standard_normal((len(valid), hp["latent_dim"])).astype(np.float32)
+        fake = np.asarray(generator.predict_on_batch(z))
+        valid_w = float(np.mean(critic.predict_on_batch(valid)) - np.mean(critic.predict_on_batch(fake)))
+        seconds = time.perf_counter() - t0
+        history.append({"epoch": epoch + 1, "critic_loss": float(np.mean(c_loss)),
+                        "generator_loss": float(np.mean(g_loss)) if g_loss else float("nan"),
+                        "wasserstein": float(np.mean(w_est)), "valid_wasserstein": valid_w,
+                        "gradient_penalty": float(np.mean(gps)), "generator_steps": len(g_loss), "seconds": seconds})  # fmt: skip
+        log.info("epoch %d: critic loss %.4f, generator loss %.4f, W estimate %.4f (valid %.4f), GP %.4f (%.1f s)",
+                 epoch + 1, history[-1]["critic_loss"], history[-1]["generator_loss"], history[-1]["wasserstein"],
+                 valid_w, history[-1]["gradient_penalty"], seconds)  # fmt: skip
+    save_model_atomic(generator, out_dir / "generator.keras")
+    save_model_atomic(critic, out_dir / "critic.keras")
+    columns = list(history[0]) if history else ["epoch"]
+    with atomic_path(out_dir / "history.tsv") as tmp:
+        with open(tmp, "w") as handle:
+            handle.write("\t".join(columns) + "\n")
+            for row in history:
+                handle.write("\t".join(f"{row[c]:.6g}" if isinstance(row[c], float) else str(row[c]) for c in columns) + "\n")
+    info = {
+        "name": model_name, "architecture": "gan", "family": "generative", "window_length": window_length,
+        "length": length, "hyperparameters": hp, "training": cfg, "seed": seed, "epochs_run": len(history),
+        "best_epoch": len(history), "generator_steps": int(sum(h["generator_steps"] for h in history)),
+        "train_seconds": float(sum(h["seconds"] for h in history)), "devices": device_info,
+        "batches": {"train_rows": int(len(real)), "valid_rows": int(len(valid))},
+        "data": {"train": _data_id(train_path), "valid": _data_id(valid_path)},
+        "versions": package_versions(("numpy", "h5py")) | {"tensorflow": _tf_version(), "keras": keras.__version__,
+                                                             "deepcis": __version__},
+    }  # fmt: skip
+    del strategy
+    write_json(info, out_dir / "model.json")
+    return info

@@ -1,0 +1,34 @@
+"""Rule probe_embeddings: per-task logistic regression on the autoencoder's embeddings (fit on
+train, C chosen on valid, test predicted), next to the same probe on the untrained encoder's
+embeddings and the k-mer baseline; writes the probe's predictions files for the evaluation."""
+
+import pandas as pd
+
+from deepcis.io_utils import log_to_file
+from deepcis.training import configure_runtime
+
+log = log_to_file(snakemake.log[0])
+configure_runtime(snakemake.threads, snakemake.params.seed)
+from deepcis import embeddings as emb  # noqa: E402
+
+splits = snakemake.params.splits
+tasks = snakemake.params.tasks
+data = {s: emb.read_embeddings(p) for s, p in zip(splits, snakemake.input.embeddings)}
+code = data["train"]["code_shape"]
+columns = {s: [data[s]["tasks"].index(t) for t in tasks] for s in splits}
+labels = {s: data[s]["y"][:, columns[s]] for s in splits}
+trained = emb.fit_probe({s: emb.probe_features(data[s]["embedding"], code) for s in splits}, labels, tasks,
+                        snakemake.params.seed)  # fmt: skip
+hp = snakemake.params.spec["hyperparameters"]
+window_length = int(data["train"]["attrs"]["window_length"])
+raw = emb.untrained_embeddings(hp, window_length, snakemake.params.seed, dict(zip(splits, snakemake.input.data)))
+untrained = emb.fit_probe({s: emb.probe_features(raw[s], code) for s in splits}, labels, tasks, snakemake.params.seed)
+attrs = {"predictor": "embedding_probe", "model": snakemake.wildcards.model, "reverse_complement": False}
+for split in ("valid", "test"):
+    emb.write_probe_predictions(snakemake.output[split], data[split], trained[split], tasks, attrs)
+kmer = pd.read_csv(snakemake.input.kmer[0], sep="\t") if snakemake.input.kmer else None
+table = emb.probe_table(tasks, labels["test"], trained["test"], untrained["test"], kmer)
+table.insert(1, "C_trained", trained["C"])
+table.insert(2, "C_untrained", untrained["C"])
+emb.write_table(table, snakemake.output.table)
+log.info("\n%s", table.to_string())

@@ -1,0 +1,22 @@
+"""Rule train_gan: train one configured WGAN-GP on the training split's windows."""
+
+from pathlib import Path
+
+from deepcis.gan import train_gan
+from deepcis.generative_plots import gan_curves
+from deepcis.io_utils import log_to_file
+
+log = log_to_file(snakemake.log[0])
+spec = snakemake.params.spec
+info = train_gan(
+    snakemake.input.train,
+    snakemake.input.valid,
+    Path(snakemake.output.generator).parent,
+    model_name=snakemake.wildcards.model,
+    hyperparameters=spec["hyperparameters"],
+    training=spec["train"],
+    seed=snakemake.params.seed,
+    threads=snakemake.threads,
+)
+gan_curves(snakemake.output.history, snakemake.wildcards.model, snakemake.output.curves)
+log.info("%d epochs, %d generator steps, %.0f s", info["epochs_run"], info["generator_steps"], info["train_seconds"])
