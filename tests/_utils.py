@@ -135,9 +135,11 @@ def copy_workflow(dest: Path) -> Path:
 
 
 # two epochs: this checks the plumbing; the README's command runs the full example
-QUICK_EXAMPLE = {"train": {"epochs": 2, "batch_size": 64}, "threads": {"train": 2, "predict": 2, "score": 2, "interpret": 2}}
+QUICK_EXAMPLE = {"train": {"epochs": 2, "batch_size": 64}, "threads": {"train": 1, "predict": 1, "score": 1, "interpret": 1}}
 # trained at the example's own settings: tests/test_ground_truth.py checks what it learned
 FULLY_TRAINED = "danq_small"
+# the model zoo's second round, also at the example's settings: tests/test_zoo_science.py
+SCIENCE_TRAINED = ("deepbind_small", "transformer_small", "ae_small")
 
 
 def run_bundled_example(dest: Path):
@@ -145,10 +147,11 @@ def run_bundled_example(dest: Path):
     epochs: plumbing) except FULLY_TRAINED, which keeps the example's own training settings:
     (workdir, config path). Run once per test session by the `example_run` fixture."""
     workdir = copy_workflow(dest)
-    example_train = yaml.safe_load((workdir / "config" / "config.yaml").read_text())["train"]
+    example = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
     quick = write_config(workdir, QUICK_EXAMPLE)
     cfg = yaml.safe_load(quick.read_text())
-    cfg["models"][FULLY_TRAINED]["train"] = example_train
+    for model in (FULLY_TRAINED, *SCIENCE_TRAINED):
+        cfg["models"][model]["train"] = example["train"] | example["models"][model].get("train", {})
     quick.write_text(yaml.safe_dump(cfg))
     run_snakemake(workdir, "--configfile", str(quick))
     return workdir, quick

@@ -96,7 +96,13 @@ def test_train_autoencoder_embed_and_probe(splits, tmp_path):
         np.testing.assert_array_equal(emb["start"], f["start"][()])
         np.testing.assert_array_equal(emb["y"], f["y"][()].astype(np.float32))
     assert emb["embedding"].shape == (48, 128) and emb["code_shape"] == [32, 4]
-    assert embeddings.probe_features(emb["embedding"], emb["code_shape"]).shape == (48, 8)
+    codebook = embeddings.fit_codebook(emb["embedding"], emb["code_shape"], k=16, seed=0)
+    counts = embeddings.probe_features(emb["embedding"], emb["code_shape"], codebook)
+    assert counts.shape == (48, 16) and (counts.sum(axis=1) == 32).all()  # each of 32 positions has one word
+    grid = (emb["embedding"].reshape(48, 32, 4) - codebook["mean"]) / codebook["scale"]
+    nearest = ((grid[:, :, None, :] - codebook["centres"][None, None]) ** 2).sum(-1).argmin(-1)
+    np.testing.assert_array_equal(counts, np.stack([np.bincount(r, minlength=16) for r in nearest]))
+    assert embeddings.fit_codebook(np.zeros((3, 5)), [5], seed=0) is None  # a dense code is used as it is
     embeddings.projection_figure(paths["test"], tmp_path / "projection.png")
     assert (tmp_path / "projection.png").stat().st_size > 0
     untrained = embeddings.untrained_embeddings(info["hyperparameters"], 64, 3, splits)
@@ -127,18 +133,17 @@ def test_probe_learns_separable_features_and_writes_predictions(tmp_path):
 
 def test_gan_trains_samples_and_saves(splits, tmp_path):
     hp = {"length": 32, "latent_dim": 8, "filters": 8, "n_blocks": 2, "critic_steps": 2}
-    info = gan.train_gan(splits["train"], splits["valid"], tmp_path / "g", "g", hp, QUICK | {"learning_rate": 1e-3},
-                         seed=5)  # fmt: skip
+    settings = QUICK | {"epochs": 1, "learning_rate": 1e-3}
+    info = gan.train_gan(splits["train"], splits["valid"], tmp_path / "g", "g", hp, settings, seed=5)
     history = pd.read_csv(tmp_path / "g" / "history.tsv", sep="\t")
-    assert len(history) == 2 and info["generator_steps"] == 2 * (96 // 16) // 2
+    assert len(history) == 1 and info["generator_steps"] == (96 // 16) // 2
     assert np.isfinite(history[["critic_loss", "generator_loss", "wasserstein", "valid_wasserstein"]]).all().all()
     generator = load_model(tmp_path / "g" / "generator.keras")
     load_model(tmp_path / "g" / "critic.keras")
     x = gan.sample(generator, 10, seed=1)
     assert x.shape == (10, 32, 4) and (x.sum(-1) == 1).all()
     np.testing.assert_array_equal(x, gan.sample(generator, 10, seed=1))  # seeded
-    again = gan.train_gan(splits["train"], splits["valid"], tmp_path / "g2", "g", hp, QUICK | {"learning_rate": 1e-3},
-                          seed=5)  # fmt: skip
+    again = gan.train_gan(splits["train"], splits["valid"], tmp_path / "g2", "g", hp, settings, seed=5)
     assert again["generator_steps"] == info["generator_steps"]
     np.testing.assert_array_equal(gan.sample(load_model(tmp_path / "g2" / "generator.keras"), 10, seed=1), x)
     with pytest.raises(ValueError, match="fewer than one batch"):

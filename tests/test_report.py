@@ -18,7 +18,8 @@ from browser import Browser, find_chromium
 ARTIFACTS = REPO / "test-artifacts" / "report"
 # The category convention of every report() declaration (docs/report.md).
 CATEGORIES = ["0. Summary", "1. Data", "2. Training", "3. Evaluation", "4. Variants", "5. Interpretation",
-              "6. Transfer learning", "7. Genome tracks", "8. Sequence design"]  # fmt: skip
+              "6. Transfer learning", "7. Genome tracks", "8. Sequence design",
+              "9. Generative models"]  # fmt: skip
 # Made for the bundled example whatever else the workflow adds.
 EXAMPLE_CATEGORIES = CATEGORIES[:5]
 MODELS = ["deepsea_small", "danq_small"]

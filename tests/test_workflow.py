@@ -121,6 +121,7 @@ def test_bundled_example_end_to_end(example_run):
     all_tasks = ["CTCF", "GATA1", "GATA1_TAL1", "FOXA1", "AP1"]
     model_tasks = {"deepsea_small": ["CTCF", "GATA1", "GATA1_TAL1", "AP1"], "danq_small": all_tasks,
                    "foxa1_finetuned": ["FOXA1", "CTCF_signal"], "foxa1_scratch": ["FOXA1", "CTCF_signal"],
+                   "deepbind_small": all_tasks, "transformer_small": all_tasks, "ae_small": all_tasks,
                    "kmer_baseline": all_tasks}  # fmt: skip
     for model in ("deepsea_small", "danq_small", "foxa1_scratch"):
         folder = workdir / "results" / "models" / model

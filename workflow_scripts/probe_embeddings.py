@@ -13,16 +13,23 @@ from deepcis import embeddings as emb  # noqa: E402
 
 splits = snakemake.params.splits
 tasks = snakemake.params.tasks
-data = {s: emb.read_embeddings(p) for s, p in zip(splits, snakemake.input.embeddings)}
+# train and valid: at most PROBE_MAX_ROWS windows each (seeded); test: every window
+data = {s: emb.read_embeddings(p, None if s == "test" else emb.PROBE_MAX_ROWS, snakemake.params.seed)
+        for s, p in zip(splits, snakemake.input.embeddings)}  # fmt: skip
 code = data["train"]["code_shape"]
 columns = {s: [data[s]["tasks"].index(t) for t in tasks] for s in splits}
 labels = {s: data[s]["y"][:, columns[s]] for s in splits}
-trained = emb.fit_probe({s: emb.probe_features(data[s]["embedding"], code) for s in splits}, labels, tasks,
-                        snakemake.params.seed)  # fmt: skip
+seed = snakemake.params.seed
 hp = snakemake.params.spec["hyperparameters"]
 window_length = int(data["train"]["attrs"]["window_length"])
-raw = emb.untrained_embeddings(hp, window_length, snakemake.params.seed, dict(zip(splits, snakemake.input.data)))
-untrained = emb.fit_probe({s: emb.probe_features(raw[s], code) for s in splits}, labels, tasks, snakemake.params.seed)
+raw = emb.untrained_embeddings(hp, window_length, seed, dict(zip(splits, snakemake.input.data)),
+                               rows={s: data[s]["rows"] for s in splits})  # fmt: skip
+codes = {"trained": {s: data[s]["embedding"] for s in splits}, "untrained": raw}
+probes = {}
+for name, z in codes.items():  # the same steps for both: code words, counts, logistic regression
+    codebook = emb.fit_codebook(z["train"], code, seed=seed)
+    probes[name] = emb.fit_probe({s: emb.probe_features(z[s], code, codebook) for s in splits}, labels, tasks, seed)
+trained, untrained = probes["trained"], probes["untrained"]
 attrs = {"predictor": "embedding_probe", "model": snakemake.wildcards.model, "reverse_complement": False}
 for split in ("valid", "test"):
     emb.write_probe_predictions(snakemake.output[split], data[split], trained[split], tasks, attrs)

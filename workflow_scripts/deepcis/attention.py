@@ -13,8 +13,6 @@ field is wider: the stem convolutions reach further).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
@@ -36,10 +34,15 @@ def attention_layers(model) -> list[tuple[str, str]]:
 
 
 def resolution(model) -> int:
-    """Bases per attention position: the window length over the number of positions."""
-    first = model.get_layer(attention_layers(model)[0][1])
-    positions = int(first.input.shape[1]) if not isinstance(first.input, (list, tuple)) else int(first.input[0].shape[1])
-    return math.floor(int(model.inputs[0].shape[1]) / positions)
+    """Bases per attention position: the product of the stem's pooling strides."""
+    step = 1
+    first = attention_layers(model)[0][0]
+    for layer in model.layers:
+        if layer.name == first:
+            break
+        if type(layer).__name__ in ("MaxPooling1D", "AveragePooling1D"):
+            step *= int(layer.strides[0] if isinstance(layer.strides, (tuple, list)) else layer.strides)
+    return step
 
 
 def attention_scores(model, x: np.ndarray, batch_size: int = 64) -> np.ndarray:

@@ -11,13 +11,16 @@ Embeddings file (HDF5, row i = row i of the split's dataset file): `embedding` f
 `code_shape`, `split`, `window_length`, `n_windows`, the split's `config_sha256` and
 `genome_sha256`.
 
-The probe reads position-pooled features of a positional code: the mean and the maximum of
-each code channel over the window's positions (2 x channels features), so a pattern counts
-wherever in the window it lies (a linear model on the flattened code ties each feature to one
-position). A dense code is used as it is. Features are standardised with the training split's
-mean and deviation; per task, L2 logistic regression is fitted on the training split's
-embeddings for each C of the grid, C is chosen on the validation split's AUROC (as the k-mer
-baseline, deepcis.baseline), and the test split is predicted once.
+The probe reads a positional code as a bag of code words: the code vectors of every position
+(standardised) are clustered by k-means into 256 code words on a seeded sample of the training
+split's positions, and each window becomes the counts of its positions' nearest code words
+(as bag-of-visual-words features in image retrieval), so a local pattern counts wherever in
+the window it lies; a linear model on the flattened code ties each feature to one position.
+A dense code is used as it is. Features are standardised with the training split's mean and
+deviation; per task, L2 logistic regression is fitted on the training split's embeddings for
+each C of the grid, C is chosen on the validation split's AUROC (as the k-mer baseline,
+deepcis.baseline), and the test split is predicted once. The untrained reference goes
+through the same steps with its own code words.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from .io_utils import atomic_path, fsync_file
 log = logging.getLogger("deepcis.embeddings")
 
 PROBE_CS = (0.001, 0.01, 0.1, 1.0)
+PROBE_MAX_ROWS = 100_000  # per split, a seeded subset beyond (as the k-mer baseline's max_train_rows)
+CODEBOOK_SIZE = 256
 
 
 def write_embeddings(model_path, dataset_path, out_path, batch_size: int = 256, block_rows: int = 4096) -> dict:
@@ -81,29 +86,61 @@ def write_embeddings(model_path, dataset_path, out_path, batch_size: int = 256, 
     return {"windows": int(n), "code_shape": code}
 
 
-def read_embeddings(path) -> dict:
-    """{embedding, y, tasks, chrom, start, end, code_shape, attrs} of an embeddings file."""
+def read_embeddings(path, max_rows: int | None = None, seed: int = 0) -> dict:
+    """{embedding, y, tasks, chrom, start, end, code_shape, attrs} of an embeddings file; with
+    `max_rows`, a seeded random subset of at most that many rows (in file order)."""
     from .dataset import open_h5
 
     with open_h5(path, "embeddings file", ("embedding", "y", "tasks", "chrom", "start", "end")) as f:
         attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
+        n = f["embedding"].shape[0]
+        rows = slice(None)
+        if max_rows is not None and n > max_rows:
+            rows = np.sort(np.random.default_rng(seed).choice(n, int(max_rows), replace=False))
         out = {
-            "embedding": f["embedding"][()], "y": f["y"][()], "tasks": dataset_tasks(f),
-            "chrom": np.array([c.decode() if isinstance(c, bytes) else str(c) for c in f["chrom"][()]], dtype=object),
-            "start": f["start"][()], "end": f["end"][()], "attrs": attrs,
+            "embedding": f["embedding"][rows], "y": f["y"][rows], "tasks": dataset_tasks(f),
+            "chrom": np.array([c.decode() if isinstance(c, bytes) else str(c) for c in f["chrom"][rows]], dtype=object),
+            "start": f["start"][rows], "end": f["end"][rows], "attrs": attrs,
+            "rows": np.arange(n)[rows],
         }  # fmt: skip
     out["code_shape"] = json.loads(attrs.get("code_shape", "[]")) or [out["embedding"].shape[1]]
     return out
 
 
-def probe_features(z: np.ndarray, code_shape) -> np.ndarray:
-    """The probe's features of flattened codes z (N, D): for a positional code (positions,
-    channels), the mean and maximum of each channel over positions; a dense code as it is."""
-    z = np.asarray(z, np.float32)
+def fit_codebook(z: np.ndarray, code_shape, k: int = CODEBOOK_SIZE, seed: int = 0, sample: int = 100_000) -> dict:
+    """Code words of a positional code: k-means (k centres) of standardised code vectors (one per
+    window position) from a seeded sample of at most `sample` of them. None for a dense code."""
+    from sklearn.cluster import MiniBatchKMeans
+
     if len(code_shape) < 2:
+        return None
+    vectors = np.asarray(z, np.float32).reshape(-1, int(code_shape[-1]))
+    rng = np.random.default_rng(seed)
+    if len(vectors) > sample:
+        vectors = vectors[np.sort(rng.choice(len(vectors), sample, replace=False))]
+    mean, scale = vectors.mean(axis=0), vectors.std(axis=0)
+    scale[~(scale > 1e-12)] = 1.0
+    k = min(int(k), len(vectors))
+    kmeans = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3).fit((vectors - mean) / scale)
+    return {"mean": mean, "scale": scale, "centres": kmeans.cluster_centers_.astype(np.float32)}
+
+
+def probe_features(z: np.ndarray, code_shape, codebook: dict | None, block: int = 256) -> np.ndarray:
+    """The probe's features of flattened codes z (N, D): for a positional code, the counts of
+    each code word (`fit_codebook`) among the window's positions (nearest centre); a dense
+    code as it is."""
+    z = np.asarray(z, np.float32)
+    if codebook is None or len(code_shape) < 2:
         return z
-    grid = z.reshape(len(z), int(code_shape[0]), -1)
-    return np.concatenate([grid.mean(axis=1), grid.max(axis=1)], axis=1)
+    centres = codebook["centres"]
+    squared = (centres**2).sum(axis=1)
+    out = np.zeros((len(z), len(centres)), np.float32)
+    for lo in range(0, len(z), block):
+        vectors = (z[lo : lo + block].reshape(-1, int(code_shape[-1])) - codebook["mean"]) / codebook["scale"]
+        nearest = np.argmin(squared[None, :] - 2 * vectors @ centres.T, axis=1).reshape(-1, int(code_shape[0]))
+        for i, row in enumerate(nearest):
+            out[lo + i] = np.bincount(row, minlength=len(centres))
+    return out
 
 
 def projection(z: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -221,9 +258,11 @@ def probe_table(tasks: list[str], y_test: np.ndarray, trained: np.ndarray, untra
     return table
 
 
-def untrained_embeddings(hp: dict, window_length: int, seed: int, datasets: dict, batch_size: int = 256) -> dict:
-    """Flattened codes of each split's windows under the autoencoder's architecture with
-    random initial weights (seeded): the untrained reference of the probe."""
+def untrained_embeddings(hp: dict, window_length: int, seed: int, datasets: dict, rows: dict | None = None,
+                         batch_size: int = 256, block_rows: int = 4096) -> dict:  # fmt: skip
+    """Flattened codes of each split's windows (`rows[split]`: those rows only, sorted) under the
+    autoencoder's architecture with random initial weights (seeded): the untrained reference
+    of the probe. Read `block_rows` windows at a time."""
     import keras
 
     from .autoencoder import build_autoencoder, embed
@@ -233,7 +272,14 @@ def untrained_embeddings(hp: dict, window_length: int, seed: int, datasets: dict
     out = {}
     for split, path in datasets.items():
         with open_dataset(path) as f:
-            out[split] = embed(model, f["x"][()], batch_size)
+            n = f["x"].shape[0]
+            wanted = np.arange(n) if rows is None or rows.get(split) is None else np.asarray(rows[split])
+            parts = []
+            for lo in range(0, n, block_rows):
+                a, b = np.searchsorted(wanted, [lo, lo + block_rows])
+                if a < b:
+                    parts.append(embed(model, f["x"][lo : lo + block_rows][wanted[a:b] - lo], batch_size))
+            out[split] = np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
     return out
 
 

@@ -31,6 +31,8 @@ from .models import Param, register
 
 log = logging.getLogger("deepcis.gan")
 
+MAX_REAL_ROWS = 200_000  # real windows read per split at most (a seeded subset): bounded memory
+
 GAN_PARAMS = {
     "length": Param(0, "int", "bases generated: the central `length` bases of each window (0 = the whole window)",
                     minimum=0),
@@ -114,18 +116,25 @@ def crop_center(x: np.ndarray, length: int) -> np.ndarray:
     return x[:, start : start + length]
 
 
-def real_windows(path, length: int, max_rows: int | None = None, seed: int = 0) -> np.ndarray:
+def real_windows(path, length: int, max_rows: int | None = MAX_REAL_ROWS, seed: int = 0,
+                 block_rows: int = 4096) -> np.ndarray:  # fmt: skip
     """Windows of a split cropped to their central `length` bases, those with an N left out;
-    at most `max_rows` (a seeded random subset, in file order). uint8 (N, length, 4)."""
+    at most `max_rows` (a seeded random subset of the split's rows, in file order), read
+    `block_rows` at a time. uint8 (N, length, 4)."""
     from .dataset import open_dataset
 
     with open_dataset(path) as f:
-        x = crop_center(f["x"][()], length)
-    x = x[x.max(axis=-1).min(axis=-1) > 0]
-    if max_rows is not None and len(x) > max_rows:
-        keep = np.sort(np.random.default_rng(seed).choice(len(x), max_rows, replace=False))
-        x = x[keep]
-    return x
+        n = f["x"].shape[0]
+        wanted = np.arange(n)
+        if max_rows is not None and n > max_rows:
+            wanted = np.sort(np.random.default_rng(seed).choice(n, int(max_rows), replace=False))
+        parts = []
+        for lo in range(0, n, block_rows):
+            a, b = np.searchsorted(wanted, [lo, lo + block_rows])
+            if a < b:
+                x = crop_center(f["x"][lo : lo + block_rows][wanted[a:b] - lo], length)
+                parts.append(x[x.max(axis=-1).min(axis=-1) > 0])
+    return np.concatenate(parts) if parts else np.zeros((0, length, 4), np.uint8)
 
 
 def sample(generator, n: int, seed: int, batch_size: int = 256) -> np.ndarray:

@@ -709,8 +709,8 @@ TRANSFORMER_PARAMS = {
     "position_encoding": Param("learned", "choice", "position encoding added after the stem: "
                                "learned (one trained vector per position) or none",
                                choices=("learned", "none")),
-    "global_pool": Param("avg", "choice", "pooling over positions after the blocks (avg, max, "
-                         "flatten)", choices=("avg", "max", "flatten")),
+    "global_pool": Param("max", "choice", "pooling over positions after the blocks (max, avg, "
+                         "flatten)", choices=("max", "avg", "flatten")),
     "dense_units": Param(64, "int", "units of the hidden dense layer (GELU)"),
     "dense_dropout": Param(0.2, "rate", "dropout after the hidden dense layer"),
 }
