@@ -28,7 +28,7 @@ rule train_autoencoder:
     wildcard_constraints:
         model=AE_PATTERN,
     conda:
-        "../envs/train.yaml"
+        "../envs/generative.yaml"
     threads: config["threads"]["train"]
     resources:
         mem_mb=8000,
@@ -54,7 +54,7 @@ rule embed_split:
         model=AE_PATTERN,
         split="|".join(SPLITS),
     conda:
-        "../envs/train.yaml"
+        "../envs/generative.yaml"
     threads: config["threads"]["predict"]
     params:
         seed=config["seed"],
@@ -88,7 +88,7 @@ rule evaluate_autoencoder:
     wildcard_constraints:
         model=AE_PATTERN,
     conda:
-        "../envs/train.yaml"
+        "../envs/generative.yaml"
     threads: config["threads"]["predict"]
     params:
         spec=lambda wc: config["models"][wc.model],
@@ -123,7 +123,7 @@ rule probe_embeddings:
     wildcard_constraints:
         model=AE_PATTERN,
     conda:
-        "../envs/train.yaml"
+        "../envs/generative.yaml"
     threads: config["threads"]["predict"]
     params:
         spec=lambda wc: config["models"][wc.model],
@@ -156,7 +156,7 @@ rule train_gan:
     wildcard_constraints:
         model=GAN_PATTERN,
     conda:
-        "../envs/train.yaml"
+        "../envs/generative.yaml"
     threads: config["threads"]["train"]
     resources:
         mem_mb=8000,
@@ -179,7 +179,7 @@ rule sample_generative:
     wildcard_constraints:
         model=GAN_PATTERN,
     conda:
-        "../envs/train.yaml"
+        "../envs/generative.yaml"
     threads: config["threads"]["predict"]
     params:
         n=lambda wc: config["models"][wc.model]["generative"]["samples"],
@@ -215,7 +215,7 @@ rule evaluate_generative:
     wildcard_constraints:
         model=GAN_PATTERN,
     conda:
-        "../envs/interpret.yaml"
+        "../envs/generative.yaml"
     threads: config["threads"]["predict"]
     params:
         seed=config["seed"],
