@@ -17,7 +17,7 @@ rule train_autoencoder:
         history="results/models/{model}/history.tsv",
         curves=report(
             "results/models/{model}/training_curves.png",
-            category="7. Generative models",
+            category="9. Generative models",
             subcategory="{model}",
             caption="../report/autoencoder_curves.rst",
         ),
@@ -71,13 +71,13 @@ rule evaluate_autoencoder:
     output:
         table=report(
             "results/embed/{model}/reconstruction.tsv",
-            category="7. Generative models",
+            category="9. Generative models",
             subcategory="{model}",
             caption="../report/reconstruction.rst",
         ),
         projection=report(
             "results/embed/{model}/projection.png",
-            category="7. Generative models",
+            category="9. Generative models",
             subcategory="{model}",
             caption="../report/projection.rst",
         ),
@@ -112,7 +112,7 @@ rule probe_embeddings:
         test="results/evaluate/{model}/test.predictions.h5",
         table=report(
             "results/embed/{model}/probe.tsv",
-            category="7. Generative models",
+            category="9. Generative models",
             subcategory="{model}",
             caption="../report/probe.rst",
         ),
@@ -145,7 +145,7 @@ rule train_gan:
         history="results/models/{model}/history.tsv",
         curves=report(
             "results/models/{model}/training_curves.png",
-            category="7. Generative models",
+            category="9. Generative models",
             subcategory="{model}",
             caption="../report/gan_curves.rst",
         ),
@@ -198,13 +198,13 @@ rule evaluate_generative:
     output:
         table=report(
             "results/generate/{model}/metrics.tsv",
-            category="7. Generative models",
+            category="9. Generative models",
             subcategory="{model}",
             caption="../report/generated_metrics.rst",
         ),
         figure=report(
             "results/generate/{model}/comparison.png",
-            category="7. Generative models",
+            category="9. Generative models",
             subcategory="{model}",
             caption="../report/generated_comparison.rst",
         ),
