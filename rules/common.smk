@@ -154,7 +154,9 @@ TRANSFER_PAIRS = {
 # its members' predictions side by side), the autoencoders' embedding probes, then the
 # classical baseline.
 EVALUATED = (
-    list(dict.fromkeys(PER_TASK_MEMBER.get(m, m) for m in MODELS if m in DATASET_MODELS))
+    list(
+        dict.fromkeys(PER_TASK_MEMBER.get(m, m) for m in MODELS if m in DATASET_MODELS)
+    )
     + AUTOENCODERS
     + ([BASELINE] if config["baseline"]["enabled"] and TASKS else [])
 )
@@ -249,6 +251,8 @@ def track_peaks(wildcards):
 
 def track_peak_files(wildcards):
     return list(track_peaks(wildcards).values())
+
+
 # Interpreted transformers also get attention maps (rules/attention.smk).
 ATTENTION_MODELS = [
     m for m in INTERPRET_MODELS if config["models"][m]["architecture"] == "transformer"
