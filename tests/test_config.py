@@ -234,6 +234,8 @@ def test_scanning_evaluation_needs_deepsea_bins_and_peak_tasks():
          r"models.ft.transfer.source: 'ae' is a generative model"),
         ({"db": {"per_task": True, "transfer": {"source": "m"}}, "m": {"architecture": "mlp"}},
          r"models.db.per_task: a per_task entry cannot also transfer"),
+        ({"x": {"external": {"file": "x.keras", "sidecar": "x.yaml"}, "per_task": True}},
+         r"config key models.x.per_task: an external model is one imported model with its own tasks"),
     ],
 )
 def test_model_families_refuse_each_others_keys(models, message):
@@ -250,14 +252,16 @@ def test_generative_refused_where_supervised_models_go():
 
 
 def test_per_task_entry_expands_into_one_model_per_task():
-    from deepcis.config import check_model_tasks, expand_per_task_models, generative_models
+    from deepcis.config import check_model_tasks, check_stage_models, expand_per_task_models, generative_models
 
     cfg = validate_config(MINIMAL | {
         "models": {"db": {"architecture": "deepbind", "per_task": True, "tasks": ["B", "A"]},
                    "m": {"architecture": "mlp"}, "ae": {"architecture": "autoencoder"},
                    "g": {"architecture": "gan", "generative": {"scorer": "db__A"}}},
         "variants": {"vcf": "v.vcf", "models": ["db", "m"]}, "interpret": {"models": ["db"]},
+        "tracks": {"models": ["db"]}, "predict_fasta": {"models": ["db"]},
     })  # fmt: skip
+    cfg["interpret"]["deeplift"]["models"] = ["m", "db"]
     assert cfg["models"]["g"]["generative"] == {"samples": 1000, "scorer": "db__A", "motifs": None}
     check_model_tasks(cfg, ["A", "B", "C"])
     assert cfg["models"]["ae"]["tasks"] is None and cfg["models"]["m"]["tasks"] == ["A", "B", "C"]
@@ -266,6 +270,10 @@ def test_per_task_entry_expands_into_one_model_per_task():
     assert list(cfg["models"]) == ["db__B", "db__A", "m", "ae", "g"]
     assert cfg["models"]["db__A"]["tasks"] == ["A"] and cfg["models"]["db__A"]["architecture"] == "deepbind"
     assert cfg["variants"]["models"] == ["db__B", "db__A", "m"] and cfg["interpret"]["models"] == ["db__B", "db__A"]
+    # the stages of issue 18 name the entry's members too; generative models have no tasks there
+    assert cfg["interpret"]["deeplift"]["models"] == ["m", "db__B", "db__A"]
+    assert cfg["tracks"]["models"] == cfg["predict_fasta"]["models"] == ["db__B", "db__A"]
+    check_stage_models(cfg, ["A", "B", "C"])
     assert generative_models(cfg) == {"ae": "autoencoder", "g": "gan"}
     assert validate_config(cfg) == cfg and expand_per_task_models(cfg) == {}  # idempotent
     bad = validate_config(MINIMAL | {"models": {"db": {"architecture": "deepbind", "per_task": True},
