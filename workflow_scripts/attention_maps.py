@@ -2,10 +2,10 @@
 
 import pandas as pd
 
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 from deepcis.training import configure_runtime
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 configure_runtime(snakemake.threads, snakemake.params.seed)
 from deepcis.attention import attention_maps  # noqa: E402
 

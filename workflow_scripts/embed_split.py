@@ -1,9 +1,9 @@
 """Rule embed_split: the autoencoder's code of every window of one split (HDF5, row-aligned)."""
 
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 from deepcis.training import configure_runtime
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 configure_runtime(snakemake.threads, snakemake.params.seed)
 from deepcis.embeddings import write_embeddings  # noqa: E402
 

@@ -1,10 +1,11 @@
 """Rule evaluate_autoencoder: reconstruction (and denoising) accuracy on the valid and test
 splits, and the 2-D projection of the test embeddings coloured by task label."""
 
-from deepcis.io_utils import atomic_path, log_to_file
+from deepcis.io_utils import atomic_path
+from deepcis.jobs import start_job
 from deepcis.training import configure_runtime
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 configure_runtime(snakemake.threads, snakemake.params.seed)
 from deepcis.autoencoder import evaluate_reconstruction  # noqa: E402
 from deepcis.embeddings import projection_figure  # noqa: E402

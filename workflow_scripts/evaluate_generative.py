@@ -2,10 +2,11 @@
 windows and the uniform and dinucleotide-shuffled baselines (k-mer spectra, GC, motif matches,
 predicted activity)."""
 
-from deepcis.io_utils import atomic_path, log_to_file
+from deepcis.io_utils import atomic_path
+from deepcis.jobs import start_job
 from deepcis.training import configure_runtime
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 configure_runtime(snakemake.threads, snakemake.params.seed)
 from deepcis.generative_plots import comparison_figure  # noqa: E402
 from deepcis.sequence_metrics import evaluate_generated  # noqa: E402

@@ -4,10 +4,10 @@ embeddings and the k-mer baseline; writes the probe's predictions files for the 
 
 import pandas as pd
 
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 from deepcis.training import configure_runtime
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 configure_runtime(snakemake.threads, snakemake.params.seed)
 from deepcis import embeddings as emb  # noqa: E402
 

@@ -1,9 +1,9 @@
 """Rule sample_generative: sequences from a trained generator, as FASTA."""
 
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 from deepcis.training import configure_runtime
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 configure_runtime(snakemake.threads, snakemake.params.seed)
 from deepcis.gan import sample  # noqa: E402
 from deepcis.keras_objects import load_model  # noqa: E402

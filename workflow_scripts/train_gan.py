@@ -4,9 +4,9 @@ from pathlib import Path
 
 from deepcis.gan import train_gan
 from deepcis.generative_plots import gan_curves
-from deepcis.io_utils import log_to_file
+from deepcis.jobs import start_job
 
-log = log_to_file(snakemake.log[0])
+log = start_job(snakemake)
 spec = snakemake.params.spec
 info = train_gan(
     snakemake.input.train,
