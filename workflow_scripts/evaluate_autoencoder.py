@@ -12,7 +12,7 @@ from deepcis.embeddings import projection_figure  # noqa: E402
 from deepcis.keras_objects import load_model  # noqa: E402
 
 model = load_model(snakemake.input.model)
-hp = snakemake.params.spec["hyperparameters"]
+hp = snakemake.params.hyperparameters
 table = evaluate_reconstruction(model, {"valid": snakemake.input.valid, "test": snakemake.input.test}, hp,
                                 snakemake.params.seed)  # fmt: skip
 with atomic_path(snakemake.output.table) as tmp:
