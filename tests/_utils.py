@@ -135,11 +135,9 @@ def copy_workflow(dest: Path) -> Path:
 
 
 # two epochs: this checks the plumbing; the README's command runs the full example
-QUICK_EXAMPLE = {"train": {"epochs": 2, "batch_size": 64}, "threads": {"train": 1, "predict": 1, "score": 1, "interpret": 1}}
+QUICK_EXAMPLE = {"train": {"epochs": 2, "batch_size": 64}, "threads": {"train": 2, "predict": 2, "score": 2, "interpret": 2}}
 # trained at the example's own settings: tests/test_ground_truth.py checks what it learned
 FULLY_TRAINED = "danq_small"
-# the model zoo's second round, also at the example's settings: tests/test_zoo_science.py
-SCIENCE_TRAINED = ("deepbind_small", "transformer_small", "ae_small")
 
 
 def run_bundled_example(dest: Path):
@@ -147,11 +145,10 @@ def run_bundled_example(dest: Path):
     epochs: plumbing) except FULLY_TRAINED, which keeps the example's own training settings:
     (workdir, config path). Run once per test session by the `example_run` fixture."""
     workdir = copy_workflow(dest)
-    example = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
+    example_train = yaml.safe_load((workdir / "config" / "config.yaml").read_text())["train"]
     quick = write_config(workdir, QUICK_EXAMPLE)
     cfg = yaml.safe_load(quick.read_text())
-    for model in (FULLY_TRAINED, *SCIENCE_TRAINED):
-        cfg["models"][model]["train"] = example["train"] | example["models"][model].get("train", {})
+    cfg["models"][FULLY_TRAINED]["train"] = example_train
     quick.write_text(yaml.safe_dump(cfg))
     run_snakemake(workdir, "--configfile", str(quick))
     return workdir, quick

@@ -22,6 +22,23 @@ def test_input_is_not_modified():
     assert original["prepare"] == {}
 
 
+def test_example_zoo_config_is_the_example_plus_the_zoo():
+    """config/example_zoo.yaml repeats config/config.yaml (a --configfile replaces the
+    example's config): only the zoo's keys may differ."""
+    import yaml
+
+    example = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    zoo = yaml.safe_load((REPO / "config" / "example_zoo.yaml").read_text())
+    added = {m: zoo["models"].pop(m) for m in ("deepbind_small", "transformer_small", "ae_small")}
+    assert [added[m]["architecture"] for m in added] == ["deepbind", "transformer", "autoencoder"]
+    assert zoo["interpret"]["models"] == [*example["interpret"]["models"], "transformer_small"]
+    assert zoo["interpret"]["deeplift"].pop("models") == example["interpret"]["models"]
+    for cfg in (example, zoo):
+        cfg["interpret"].pop("models"), cfg.pop("threads")
+    assert zoo == example
+    assert validate_config(yaml.safe_load((REPO / "config" / "example_zoo.yaml").read_text()))
+
+
 def test_bundled_config_is_valid():
     import yaml
 

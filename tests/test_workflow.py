@@ -1,6 +1,7 @@
 """End-to-end runs of the Snakemake workflow on small data, plus lint and format checks."""
 
 import json
+import re
 import subprocess
 
 import h5py
@@ -121,7 +122,6 @@ def test_bundled_example_end_to_end(example_run):
     all_tasks = ["CTCF", "GATA1", "GATA1_TAL1", "FOXA1", "AP1"]
     model_tasks = {"deepsea_small": ["CTCF", "GATA1", "GATA1_TAL1", "AP1"], "danq_small": all_tasks,
                    "foxa1_finetuned": ["FOXA1", "CTCF_signal"], "foxa1_scratch": ["FOXA1", "CTCF_signal"],
-                   "deepbind_small": all_tasks, "transformer_small": all_tasks, "ae_small": all_tasks,
                    "kmer_baseline": all_tasks}  # fmt: skip
     for model in ("deepsea_small", "danq_small", "foxa1_scratch"):
         folder = workdir / "results" / "models" / model
@@ -178,6 +178,40 @@ def test_bundled_example_end_to_end(example_run):
     # nothing left to do on a rerun
     dry = run_snakemake(workdir, "-n", "--configfile", str(quick))
     assert "Nothing to be done" in dry.stdout + dry.stderr
+
+
+ZOO = ("deepbind_small", "transformer_small", "ae_small")
+
+
+def planned_jobs(plan: str) -> set[tuple[str, str | None, str | None]]:
+    """(rule, model, split) of every job a dry run prints."""
+    jobs = set()
+    for block in plan.split("\n\n"):
+        rule = re.search(r"^(?:local)?rule (\w+):", block, re.M)
+        if rule:
+            found = re.search(r"^\s+wildcards: (.*)$", block, re.M)
+            wildcards = dict(kv.split("=", 1) for kv in found.group(1).split(", ")) if found else {}
+            jobs.add((rule.group(1), wildcards.get("model"), wildcards.get("split")))
+    return jobs
+
+
+def test_example_zoo_config_plans_the_zoo_and_the_example_does_not(workdir):
+    """config/example_zoo.yaml (bench/zoo_science.py trains it) plans the zoo's 26 jobs on the
+    example's data; the bundled example's own config plans none of them (its time budget)."""
+    zoo = planned_jobs(run_snakemake(workdir, "-n", "--configfile", "config/example_zoo.yaml").stdout)
+    per_model = {m: {(rule, split) for rule, model, split in zoo if model == m} for m in ZOO}
+    evaluated = {("predict_split", s) for s in ("valid", "test")} | {("split_metrics", s) for s in ("valid", "test")}
+    supervised = {("overfit_one_batch", None), ("train_model", None), ("metrics_table", None)} | evaluated
+    assert per_model["deepbind_small"] == supervised
+    interpreted = {("interpret_windows", None), ("filter_motifs", None), ("attention_maps", None)}
+    assert per_model["transformer_small"] == supervised | interpreted
+    assert per_model["ae_small"] == {("train_autoencoder", None), ("evaluate_autoencoder", None), ("probe_embeddings", None),
+                                     ("metrics_table", None), ("split_metrics", "valid"), ("split_metrics", "test"),
+                                     *(("embed_split", s) for s in ("train", "valid", "test"))}  # fmt: skip
+    assert ("simulate_example", None, None) in zoo  # the example's own data
+    example = planned_jobs(run_snakemake(workdir, "-n").stdout)
+    assert not {job for job in example if job[1] in ZOO}
+    assert example == {job for job in zoo if job[1] not in ZOO}
 
 
 @pytest.mark.slow
