@@ -65,6 +65,10 @@ try:
     check_model_tasks(config, [t["name"] for t in TASKS])
     # per_task entries become one model per task: {entry: [<entry>__<task>, ...]}
     PER_TASK = expand_per_task_models(config)
+    # each member names its one task
+    MODEL_TASKS |= {
+        m: config["models"][m]["tasks"] for ms in PER_TASK.values() for m in ms
+    }
     check_stage_models(config, [t["name"] for t in TASKS if t["type"] == "binary"])
     check_external_stages(config, [t["name"] for t in TASKS])
     # Regions, split blocks and peaks against the genome, before any job runs.

@@ -22,7 +22,7 @@ rule merge_per_task:
         "benchmarks/evaluate/merge_per_task.{model}.{split}.tsv"
     wildcard_constraints:
         model="|".join(PER_TASK) or "(?!)",
-        split="valid|test",
+        split="|".join(["valid", "test"] + SCAN_SETS),
     conda:
         "../envs/evaluate.yaml"
     params:

@@ -214,6 +214,22 @@ def test_example_zoo_config_plans_the_zoo_and_the_example_does_not(workdir):
     assert example == {job for job in zoo if job[1] not in ZOO}
 
 
+def test_per_task_entry_and_gan_are_planned_on_the_example(workdir):
+    """A per_task DeepBind entry (one training job per task, merged for evaluation) and a GAN
+    (train, sample, evaluate against real windows with danq_small as scorer) plan on the example."""
+    cfg = yaml.safe_load((workdir / "config" / "example_zoo.yaml").read_text())
+    cfg["models"]["db_pt"] = {"architecture": "deepbind", "per_task": True, "tasks": ["CTCF", "AP1"]}
+    cfg["models"]["gan_tiny"] = {"architecture": "gan", "hyperparameters": {"length": 64, "n_blocks": 2},
+                                 "generative": {"scorer": "danq_small", "motifs": "resources/motifs/planted_motifs.jaspar"}}  # fmt: skip
+    (workdir / "zoo_plus.yaml").write_text(yaml.safe_dump(cfg))
+    jobs = planned_jobs(run_snakemake(workdir, "-n", "--configfile", "zoo_plus.yaml").stdout)
+    assert {("train_model", f"db_pt__{t}", None) for t in ("CTCF", "AP1")} <= jobs
+    assert {("merge_per_task", "db_pt", s) for s in ("valid", "test")} <= jobs
+    assert {("split_metrics", "db_pt", s) for s in ("valid", "test")} <= jobs
+    assert not {job for job in jobs if job[1] == "db_pt" and job[0] in ("train_model", "predict_split")}
+    assert {(r, "gan_tiny", None) for r in ("train_gan", "sample_generative", "evaluate_generative")} <= jobs
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not DREAM.is_dir(), reason="../shared/data is not beside this checkout")
 def test_encode_dream_chr22_region_split(workdir):
