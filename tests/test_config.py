@@ -219,6 +219,10 @@ def test_scanning_evaluation_needs_deepsea_bins_and_peak_tasks():
         validate_config(MINIMAL | {"evaluate": {"scan": {"splits": ["train"]}}})
     with pytest.raises(ConfigError, match=r"config key prepare.min_positives: -1 is less than the minimum"):
         validate_config(MINIMAL | {"prepare": {"min_positives": -1}})
+    cfg["prepare"]["mode"] = "deepsea"
+    cfg["models"] = {"ae": {"architecture": "autoencoder"}}
+    with pytest.raises(ConfigError, match=r"evaluate.scan.splits: autoencoder 'ae' cannot be scanned"):
+        check_scan(cfg, [{"name": "a", "type": "binary"}])
 
 
 @pytest.mark.parametrize(

@@ -526,6 +526,10 @@ def check_scan(config: dict, tasks: list[dict]):
     if other:
         raise ConfigError(f"config key evaluate.scan.splits: scanning evaluation needs peak (binary) tasks without "
                           f"measured regions; the sheet has {other[:5]}")  # fmt: skip
+    autoencoders = [m for m, arch in generative_models(config).items() if arch == "autoencoder"]
+    if autoencoders:  # their embedding probe is fitted and evaluated on the split's windows only
+        raise ConfigError(f"config key evaluate.scan.splits: autoencoder {autoencoders[0]!r} cannot be scanned (its "
+                          f"embedding probe is evaluated on windows only); set evaluate.scan.splits: [] or leave it out")  # fmt: skip
 
 
 def _task_modality(record: dict, path, line_no: int, base_dir, exists) -> bool:
