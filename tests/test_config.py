@@ -272,6 +272,24 @@ def test_generative_refused_where_supervised_models_go():
             validate_config(MINIMAL | {"models": models, section: {"models": ["ae"], **extra}})
 
 
+def test_cross_validation_leaves_out_generative_models_and_names_per_task_members():
+    from deepcis.config import check_model_tasks, expand_per_task_models
+    from deepcis.cv import cv_models
+
+    zoo = {"db": {"architecture": "deepbind", "per_task": True, "tasks": ["B", "A"]}, "m": {"architecture": "mlp"},
+           "ae": {"architecture": "autoencoder"}, "g": {"architecture": "gan"}}  # fmt: skip
+    cfg = validate_config(MINIMAL | {"models": zoo, "cv": {"folds": 3, "holdout": True}})
+    check_model_tasks(cfg, ["A", "B"])
+    expand_per_task_models(cfg)
+    assert cv_models(cfg) == ["db__B", "db__A", "m"]  # the autoencoder and GAN train by their own rules
+    named = validate_config(MINIMAL | {"models": zoo, "cv": {"folds": 3, "holdout": True, "models": ["db", "m"]}})
+    check_model_tasks(named, ["A", "B"])
+    expand_per_task_models(named)
+    assert cv_models(named) == ["db__B", "db__A", "m"]
+    with pytest.raises(ConfigError, match=r"config key cv.models: 'ae' is a generative model \(autoencoder\)"):
+        validate_config(MINIMAL | {"models": zoo, "cv": {"folds": 3, "holdout": True, "models": ["ae"]}})
+
+
 def test_per_task_entry_expands_into_one_model_per_task():
     from deepcis.config import check_model_tasks, check_stage_models, expand_per_task_models, generative_models
 

@@ -173,7 +173,7 @@ def expand_per_task_models(config: dict) -> dict[str, list[str]]:
     """Replace each `per_task: true` entry by one single-task model per task (named
     <model>__<task>, in the entry's task order, each its own training job), after
     `check_model_tasks` filled the tasks. Model lists that name the entry (variants.models,
-    interpret.models, interpret.deeplift.models, tracks.models, predict_fasta.models) name its
+    interpret.models, interpret.deeplift.models, tracks.models, predict_fasta.models, cv.models) name its
     members instead. Returns {entry: [member models]}; idempotent
     (an expanded config has no per_task entry left: a second call changes nothing and returns {})."""
     import re
@@ -197,7 +197,7 @@ def expand_per_task_models(config: dict) -> dict[str, list[str]]:
             members.append(member)
         groups[name] = members
     config["models"] = expanded
-    sections = [config[key] for key in ("variants", "interpret", "tracks", "predict_fasta") if key in config]
+    sections = [config[key] for key in ("variants", "interpret", "tracks", "predict_fasta", "cv") if key in config]
     if "deeplift" in config.get("interpret", {}):
         sections.append(config["interpret"]["deeplift"])
     for section in sections:

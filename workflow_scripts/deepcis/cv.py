@@ -36,12 +36,16 @@ def fold_name(fold: int) -> str:
 
 def cv_models(config: dict) -> list[str]:
     """The models trained once per fold (cv.models, else every trained model of the config)."""
+    from .config import generative_models  # not at the top: deepcis.config imports this module
+
     cv = config["cv"]
     if not cv["folds"]:
         return []
+    generative = generative_models(config)  # trained by their own rules, not train_model's folds
     return list(cv["models"]) if cv["models"] is not None else [
-        m for m, spec in config["models"].items() if not spec.get("external") and not spec.get("transfer")
-    ]
+        m for m, spec in config["models"].items()
+        if not spec.get("external") and not spec.get("transfer") and m not in generative
+    ]  # fmt: skip
 
 
 def check_cv(config: dict, genome_chromosomes: list[str] | None = None) -> None:
@@ -65,12 +69,17 @@ def check_cv(config: dict, genome_chromosomes: list[str] | None = None) -> None:
             "config key cv: cross-validation folds are cut from genome windows, which need a tasks sheet "
             "(config key tasks); sequence tables (sequence_table) are not split into folds"
         )
+    from .config import generative_models
+
     models = config["models"]
     for name in cv["models"] or []:
         if name not in models:
             raise ConfigError(f"config key cv.models: {name!r} is not in models ({list(models)})")
         if models[name].get("external"):
             raise ConfigError(f"config key cv.models: {name!r} is an external model; only trained models have folds")
+        if models[name].get("architecture") in generative_models(config).values():
+            raise ConfigError(f"config key cv.models: {name!r} is a generative model ({models[name]['architecture']}); "
+                              "only supervised models have folds")  # fmt: skip
         if models[name].get("transfer"):
             raise ConfigError(
                 f"config key cv.models: {name!r} is fine-tuned from a model trained on the main split, "
