@@ -317,6 +317,7 @@ def test_workflow_evaluates_scores_interprets_and_tracks_an_external_model(tmp_p
     assert "score_chunk" in jobs and not jobs & {"import_model", "encode_chunk", "prepare_windows"}, sorted(jobs)
 
 
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is not beside this checkout")
 def test_published_deepsea_config_dry_runs(tmp_path):
     """Without the weights the dry run says what is missing and where it comes from; with a file in
     place it plans the import and the scoring, and no prepare, encode or training job."""
