@@ -343,7 +343,7 @@ def final_outputs():
         ),
         *(
             ["results/evaluate/vs_baseline.png"]
-            if MODELS and config["baseline"]["enabled"] and "test" in EVAL_SPLITS
+            if EVALUATED and config["baseline"]["enabled"] and "test" in EVAL_SPLITS
             else []
         ),
         *(
