@@ -27,14 +27,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 PRECISIONS = {"float32": "float32", "mixed float16": "mixed_float16", "mixed bfloat16": "mixed_bfloat16"}
 
 
-def _rate(step, batches):
-    n = sum(len(x) for x, _ in batches)
-    start = time.perf_counter()
-    for x, y in batches:
-        step(x, y)
-    return n / (time.perf_counter() - start)
-
-
 def train_step_rates(architecture, batches, precisions, xla_modes, rounds=2):
     """{(precision, xla): best samples/s} of `train_on_batch` on in-memory batches."""
     import keras
@@ -48,8 +40,8 @@ def train_step_rates(architecture, batches, precisions, xla_modes, rounds=2):
             keras.mixed_precision.set_global_policy(PRECISIONS[precision])
             keras.utils.set_random_seed(0)
             model = parity.compile_model(parity.build(architecture, length, n_tasks), "adam", jit_compile=xla)
-            model.train_on_batch(*batches[0])  # trace (and XLA-compile) once, not timed
-            rates[precision, xla] = max(_rate(model.train_on_batch, batches) for _ in range(rounds))
+            # traced (and XLA-compiled) once before the timed rounds
+            rates[precision, xla] = parity.time_steps({"model": model}, batches, rounds=rounds)["model"]
             del model
             keras.backend.clear_session()
     keras.mixed_precision.set_global_policy("float32")
