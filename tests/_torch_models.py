@@ -77,12 +77,17 @@ def kipoi_basset(n_targets: int = 164, sequence_length: int = 600) -> nn.Sequent
 
 
 def randomise(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Random biases and batch-norm statistics (not Torch's zeros and ones), eval mode."""
+    """Seeded random weights, biases and batch-norm statistics (not Torch's zeros and ones), eval mode."""
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for module in model.modules():
-            if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Linear)) and module.bias is not None:
-                module.bias.copy_(torch.randn(module.bias.shape, generator=gen) * 0.1)
+            if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Linear)):
+                # Torch's default init draws from the global RNG, so weights would depend on
+                # which tests ran before; redraw them (same uniform bound) from the seeded generator
+                bound = 1.0 / module.weight[0].numel() ** 0.5
+                module.weight.copy_((torch.rand(module.weight.shape, generator=gen) * 2 - 1) * bound)
+                if module.bias is not None:
+                    module.bias.copy_(torch.randn(module.bias.shape, generator=gen) * 0.1)
             if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
                 c = module.num_features
                 module.running_mean.copy_(torch.randn(c, generator=gen) * 0.2)

@@ -45,7 +45,7 @@ def test_selene_deepsea_checkpoint_of_a_non_strand_specific_model(tmp_path):
     length, tasks = 240, [f"t{i}" for i in range(6)]
     net = randomise(SeleneDeepSEA(length, len(tasks)), seed=1)
     with torch.no_grad():
-        net.classifier[2].weight.mul_(20)  # spread the outputs: a wrong mapping shows
+        net.classifier[2].weight.mul_(60)  # spread the outputs: a wrong mapping shows
     wrapped = NonStrandSpecific(net).eval()
     torch.save({"state_dict": wrapped.state_dict(), "epoch": 3, "arch": "DeepSEA"}, tmp_path / "best_model.pth.tar")
     model, info = convert_state_dict(tmp_path / "best_model.pth.tar", "selene_deepsea", tasks, length)
