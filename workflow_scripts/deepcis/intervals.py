@@ -41,6 +41,8 @@ def _to_bedtool(frame: pd.DataFrame, columns: list[str]):
     frame = frame[columns].astype({"start": np.int64, "end": np.int64})
     with handle:
         frame.to_csv(handle, sep="\t", header=False, index=False)
+    # registered like pybedtools' own temp files, so its cleanup (at exit too) removes it
+    pybedtools.BedTool.TEMPFILES.append(handle.name)
     return pybedtools.BedTool(handle.name)
 
 
