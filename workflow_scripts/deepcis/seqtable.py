@@ -24,8 +24,9 @@ and an extra dataset `length` the original length.
 Leakage: sequences are grouped by their canonical form (upper case, the lesser of the sequence
 and its reverse complement), so exact duplicates and reverse-complement duplicates always land
 on one side of a random or stratified split; a train sequence whose canonical form is also in
-the given test table is dropped from training. The counts are returned and written to the
-stats table.
+the given test table is dropped from training. Optionally (`near_duplicates`), groups whose
+k-mer sets are similar (Jaccard >= a threshold; deepcis.near_duplicates) are joined as well.
+The counts are returned and written to the stats table.
 """
 
 from __future__ import annotations
@@ -206,23 +207,30 @@ def canonical(seq: str) -> str:
 
 def assign_table_splits(table: pd.DataFrame, test_table: pd.DataFrame | None, valid_fraction: float, test_fraction: float,
                         mode: str, seed: int, stratify_task: str | None = None,
-                        reverse_complement: bool = True) -> tuple[np.ndarray, dict]:  # fmt: skip
+                        reverse_complement: bool = True, near: dict | None = None) -> tuple[np.ndarray, dict]:  # fmt: skip
     """Split names (train / valid / test) for `table`'s rows, and the duplicate counts.
 
     Rows are grouped by canonical sequence (exact or, with `reverse_complement`, reverse-
     complement duplicates): a group is assigned whole. With a `test_table`, its sequences form
     the test split and training groups found in it are marked 'dropped' (leakage). `mode`
-    `stratified` keeps the fraction of positives of `stratify_task` in each split."""
+    `stratified` keeps the fraction of positives of `stratify_task` in each split. With `near`
+    ({k, threshold, permutations}), groups whose k-mer Jaccard reaches the threshold are joined
+    too (deepcis.near_duplicates), and training groups near a test sequence are dropped."""
     key = table["sequence"].map(canonical) if reverse_complement else table["sequence"]
     group = pd.factorize(key)[0]
     n_groups = group.max() + 1 if len(group) else 0
     counts = {"sequences": len(table), "groups": int(n_groups), "duplicate_sequences": int(len(table) - n_groups)}
     split = np.full(len(table), "train", dtype=object)
     rng = np.random.default_rng(seed)
-    leaked = np.zeros(n_groups, dtype=bool)
+    test_keys = None
     if test_table is not None:
-        test_keys = set(test_table["sequence"].map(canonical) if reverse_complement else test_table["sequence"])
-        leaked[np.unique(group[key.isin(test_keys).to_numpy()])] = True
+        test_keys = pd.unique(test_table["sequence"].map(canonical) if reverse_complement else test_table["sequence"])
+    near_test = np.zeros(n_groups, dtype=bool)
+    if near is not None:
+        group, n_groups, near_test = _join_near_duplicates(key, group, n_groups, test_keys, near, seed, reverse_complement, counts)
+    leaked = near_test.copy()
+    if test_table is not None:
+        leaked[np.unique(group[key.isin(set(test_keys)).to_numpy()])] = True
         test_fraction = 0.0
         test_group = pd.factorize(test_table["sequence"].map(canonical) if reverse_complement else test_table["sequence"])[0]
         counts["test_duplicate_sequences"] = int(len(test_table) - (test_group.max() + 1 if len(test_group) else 0))
@@ -246,6 +254,31 @@ def assign_table_splits(table: pd.DataFrame, test_table: pd.DataFrame | None, va
     for name in ("train", "valid", "test", "dropped"):
         counts[f"split_{name}"] = int((split == name).sum())
     return split, counts
+
+
+def _join_near_duplicates(key: pd.Series, group: np.ndarray, n_groups: int, test_keys, near: dict, seed: int,
+                          reverse_complement: bool, counts: dict):  # fmt: skip
+    """Exact-duplicate groups joined through near-duplicate links -> (group, n_groups, near_test):
+    near_test marks the joined groups that are near (not equal to) a test sequence."""
+    from .near_duplicates import connected_groups, near_duplicate_pairs
+
+    first = pd.Series(np.arange(len(key))).groupby(group).first().to_numpy() if n_groups else np.zeros(0, int)
+    reps = list(key.to_numpy()[first])
+    known = set(reps)  # a test sequence equal to a training one is leakage already (exact path)
+    test_reps = [] if test_keys is None else [t for t in test_keys if t not in known]
+    pairs = near_duplicate_pairs(reps + test_reps, k=near["k"], threshold=near["threshold"],
+                                 permutations=near["permutations"], seed=seed, reverse_complement=reverse_complement)  # fmt: skip
+    component = connected_groups(len(reps) + len(test_reps), pairs)
+    train_component = component[: len(reps)]
+    joined = pd.factorize(train_component)[0]
+    near_test = np.zeros(joined.max() + 1 if len(joined) else 0, dtype=bool)
+    test_components = set(component[len(reps) :].tolist())
+    for g, c in enumerate(train_component):
+        near_test[joined[g]] |= c in test_components
+    counts["near_duplicate_pairs"] = len(pairs)
+    counts["near_duplicate_sequences"] = int(n_groups - (joined.max() + 1 if len(joined) else 0))
+    counts["groups"] = int(joined.max() + 1 if len(joined) else 0)
+    return joined[group] if len(group) else group, counts["groups"], near_test
 
 
 def write_table_split(table: pd.DataFrame, path, window_length: int, tasks: list[str], attrs: dict, label_dtype) -> int:
@@ -377,6 +410,9 @@ def sequence_table_stats(table, split, counts, tasks, kinds, window_length) -> p
         ]
         rows += [("positives", name, t, int((part[t] == 1).sum())) for t in binary]
     rows.append(("drops", "all", "duplicate_of_test_sequence", counts["train_in_test_dropped"]))
+    if "near_duplicate_pairs" in counts:
+        rows += [("input", "all", "near_duplicate_pairs", counts["near_duplicate_pairs"]),
+                 ("input", "all", "near_duplicate_sequences", counts["near_duplicate_sequences"])]  # fmt: skip
     lengths = table["length"].to_numpy()
     rows += [("input", "all", "sequences", counts["sequences"]), ("input", "all", "duplicate_sequences", counts["duplicate_sequences"]),
              ("input", "all", "padded", int((lengths < window_length).sum())), ("input", "all", "cropped", int((lengths > window_length).sum()))]  # fmt: skip
@@ -396,7 +432,8 @@ def prepare_sequence_table(cfg: dict, window: int, seed: int, outputs: dict, con
     kinds = {r["name"]: r["type"] for r in rows}
     stratify = cfg["split"]["stratify_task"] or next((t for t in tasks if kinds[t] == "binary"), None)
     split, counts = assign_table_splits(train, test, cfg["split"]["valid_fraction"], cfg["split"]["test_fraction"],
-                                        cfg["split"]["mode"], seed, stratify, cfg["reverse_complement_duplicates"])  # fmt: skip
+                                        cfg["split"]["mode"], seed, stratify, cfg["reverse_complement_duplicates"],
+                                        cfg["near_duplicates"] if cfg["near_duplicates"]["enabled"] else None)  # fmt: skip
     table = train if test is None else pd.concat([train, test], ignore_index=True)
     counts["split_test"] += 0 if test is None else len(test)
     split = split if test is None else np.concatenate([split, np.full(len(test), "test", dtype=object)])
