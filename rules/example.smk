@@ -14,6 +14,7 @@ rule simulate_example:
         truth=f"{EXAMPLE_DIR}/variants_truth.tsv",
         signal=f"{EXAMPLE_DIR}/signal/CTCF.bw",
         sites=f"{EXAMPLE_DIR}/motif_sites.bed",
+        seqtable=f"{EXAMPLE_DIR}/sequence_table.tsv",
         summary=f"{EXAMPLE_DIR}/summary.json",
     log:
         "logs/example/simulate_example.log",

@@ -147,11 +147,39 @@ def test_genome_stages_refused_clearly(tmp_path):
         validate_config({"tasks": "t.tsv"})
 
 
-def test_workflow_sequence_table_to_evaluation(tmp_path):
-    """A TSV with a planted-motif task and a continuous activity: snakemake runs the table
-    through prepare_sequence_table, training, evaluation, the baseline and the report tables."""
+def test_example_sequence_table_holds_what_its_labels_say(example_run):
+    """The example generator's sequence table: every row is the genome's sequence at its ID,
+    without N; a task's positives hold a bound instance driving that task whole, and rows with
+    no label hold no planted instance at all or only unbound / decoy ones; `activity` separates
+    them."""
+    from deepcis.genome import Genome
+
+    workdir, _ = example_run
+    table = pd.read_csv(workdir / "resources/example/sequence_table.tsv", sep="\t")
+    tasks = ["CTCF", "GATA1", "GATA1_TAL1", "FOXA1", "AP1"]
+    assert list(table.columns) == ["id", "sequence", *tasks, "activity"] and len(table) > 2000
+    assert table[tasks].sum().min() >= 250 and (table[tasks].sum(axis=1) == 0).sum() >= 1200
+    cols = ["chrom", "start", "end", "motif", "score", "strand", "kind", "tasks", "site"]
+    sites = pd.read_csv(workdir / "resources/example/motif_sites.bed", sep="\t", names=cols)
+    with Genome(workdir / "resources/example/genome.fa") as genome:
+        for row in table.sample(300, random_state=0).itertuples():
+            chrom, span = row.id.split(":")
+            start, end = map(int, span.split("-"))
+            assert genome.fetch(chrom, start, end).tobytes().decode().upper() == row.sequence and "N" not in row.sequence
+            held = sites[(sites.chrom == chrom) & (sites.start >= start) & (sites.end <= end) & (sites.kind == "bound")]
+            driven = {t for ts in held["tasks"] for t in ts.split(",")}
+            assert {t for t in tasks if getattr(row, t) == 1} == driven & set(tasks)
+    negative = table[tasks].sum(axis=1) == 0
+    assert table.loc[~negative, "activity"].mean() - table.loc[negative, "activity"].mean() > 1.0
+
+
+def test_workflow_sequence_table_to_evaluation(tmp_path, example_run):
+    """600 rows of the example generator's sequence table (task CTCF and the continuous
+    activity): snakemake runs them through prepare_sequence_table, training, evaluation, the
+    baseline and the report tables."""
     workdir = copy_workflow(tmp_path / "wf")
-    planted_table(workdir / "table.tsv", n=600)
+    example = pd.read_csv(example_run[0] / "resources/example/sequence_table.tsv", sep="\t")
+    example.sample(600, random_state=1)[["id", "sequence", "CTCF", "activity"]].to_csv(workdir / "table.tsv", sep="\t", index=False)
     cfg = {"sequence_table": {"train": ["table.tsv"]}, "prepare": {"window_length": 200},
            "interpret": {"enabled": False}, "evaluate": {"splits": ["test"]},
            "train": {"epochs": 6, "batch_size": 32, "learning_rate": 0.003},
@@ -164,7 +192,7 @@ def test_workflow_sequence_table_to_evaluation(tmp_path):
     metrics = pd.read_csv(workdir / "results/evaluate/cnn/test.metrics.tsv", sep="\t")
     assert summary.shape[0] > 0 and metrics.shape[0] > 0
     with h5py.File(workdir / "results/evaluate/cnn/test.predictions.h5") as f:
-        assert f["chrom"][0].decode().startswith("s")  # the sequence IDs are the coordinates
+        assert f["chrom"][0].decode().startswith("chr")  # the sequence IDs (chrom:start-end) are the coordinates
     counts = json.loads((workdir / "results/prepare/sequence_table.json").read_text())
     assert counts["split_test"] == 60
     checked = json.loads((workdir / "results/check/data.json").read_text())["data"]

@@ -74,6 +74,7 @@ OUTPUT_FILES = (
     "variants.vcf.gz.tbi",
     "variants_truth.tsv",
     "signal/CTCF.bw",
+    "sequence_table.tsv",
     "summary.json",
 )
 # The signal track (a ChIP-seq-like coverage of the bound CTCF sites; docs/multimodal.md):
@@ -82,6 +83,13 @@ OUTPUT_FILES = (
 # from its own stream, so the other files do not depend on it).
 SIGNAL_TASK = "CTCF"
 SIGNAL_SCALE, SIGNAL_SD, SIGNAL_HALF_WIDTH, SIGNAL_NOISE = 4.0, 60.0, 180, 0.2
+# The sequence table (docs/sequence-tables.md, "The example's table"): 200 bp sequences cut
+# from the genome, labelled from the planted instances they hold. Per task, up to
+# TABLE_PER_TASK windows centred on its bound or composite groups; up to TABLE_HARD unbound /
+# decoy groups (a motif without binding: hard negatives); TABLE_BACKGROUND windows holding no
+# planted instance. `activity`, an MPRA-like readout, is the sum over the bound instances held
+# of (1 + relative motif strength), plus normal noise of sd TABLE_ACTIVITY_NOISE.
+TABLE_LENGTH, TABLE_PER_TASK, TABLE_HARD, TABLE_BACKGROUND, TABLE_ACTIVITY_NOISE = 200, 300, 340, 1200, 0.25
 TRUTH_COLUMNS = (
     "chrom", "pos", "id", "ref", "alt", "kind", "effect", "motif_id", "tasks",
     "expected_sign", "site_start", "site_end",

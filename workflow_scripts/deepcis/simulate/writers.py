@@ -22,6 +22,11 @@ from .params import (
     SIGNAL_SCALE,
     SIGNAL_SD,
     SIGNAL_TASK,
+    TABLE_ACTIVITY_NOISE,
+    TABLE_BACKGROUND,
+    TABLE_HARD,
+    TABLE_LENGTH,
+    TABLE_PER_TASK,
     TASKS,
     TRUTH_COLUMNS,
 )
@@ -41,6 +46,7 @@ class WritersMixin:
         self._write_vcf(out / "variants.vcf.gz")
         self._write_truth(out / "variants_truth.tsv")
         self._write_signal(out / "signal" / f"{SIGNAL_TASK}.bw")
+        self._write_sequence_table(out / "sequence_table.tsv")
         summary = self._summary(out, motif_file)
         with atomic_path(out / "summary.json") as tmp:
             Path(tmp).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
@@ -64,6 +70,48 @@ class WritersMixin:
                 keep = (at >= 0) & (at < len(tracks[g.chrom]))
                 tracks[g.chrom][at[keep]] += height * bump[keep]
         return {c: np.round(t, 2).astype(np.float32) for c, t in tracks.items()}
+
+    def sequence_table(self) -> list[tuple]:
+        """Rows (id, sequence, one 0/1 label per task, activity) of the example's sequence table:
+        windows of TABLE_LENGTH bp, labelled from every planted instance they hold whole."""
+        rng = np.random.default_rng([self.seed, 0x7AB1E])
+        half = TABLE_LENGTH // 2
+        by_chrom: dict[str, list] = {}
+        for g in self.groups:
+            by_chrom.setdefault(g.chrom, []).extend(g.intact)
+        spans = {c: np.array([(i.start, i.end) for i in xs], dtype=np.int64).reshape(-1, 2) for c, xs in by_chrom.items()}
+        picks: list[tuple[str, int]] = []
+        for task in TASKS:
+            centred = [g for g in self.groups if g.task == task and g.role in ("bound", "composite")]
+            chosen = rng.choice(len(centred), min(TABLE_PER_TASK, len(centred)), replace=False) if centred else []
+            picks += [(centred[k].chrom, centred[k].centre) for k in sorted(chosen)]
+        hard = [g for g in self.groups if g.role in ("unbound", "decoy")]
+        picks += [(hard[k].chrom, hard[k].centre) for k in sorted(rng.choice(len(hard), min(TABLE_HARD, len(hard)), replace=False))]
+        names, lengths = [n for n, _ in CHROMOSOMES], np.array([n for _, n in CHROMOSOMES], dtype=np.float64)
+        background = 0
+        while background < TABLE_BACKGROUND:
+            chrom = names[rng.choice(len(names), p=lengths / lengths.sum())]
+            centre = int(rng.integers(half, self.chroms[chrom].length - half))
+            s = spans.get(chrom, np.zeros((0, 2), np.int64))
+            if not ((s[:, 0] < centre + half) & (s[:, 1] > centre - half)).any():
+                picks.append((chrom, centre))
+                background += 1
+        rows = []
+        for chrom, centre in picks:
+            start, end = centre - half, centre + half
+            codes = self.chroms[chrom].codes[start:end]
+            if start < 0 or end > self.chroms[chrom].length or (codes > 3).any():
+                continue  # no N in the table's sequences
+            held = [i for i in by_chrom.get(chrom, []) if i.start >= start and i.end <= end and i.kind == "bound"]
+            labels = [int(any(task in i.tasks for i in held)) for task in TASKS]
+            activity = sum(1 + (i.score - self.f[i.factor].threshold) / (self.f[i.factor].max_score - self.f[i.factor].threshold) for i in held)
+            activity += rng.normal(0.0, TABLE_ACTIVITY_NOISE)
+            rows.append((f"{chrom}:{start}-{end}", mt.decode(codes), *labels, f"{activity:.4f}"))
+        return list(dict((r[0], r) for r in rows).values())  # a window picked twice is kept once
+
+    def _write_sequence_table(self, path: Path) -> None:
+        header = ("id", "sequence", *TASKS, "activity")
+        self._write_rows(path, [header, *self.sequence_table()])
 
     def _write_signal(self, path: Path) -> None:
         from ..signals import write_bigwig
