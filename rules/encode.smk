@@ -9,6 +9,7 @@ ENCODE_SETTINGS = stable(
         "block_rows": config["encode"]["block_rows"],
         "config_sha256": DATA_CONFIG_SHA256,
         "label_dtype": LABEL_DTYPE,
+        "x_encoding": config["encode"]["x_encoding"],
     }
 )
 
@@ -17,6 +18,7 @@ rule encode_chunk:
     input:
         genome=config["genome"],
         bed="results/prepare/windows/{split}.bed",
+        labels="results/prepare/windows/{split}.labels.h5",
         genome_info="results/prepare/genome.json",
     output:
         temp("results/encode/chunks/{split}.{chunk}.h5"),
@@ -44,6 +46,7 @@ rule gather_split:
         # the chunks' own inputs and params (see ENCODE_SETTINGS)
         genome=config["genome"],
         bed="results/prepare/windows/{split}.bed",
+        labels="results/prepare/windows/{split}.labels.h5",
     output:
         "results/encode/{split}.h5",
     log:

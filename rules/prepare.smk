@@ -7,6 +7,8 @@ rule prepare_windows:
         check=check_gate("data"),
     output:
         beds=expand("results/prepare/windows/{split}.bed", split=SPLITS),
+        # each BED's labels (deepcis.windows_file; docs/architecture.md)
+        labels=expand("results/prepare/windows/{split}.labels.h5", split=SPLITS),
         stats="results/prepare/stats.tsv",
         plot=report(
             "results/prepare/class_balance.png",
@@ -49,10 +51,12 @@ rule prepare_scan:
         genome=config["genome"],
         peaks=list(TASK_PEAKS.values()),
         blacklist=blacklist_input(),
-        # the split's prepared windows: their header names the tasks prepare kept
+        # the split's prepared windows: their labels name the tasks prepare kept
         windows="results/prepare/windows/{split}.bed",
+        labels="results/prepare/windows/{split}.labels.h5",
     output:
         bed="results/prepare/windows/{split}_scan.bed",
+        labels="results/prepare/windows/{split}_scan.labels.h5",
         stats="results/prepare/scan/{split}.stats.tsv",
     log:
         "logs/prepare/prepare_scan.{split}.log",

@@ -115,7 +115,7 @@ def test_one_class_task_gets_constant_prediction(tmp_path):
     def split(path, n, seed, name):
         make_split(path, n, seed=seed, split=name)
         with dataset.open_dataset(path) as f:
-            x, y = f["x"][()], f["y"][()].astype(np.float32)
+            x, y = dataset.read_x(f), f["y"][()].astype(np.float32)
         y[:, 1] = 0  # gata: no positives at all
         y[: n // 4, 0] = np.nan  # ap1: a quarter unlabelled
         attrs = {"genome": "synthetic", "genome_sha256": "0", "label_mode": "deepsea", "split": name, "config_sha256": "0"}

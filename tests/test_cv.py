@@ -22,6 +22,7 @@ from deepcis.cv import (
     read_windows,
     write_fold_dataset,
 )
+from deepcis.dataset import read_x
 from deepcis.errors import ConfigError
 from deepcis.intervals import overlaps_any
 
@@ -157,7 +158,7 @@ def test_fold_datasets_hold_the_assigned_rows(tmp_path):
             assert f["start"][()].tolist() == expected["start"].tolist()
             first = expected.iloc[0]
             with h5py.File(sources[first["source"]]) as src:
-                assert np.array_equal(f["x"][0], src["x"][int(first["row"])])
+                assert np.array_equal(read_x(f, 0), read_x(src, int(first["row"])))
                 assert np.array_equal(f["y"][()][0], src["y"][int(first["row"])])
     assert total == 64
 

@@ -12,6 +12,7 @@ from _utils import make_split, randomise_batch_norm
 keras = pytest.importorskip("keras")
 
 from deepcis.contributions import explain_positives, read_contributions  # noqa: E402
+from deepcis.dataset import read_x  # noqa: E402
 from deepcis.deeplift import (  # noqa: E402
     Attributions,
     SummationError,
@@ -173,7 +174,7 @@ def test_contributions_file_holds_every_positive_window_aligned_to_coordinates(t
     table = explain_positives(tmp_path / "model.keras", data, tmp_path / "c.h5", tmp_path / "c.tsv", tmp_path / "c.png",
                               n_shuffles=3, seed=2, block=4)  # blocks that split the windows
     with h5py.File(data) as f:
-        y, starts, x = f["y"][()], f["start"][()], f["x"][()]
+        y, starts, x = f["y"][()], f["start"][()], read_x(f)
     for t, task in enumerate(["ap1", "gata"]):
         got = read_contributions(tmp_path / "c.h5", task)
         rows = np.flatnonzero(y[:, t] == 1)

@@ -40,7 +40,7 @@ def test_round_trip_decodes_to_genome(prepared, tmp_path, workers):
     train = out.windows[out.windows["split"] == "train"].reset_index(drop=True)
     assert n == len(train) == count_rows(bed)
     with dataset.open_dataset(h5) as f:
-        assert f["x"].dtype == np.uint8 and f["x"].shape == (n, 1000, 4)
+        assert f["x"].dtype == np.uint8 and f["x"].shape == (n, 1000) and f.attrs["x_encoding"] == "base_codes"
         assert f["y"].dtype == np.uint8 and f["y"].shape == (n, 2)
         assert dataset.dataset_tasks(f) == ["T1", "T2"]
         assert f.attrs["window_length"] == 1000 and f.attrs["split"] == "train"
@@ -49,8 +49,8 @@ def test_round_trip_decodes_to_genome(prepared, tmp_path, workers):
         assert chroms == train["chrom"].tolist()
         for i in range(n):
             seq = _sequence(genome, chroms[i], int(f["start"][i]), int(f["end"][i]))
-            assert decode_one_hot(f["x"][i]) == seq
-        assert f["x"][:].sum(axis=2).max() == 1
+            assert decode_one_hot(dataset.read_x(f, i)) == seq
+        assert dataset.read_x(f).sum(axis=2).max() == 1
 
 
 def test_chunks_gather_to_the_same_file(prepared, tmp_path):
@@ -126,14 +126,20 @@ def test_encode_rows_with_interleaved_chromosomes(prepared):
 
 
 def test_bad_label_in_worker_names_the_rows(prepared, tmp_path):
+    from deepcis.windows_file import labels_path
+
     genome, bed, _ = prepared
-    lines = open(bed).read().splitlines()
-    fields = lines[10].split("\t")
-    fields[4] = "2"
-    lines[10] = "\t".join(fields)
-    open(bed, "w").write("\n".join(lines) + "\n")
-    with pytest.raises(InputError, match=r"labels must be 0 or 1 \(data rows 9-12\)"):
+    with h5py.File(labels_path(bed), "r+") as f:
+        f["y"][9, 0] = 2  # data row 10
+    with pytest.raises(InputError, match=r"train\.labels\.h5: labels must be 0 or 1 \(data rows 9-12 of .*train\.bed\)"):
         encode_bed(genome, bed, tmp_path / "y.h5", 1000, ATTRS, block_rows=4, workers=2)
+    with h5py.File(labels_path(bed), "r+") as f:  # labels of another run: fewer rows than the BED
+        f["y"].resize(f["y"].shape[0] - 1, axis=0)
+    with pytest.raises(InputError, match="label rows for the .* windows"):
+        encode_bed(genome, bed, tmp_path / "z.h5", 1000, ATTRS)
+    labels_path(bed).unlink()
+    with pytest.raises(InputError, match="labels file of .*train.bed not found"):
+        encode_bed(genome, bed, tmp_path / "z.h5", 1000, ATTRS)
 
 
 def test_block_byte_ranges_slice_rows_exactly(tmp_path):

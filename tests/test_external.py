@@ -12,6 +12,7 @@ import yaml
 from _utils import SHARED_DATA, copy_workflow, run_snakemake, toy_inputs, write_bed
 
 from deepcis.config import validate_config
+from deepcis.dataset import read_x
 from deepcis.errors import ConfigError, InputError
 from deepcis.external import Sidecar, check_external_stages, peek_keras_file, read_sidecar, to_model_input
 
@@ -292,7 +293,7 @@ def test_workflow_evaluates_scores_interprets_and_tracks_an_external_model(tmp_p
     import h5py
 
     with h5py.File(work / "results" / "encode" / "valid.h5", "r") as f:
-        x = f["x"][:64].astype(np.float32)
+        x = read_x(f, slice(0, 64)).astype(np.float32)
     side = read_sidecar(tmp_path / "colleague.yaml")
     raw = keras.saving.load_model(tmp_path / "colleague.h5", compile=False)
 

@@ -18,6 +18,6 @@ def test_module_runs_prepare_and_encode_of_the_example(tmp_path):
     assert (tmp_path / "resources" / "example" / "genome.fa").is_file()
     for split in ("train", "valid", "test"):
         with h5py.File(tmp_path / "results" / "encode" / f"{split}.h5") as f:
-            assert f.attrs["n_windows"] > 0 and f["x"].shape[1:] == (600, 4)  # the example's window_length
+            assert f.attrs["n_windows"] > 0 and f["x"].shape[1:] == (600,)  # the example's window_length
             assert [t.decode() if isinstance(t, bytes) else t for t in f["tasks"][()]][:5] == [
                 "CTCF", "GATA1", "GATA1_TAL1", "FOXA1", "AP1"]  # fmt: skip

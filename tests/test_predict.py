@@ -39,7 +39,7 @@ def test_split(tmp_path_factory):
 
 def read_x_y(path):
     with dataset.open_dataset(path) as f:
-        return f["x"][()], f["y"][()], f["start"][()]
+        return dataset.read_x(f), f["y"][()], f["start"][()]
 
 
 def test_predictions_file_round_trip(tiny_model, test_split, tmp_path):

@@ -169,6 +169,8 @@ def test_bundled_example_on_slurm_matches_local_run(cluster, tmp_path):
     for split in ("train", "valid", "test"):
         bed = f"results/prepare/windows/{split}.bed"
         assert (remote / bed).read_bytes() == (local / bed).read_bytes(), bed
+        labels = f"results/prepare/windows/{split}.labels.h5"
+        assert (remote / labels).read_bytes() == (local / labels).read_bytes(), labels
         with h5py.File(remote / f"results/encode/{split}.h5", "r") as a, h5py.File(local / f"results/encode/{split}.h5", "r") as b:
             assert a["x"].shape[0] > 0
             for name in ("x", "y", "start", "end"):

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from _utils import make_split
 
+from deepcis.dataset import read_x
 from deepcis.errors import InputError
 
 TINY = {"conv_filters": [8, 8, 8], "kernel_size": 5, "pool_size": 2, "dense_units": 8}
@@ -60,7 +61,7 @@ def test_learns_planted_motifs(tmp_path):
                  hp=hp)  # fmt: skip
     model = keras.saving.load_model(tmp_path / "m" / "model.keras", safe_mode=True)
     with h5py.File(valid, "r", locking=False) as f:
-        p = model.predict(f["x"][:], verbose=0)
+        p = model.predict(read_x(f), verbose=0)
         y = f["y"][:]
     assert min(roc_auc_score(y[:, i], p[:, i]) for i in range(2)) > 0.9
 
@@ -171,7 +172,7 @@ def test_mixed_precision_keeps_float32_outputs(splits, tmp_path, setting, policy
     model = keras.saving.load_model(tmp_path / "m" / "model.keras", safe_mode=True)
     assert any(layer.dtype_policy.name == policy for layer in model.layers)
     with h5py.File(splits[1], "r", locking=False) as f:
-        p = model.predict(f["x"][:8], verbose=0)
+        p = model.predict(read_x(f, slice(0, 8)), verbose=0)
     assert p.dtype == np.float32 and np.isfinite(p).all()
 
 

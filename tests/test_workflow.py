@@ -21,7 +21,9 @@ from _utils import (
     write_config,
 )
 
+from deepcis.dataset import read_x
 from deepcis.genome import Genome, decode_one_hot
+from deepcis.prepare import read_windows_bed
 
 DREAM = SHARED_DATA / "hg19_chr22_20-21Mb_encode_dream"
 
@@ -83,19 +85,21 @@ def _check_split_files(workdir, genome_path, splits=("train", "valid", "test")):
             n = f["x"].shape[0]
             assert n > 0 and f.attrs["split"] == split
             # y: uint8 0/1, or float32 (NaN = missing) with signal tasks (the example's CTCF_signal)
-            assert f["x"].dtype == np.uint8 and f["y"].dtype in (np.uint8, np.float32)
+            # x: base codes (N, L), one byte per window base (the default encode.x_encoding)
+            assert f["x"].dtype == np.uint8 and f["x"].shape == (n, f.attrs["window_length"])
+            assert f["y"].dtype in (np.uint8, np.float32)
             assert len(f.attrs["genome_sha256"]) == 64 and len(f.attrs["config_sha256"]) == 64
-            bed = pd.read_csv(workdir / "results" / "prepare" / "windows" / f"{split}.bed", sep="\t")
+            bed, tasks = read_windows_bed(workdir / "results" / "prepare" / "windows" / f"{split}.bed", np.float32)
             assert len(bed) == n
             np.testing.assert_array_equal(f["start"][:], bed["start"].to_numpy())
-            np.testing.assert_allclose(f["y"][:], bed.iloc[:, 4:].to_numpy(np.float64), rtol=1e-5)
+            np.testing.assert_allclose(f["y"][:], bed[tasks].to_numpy(np.float64), rtol=1e-5)
             # round trip: decoded windows equal the genome (a sample of rows)
             for i in np.linspace(0, n - 1, min(n, 40)).astype(int):
                 chrom = f["chrom"][i].decode()
                 seq = genome.fetch(chrom, int(f["start"][i]), int(f["end"][i])).tobytes().decode().upper()
                 seq = "".join(c if c in "ACGT" else "N" for c in seq)
-                assert decode_one_hot(f["x"][i]) == seq
-            seen[split] = bed[["#chrom", "start", "end"]].rename(columns={"#chrom": "chrom"})
+                assert decode_one_hot(read_x(f, i)) == seq
+            seen[split] = bed[["chrom", "start", "end"]]
     return seen
 
 

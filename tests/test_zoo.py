@@ -9,6 +9,7 @@ from _utils import make_split
 
 keras = pytest.importorskip("keras")
 
+from deepcis.dataset import read_x  # noqa: E402
 from deepcis.errors import InputError  # noqa: E402
 from deepcis.ism import FastISM, ism, naive_ism  # noqa: E402
 from deepcis.keras_objects import load_model, with_metadata  # noqa: E402
@@ -108,7 +109,7 @@ def test_new_models_predict_and_score_variants_with_rc_averaging(tmp_path):
         import h5py
 
         with h5py.File(data) as f:
-            x = f["x"][()].astype(np.float32)
+            x = read_x(f).astype(np.float32)
         expected = (model.predict(x, verbose=0) + model.predict(x[:, ::-1, ::-1], verbose=0)) / 2
         np.testing.assert_allclose(pred.y_pred, expected, atol=1e-5)
         effects = score_variants(path, genome, vcf, tmp_path / f"{name}.tsv.gz", tmp_path / f"{name}.vcf.gz")

@@ -1,4 +1,4 @@
-"""Rule encode_chunk: one chunk of a split's windows -> one-hot HDF5."""
+"""Rule encode_chunk: one chunk of a split's windows -> HDF5 (x as base codes or one-hot)."""
 
 import json
 
@@ -28,5 +28,6 @@ n = encode_bed(
     block_rows=p["block_rows"],
     workers=snakemake.threads,
     label_dtype=p["label_dtype"],
+    x_encoding=p["x_encoding"],
 )
 log.info("encoded chunk %d of %d (%d windows) of %s", chunk[0], chunk[1], n, snakemake.input.bed)

@@ -215,16 +215,16 @@ def evaluate_reconstruction(model, datasets: dict, hp: dict, seed: int, batch_si
     streamed `block_rows` windows at a time."""
     import pandas as pd
 
-    from .dataset import open_dataset
+    from .dataset import XReader, open_dataset
 
     rows = []
     for i, (split, path) in enumerate(datasets.items()):
         bases = right = corrupted = restored = kept = kept_of = 0
         rng = np.random.default_rng(seed + i)
         with open_dataset(path) as f:
-            n = f["x"].shape[0]
+            n = XReader(f).shape[0]
             for lo in range(0, n, block_rows):  # memory bounded by the block, not the split
-                x = f["x"][lo : lo + block_rows]
+                x = XReader(f)[lo : lo + block_rows]
                 has_base = x.max(axis=-1) > 0
                 bases += int(has_base.sum())
                 right += int(_base_matches(model, x, x, batch_size)[has_base].sum())

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .dataset import dataset_tasks, open_dataset
+from .dataset import XReader, dataset_tasks, open_dataset
 from .errors import InputError
 from .io_utils import atomic_path, fsync_file
 
@@ -213,7 +213,7 @@ def _features_of(path, ks, transform, block_rows, rows: np.ndarray | None = None
     try:
         tasks = dataset_tasks(f)
         length = int(f.attrs["window_length"])
-        n = f["x"].shape[0]
+        n = XReader(f).shape[0]
         rows = np.arange(n) if rows is None else rows
         feats = np.empty((len(rows), n_features(ks)), dtype=np.float32)
         labels = np.empty((len(rows), len(tasks)), dtype=np.float32)
@@ -224,7 +224,7 @@ def _features_of(path, ks, transform, block_rows, rows: np.ndarray | None = None
             if a == b:
                 continue
             pick = rows[a:b] - lo
-            x = f["x"][lo:hi][pick]
+            x = XReader(f)[lo:hi][pick]
             feats[done : done + len(pick)] = kmer_features(x, ks, transform)
             labels[done : done + len(pick)] = f["y"][lo:hi][pick]
             done += len(pick)
@@ -286,7 +286,7 @@ def fit_kmer_baseline(train_path, valid_path, ks=DEFAULT_KS, Cs=DEFAULT_CS, seed
 
     def subset(path, cap):
         with open_dataset(path) as f:
-            n = f["x"].shape[0]
+            n = XReader(f).shape[0]
             tasks, length = dataset_tasks(f), int(f.attrs["window_length"])
         if cap is None or n <= cap:
             return None, n, tasks, length
@@ -426,7 +426,7 @@ def predict_baseline(model: BaselineModel | str | Path, dataset_path, out_path, 
         columns = model_task_columns(dataset_path, model.tasks, model.window_length, model_path or "k-mer baseline",
                                      dataset_tasks(f), int(f.attrs["window_length"]))  # fmt: skip
         tasks = list(model.tasks)
-        n = f["x"].shape[0]
+        n = XReader(f).shape[0]
         attrs = dataset_provenance(f, dataset_path) | {
             "model": str(model_path) if model_path else "", "predictor": "kmer_baseline", "reverse_complement": True,
             "model_sha256": sha256_file(model_path) if model_path else "",
@@ -434,7 +434,7 @@ def predict_baseline(model: BaselineModel | str | Path, dataset_path, out_path, 
         with create_predictions(out_path, n, tasks, attrs) as out:
             for lo in range(0, n, block_rows):
                 hi = min(n, lo + block_rows)
-                p = model.predict_x(f["x"][lo:hi])
+                p = model.predict_x(XReader(f)[lo:hi])
                 write_prediction_rows(out, lo, f["chrom"][lo:hi], f["start"][lo:hi], f["end"][lo:hi],
                                       f["y"][lo:hi].astype(np.float32)[:, columns], p)  # fmt: skip
     finally:

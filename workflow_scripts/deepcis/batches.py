@@ -9,6 +9,9 @@ A model may train on some of the file's tasks (`tasks`: label columns by name, i
 order) and on a seeded fraction of its rows (`fraction`, e.g. a few-positives transfer study).
 Augmentation of training batches: reverse complement (probability 1/2) and a random shift of
 up to `shift` bases either way (N fill), drawn from the same (seed, epoch) generator.
+Windows are read, cached, shuffled and augmented as base codes (one byte per base, whatever
+the file's layout: `dataset.XReader`) and expanded to one-hot per batch as it is yielded, so
+the in-memory cache and the buffer hold a quarter of the one-hot bytes.
 No TensorFlow here: the trainer wraps these numpy batches.
 """
 
@@ -18,16 +21,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dataset import dataset_tasks, open_dataset
+from .dataset import XReader, dataset_tasks, open_dataset
 from .errors import InputError
-from .genome import reverse_complement
+from .genome import N_CODE, codes_to_one_hot, reverse_complement_codes
 
 
 def shift_windows(x: np.ndarray, shifts: np.ndarray) -> np.ndarray:
-    """One-hot windows (B, L, 4) moved by `shifts` bases each (positive: towards the 3' end, the
-    sequence read from `shift` bases upstream); the bases moved in are N (all-zero rows), as in
-    Basenji's stochastic shift. A copy; x itself is untouched."""
-    out = np.zeros_like(x)
+    """Windows, one-hot (B, L, 4) or base codes (B, L), moved by `shifts` bases each (positive:
+    towards the 3' end, the sequence read from `shift` bases upstream); the bases moved in are N
+    (all-zero rows, code 4), as in Basenji's stochastic shift. A copy; x itself is untouched."""
+    out = np.zeros_like(x) if x.ndim == 3 else np.full_like(x, N_CODE)
     length = x.shape[1]
     for s in np.unique(shifts):
         rows = np.flatnonzero(shifts == s)
@@ -57,7 +60,7 @@ class BatchConfig:
 
 
 class HDF5Batches:
-    """Iterate (x uint8 (B, L, 4), y float32 (B, T)) batches of one split file.
+    """Iterate (x uint8 one-hot (B, L, 4), y float32 (B, T)) batches of one split file.
 
     `tasks`: the label columns to yield, by name and in that order (default: all, in the
     file's order). `fraction` < 1 keeps a random subset of the rows (seeded by
@@ -83,7 +86,8 @@ class HDF5Batches:
             if self._columns == list(range(len(self.file_tasks))):
                 self._columns = None
         self.window_length = int(self._file.attrs["window_length"])
-        n = self._file["x"].shape[0]
+        self._x = XReader(self._file)
+        n = self._x.shape[0]
         self.lo, self.hi = (0, n) if rows is None else (rows.start or 0, min(rows.stop or n, n))
         if not 0 < fraction <= 1:
             self._file.close()
@@ -95,14 +99,14 @@ class HDF5Batches:
             rng = np.random.default_rng([config.seed, 104729])
             self._index = self.lo + np.sort(rng.choice(total, size=keep, replace=False))
         self.n = self.hi - self.lo if self._index is None else len(self._index)
-        row_bytes = self.window_length * 4 + len(self.tasks) * 4
+        row_bytes = self.window_length + len(self.tasks) * 4  # base codes and float32 labels
         self._cache = None
         if self.n * row_bytes <= config.in_memory_bytes:
             parts = [self._read_file(lo, min(lo + 65536, self.n)) for lo in range(0, self.n, 65536)]
             if parts:
                 self._cache = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
             else:
-                self._cache = (np.zeros((0, self.window_length, 4), np.uint8), np.zeros((0, len(self.tasks)), np.float32))
+                self._cache = (np.zeros((0, self.window_length), np.uint8), np.zeros((0, len(self.tasks)), np.float32))
 
     def close(self):
         self._file.close()
@@ -122,19 +126,20 @@ class HDF5Batches:
         return self._read_file(lo, hi)
 
     def _read_file(self, lo: int, hi: int):
-        """Rows lo:hi of the kept rows (x, y float32 of the selected tasks)."""
+        """Rows lo:hi of the kept rows (x base codes (n, L), y float32 of the selected tasks)."""
+        codes = self._x.codes
         if self._index is None:
-            x = self._file["x"][self.lo + lo : self.lo + hi]
+            x = codes(slice(self.lo + lo, self.lo + hi))
             y = self._file["y"][self.lo + lo : self.lo + hi]
         else:
             rows = self._index[lo:hi]
             if len(rows) == 0:
-                x, y = self._file["x"][0:0], self._file["y"][0:0]
+                x, y = codes(slice(0, 0)), self._file["y"][0:0]
             elif rows[-1] - rows[0] + 1 <= 8 * len(rows):  # dense enough: one contiguous read, then pick
                 a, b = int(rows[0]), int(rows[-1]) + 1
-                x, y = self._file["x"][a:b][rows - a], self._file["y"][a:b][rows - a]
+                x, y = codes(slice(a, b))[rows - a], self._file["y"][a:b][rows - a]
             else:  # sparse: h5py point selection (sorted, unique)
-                x, y = self._file["x"][rows], self._file["y"][rows]
+                x, y = codes(rows), self._file["y"][rows]
         y = y.astype(np.float32)
         if self._columns is not None:
             y = y[:, self._columns]
@@ -179,15 +184,15 @@ class HDF5Batches:
             yield self._augment(carry_x, rng), carry_y
 
     def _augment(self, x, rng):
+        """Base codes (B, L) -> augmented one-hot (B, L, 4) (the expansion happens here, per batch)."""
         if self.config.shift:
             x = shift_windows(x, rng.integers(-self.config.shift, self.config.shift + 1, len(x)))
-        if not self.config.reverse_complement:
-            return x
-        flip = rng.random(len(x)) < 0.5
-        if flip.any():
-            x = x.copy()
-            x[flip] = reverse_complement(x[flip])
-        return x
+        if self.config.reverse_complement:
+            flip = rng.random(len(x)) < 0.5
+            if flip.any():
+                x = x.copy()
+                x[flip] = reverse_complement_codes(x[flip])
+        return codes_to_one_hot(x)
 
     def label_counts(self, block: int = 65536) -> tuple[np.ndarray, np.ndarray]:
         """Positives and observed (non-NaN) labels per task, streamed."""

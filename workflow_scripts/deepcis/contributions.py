@@ -63,7 +63,7 @@ def explain_positives(model_path, dataset_path, out_h5, summary_tsv, figure_png,
     binary task of the model); writes the HDF5 file, a per-task summary and a figure."""
     import h5py
 
-    from .dataset import dataset_tasks, open_dataset
+    from .dataset import XReader, dataset_tasks, open_dataset
     from .deeplift import check_summation, choose_method, deep_lift_shap
     from .keras_objects import load_model, model_metadata
     from .predict import model_task_columns, resolve_model_file
@@ -100,15 +100,15 @@ def explain_positives(model_path, dataset_path, out_h5, summary_tsv, figure_png,
                     t = model_tasks.index(task)
                     parts = []
                     for lo in range(0, len(rows), block):  # bounded memory: block windows at a time
-                        x = f["x"][rows[lo:lo + block]].astype(np.float32)
+                        x = XReader(f)[rows[lo:lo + block]].astype(np.float32)
                         parts.append(deep_lift_shap(model, x, t, n_shuffles, seed, batch_size, method, ig_steps,
                                                     keys=rows[lo:lo + block]))  # fmt: skip
                         log.info("%s: %d / %d windows", task, min(len(rows), lo + block), len(rows))
-                    result = _concatenate(parts, method, f["x"].shape[1:])
+                    result = _concatenate(parts, method, XReader(f).shape[1:])
                     limit = tolerance if method == "deeplift_shap" else ig_tolerance
                     worst = check_summation(result, limit, on_error, what=f"{task}: ")
                     g = out.create_group(task)
-                    g.create_dataset("x", data=f["x"][rows] if len(rows) else np.zeros((0, *f["x"].shape[1:]), np.uint8))
+                    g.create_dataset("x", data=XReader(f)[rows] if len(rows) else np.zeros((0, *XReader(f).shape[1:]), np.uint8))
                     chrom = [c.decode() if isinstance(c, bytes) else str(c) for c in f["chrom"][rows]] if len(rows) else []
                     g.create_dataset("chrom", data=np.array(chrom, dtype=object), dtype=h5py.string_dtype())
                     for name in ("start", "end"):

@@ -263,7 +263,7 @@ def write_fold_dataset(sources: dict, assignment: pd.DataFrame, k: int, n_folds:
                        attrs: dict, block_rows: int = 8192) -> int:  # fmt: skip
     """The HDF5 dataset of one part of fold `k`: the rows of the source splits assigned to it,
     in assignment order, `block_rows` at a time. Returns its number of rows."""
-    from .dataset import create_dataset, dataset_tasks, open_dataset, write_rows
+    from .dataset import XReader, create_dataset, dataset_tasks, open_dataset, write_rows
 
     mask = fold_parts(assignment["fold"].to_numpy(), k, n_folds) == part
     chosen = assignment[mask]
@@ -291,7 +291,7 @@ def write_fold_dataset(sources: dict, assignment: pd.DataFrame, k: int, n_folds:
                     raise InputError(sources[run["source"].iloc[0]], "fold assignment rows are not increasing")
                 for lo in range(0, len(rows), block_rows):
                     idx = rows[lo : lo + block_rows]
-                    write_rows(out, offset, h["x"][idx], h["y"][idx], h["chrom"][idx], h["start"][idx], h["end"][idx])
+                    write_rows(out, offset, XReader(h).codes(idx), h["y"][idx], h["chrom"][idx], h["start"][idx], h["end"][idx])
                     offset += len(idx)
     finally:
         for h in handles.values():

@@ -1,9 +1,12 @@
 """The HDF5 dataset contract (one file per split); see docs/architecture.md.
 
-Datasets: `x` uint8 (N, L, 4) one-hot; `y` (N, T) uint8 0/1 (or float32, NaN = missing);
-`chrom` (N,) UTF-8 strings; `start`, `end` (N,) int64; `tasks` (T,) UTF-8.
+Datasets: `x` uint8 (N, L) base codes (A=0 C=1 G=2 T=3, N and other IUPAC codes 4; the
+default, attribute `x_encoding` = "base_codes") or uint8 (N, L, 4) one-hot (`x_encoding` =
+"one_hot"; files without the attribute are one-hot); `y` (N, T) uint8 0/1 (or float32,
+NaN = missing); `chrom` (N,) UTF-8 strings; `start`, `end` (N,) int64; `tasks` (T,) UTF-8.
 Attributes: genome, genome_sha256, window_length, label_mode, split, deepcis_version,
-config_sha256 (plus n_windows). Files are written to a temp path and renamed when complete.
+config_sha256 (plus n_windows, x_encoding). Files are written to a temp path and renamed when
+complete. Read `x` through `XReader` (one-hot whatever the layout; `.codes()` for base codes).
 """
 
 from __future__ import annotations
@@ -15,9 +18,13 @@ import numpy as np
 
 from . import __version__
 from .errors import InputError
+from .genome import N_CODE, codes_to_one_hot, one_hot_to_codes
 from .io_utils import atomic_path, ensure_free_space, fsync_file
 
 REQUIRED_ATTRS = ("genome", "genome_sha256", "window_length", "label_mode", "split", "deepcis_version", "config_sha256")
+# layouts of `x`: one byte per base (the default, 1 byte per window base on disk), or one-hot
+# (4 bytes per base; for tools that read `x` themselves)
+X_ENCODINGS = ("base_codes", "one_hot")
 
 
 def _h5py():
@@ -43,17 +50,29 @@ def _create_contiguous(f, name: str, shape, dtype):
     return f[name]
 
 
+def x_shape(n: int, window_length: int, x_encoding: str) -> tuple:
+    """Shape of `x` on disk for a layout."""
+    if x_encoding not in X_ENCODINGS:
+        raise ValueError(f"x_encoding must be one of {X_ENCODINGS}; got {x_encoding!r}")
+    return (n, window_length) if x_encoding == "base_codes" else (n, window_length, 4)
+
+
 @contextmanager
-def create_dataset(path, n: int, window_length: int, tasks: list[str], attrs: dict, label_dtype=np.uint8):
-    """Open a new dataset file of `n` rows for writing; it appears at `path` only on success."""
+def create_dataset(path, n: int, window_length: int, tasks: list[str], attrs: dict, label_dtype=np.uint8,
+                   x_encoding: str = "base_codes"):  # fmt: skip
+    """Open a new dataset file of `n` rows for writing; it appears at `path` only on success.
+
+    `x_encoding`: "base_codes" (default; one byte per base) or "one_hot" (X_ENCODINGS).
+    """
     h5py = _h5py()
+    shape = x_shape(n, window_length, x_encoding)
     label_bytes = np.dtype(label_dtype).itemsize * len(tasks)
     # x, y, coordinates, chromosome names (variable-length strings: ~32 bytes each) and metadata
-    needed = n * (window_length * 4 + label_bytes + 16 + 32) + (1 << 20)
+    needed = n * (int(np.prod(shape[1:])) + label_bytes + 16 + 32) + (1 << 20)
     ensure_free_space(path, needed, f"{n:,} windows of {window_length} bp")
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w", locking=False) as f:
-            _create_contiguous(f, "x", (n, window_length, 4), np.uint8)
+            _create_contiguous(f, "x", shape, np.uint8)
             f.create_dataset("y", shape=(n, len(tasks)), dtype=label_dtype, chunks=(max(1, min(n, 65536)), max(1, len(tasks))))
             f.create_dataset("chrom", shape=(n,), dtype=h5py.string_dtype("utf-8"), chunks=(max(1, min(n, 65536)),))
             for name in ("start", "end"):
@@ -63,13 +82,29 @@ def create_dataset(path, n: int, window_length: int, tasks: list[str], attrs: di
             f.attrs["deepcis_version"] = __version__
             f.attrs["window_length"] = int(window_length)
             f.attrs["n_windows"] = int(n)
+            f.attrs["x_encoding"] = x_encoding
             yield f
         fsync_file(tmp)  # durable before it becomes visible under its final name
 
 
+def x_encoding_of(f) -> str:
+    """Layout of an open dataset's `x` (X_ENCODINGS); files older than the attribute are one-hot."""
+    value = f.attrs.get("x_encoding", "one_hot")
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def as_layout(x: np.ndarray, x_encoding: str) -> np.ndarray:
+    """Windows given as one-hot (n, L, 4) or base codes (n, L) in the layout `x_encoding`."""
+    x = np.asarray(x, dtype=np.uint8)
+    if x_encoding == "base_codes":
+        return one_hot_to_codes(x) if x.ndim == 3 else x
+    return codes_to_one_hot(x) if x.ndim == 2 else x
+
+
 def write_rows(f, offset: int, x, y, chrom, start, end):
-    """Write one block of windows (one-hot `x`, labels `y`, coordinates) at row `offset` of an open dataset."""
-    f["x"][offset : offset + len(start)] = x
+    """Write one block of windows (`x` one-hot or base codes, labels `y`, coordinates) at row
+    `offset` of an open dataset, converting `x` to the file's layout."""
+    f["x"][offset : offset + len(start)] = as_layout(x, x_encoding_of(f))
     write_small_rows(f, offset, y, chrom, start, end)
 
 
@@ -100,8 +135,81 @@ def open_h5(path, what: str, datasets, attributes=()):
 
 
 def open_dataset(path):
-    """Open a dataset read-only after checking that it follows the contract."""
-    return open_h5(path, "HDF5 dataset", ("x", "y", "chrom", "start", "end", "tasks"), REQUIRED_ATTRS)
+    """Open a dataset read-only after checking that it follows the contract (the layout and
+    shape of `x` included: a short or reshaped `x` is refused here, not met mid-training)."""
+    f = open_h5(path, "HDF5 dataset", ("x", "y", "chrom", "start", "end", "tasks"), REQUIRED_ATTRS)
+    problem = _x_problem(f)
+    if problem:
+        f.close()
+        raise InputError(path, problem)
+    return f
+
+
+def _x_problem(f) -> str | None:
+    encoding = x_encoding_of(f)
+    if encoding not in X_ENCODINGS:
+        return f"x_encoding {encoding!r} is not one of {X_ENCODINGS}"
+    x, n, length = f["x"], f["start"].shape[0], int(f.attrs["window_length"])
+    want = x_shape(n, length, encoding)
+    if x.dtype != np.uint8 or x.shape != want:
+        return f"x is {x.dtype} {x.shape}, but {encoding} x of {n:,} windows of {length} bp is uint8 {want}"
+    return None
+
+
+class XReader:
+    """The windows of an open dataset as one-hot (rows, L, 4) uint8, whatever `x`'s layout.
+
+    `reader[sel]` takes what h5py takes on the first axis (a slice, sorted unique rows, one
+    row); `reader.codes(sel)` gives base codes (rows, L) instead. Base codes above 4 (not a
+    base: a damaged file) are refused with an InputError naming the file and rows.
+    """
+
+    def __init__(self, f):
+        self.file = f
+        self.encoding = x_encoding_of(f)
+        self._x = f["x"]
+        n, length = self._x.shape[:2]
+        self.shape = (n, length, 4)
+        self.dtype = np.dtype(np.uint8)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def _raw(self, sel):
+        try:
+            return self._x[sel]
+        except OSError as error:  # h5py's read error (a truncated file); name the file
+            raise InputError(self.file.filename, f"cannot read x rows {_rows_text(sel)}: {error}") from None
+
+    def codes(self, sel=slice(None)) -> np.ndarray:
+        """Base codes (rows, L) of the rows `sel`."""
+        raw = self._raw(sel)
+        if self.encoding == "one_hot":
+            try:
+                return one_hot_to_codes(raw)
+            except ValueError as error:
+                raise InputError(self.file.filename, f"x rows {_rows_text(sel)}: {error}") from None
+        if raw.size and raw.max() > N_CODE:
+            raise InputError(self.file.filename, f"x rows {_rows_text(sel)} hold byte {int(raw.max())}: base codes "
+                             "are 0-4 (A C G T N); the file is damaged or not a deepcis dataset")  # fmt: skip
+        return raw
+
+    def __getitem__(self, sel) -> np.ndarray:
+        if self.encoding == "one_hot":
+            return self._raw(sel)
+        return codes_to_one_hot(self.codes(sel))
+
+
+def _rows_text(sel) -> str:
+    if isinstance(sel, slice):
+        return f"{sel.start or 0}:{'' if sel.stop is None else sel.stop}"
+    rows = np.atleast_1d(np.asarray(sel))
+    return f"{int(rows[0])}..{int(rows[-1])}" if rows.size > 1 else str(rows.ravel()[0]) if rows.size else "(none)"
+
+
+def read_x(f, sel=slice(None)) -> np.ndarray:
+    """One-hot (rows, L, 4) uint8 of rows `sel` of an open dataset (see XReader)."""
+    return XReader(f)[sel]
 
 
 def dataset_tasks(f) -> list[str]:
@@ -109,9 +217,10 @@ def dataset_tasks(f) -> list[str]:
     return [t.decode() if isinstance(t, bytes) else str(t) for t in f["tasks"][()]]
 
 
-def concatenate(parts: list, path, attrs: dict | None = None, block_rows: int = 8192):
+def concatenate(parts: list, path, attrs: dict | None = None, block_rows: int = 8192, x_encoding: str | None = None):
     """Gather chunk files (same tasks, window length and split) into one file, in order,
-    copying `block_rows` rows at a time so memory stays bounded."""
+    copying `block_rows` rows at a time so memory stays bounded. `x_encoding`: the output's
+    layout (default: the first chunk's)."""
     handles = [open_dataset(p) for p in parts]
     try:
         first = handles[0]
@@ -123,15 +232,43 @@ def concatenate(parts: list, path, attrs: dict | None = None, block_rows: int = 
         n = sum(h["start"].shape[0] for h in handles)
         merged_attrs = {k: first.attrs[k] for k in first.attrs if k not in ("n_windows", "chunk")}
         merged_attrs.update(attrs or {})
-        with create_dataset(path, n, window_length, tasks, merged_attrs, label_dtype=first["y"].dtype) as out:
+        encoding = x_encoding or x_encoding_of(first)
+        merged_attrs.pop("x_encoding", None)
+        with create_dataset(path, n, window_length, tasks, merged_attrs, label_dtype=first["y"].dtype, x_encoding=encoding) as out:
             offset = 0
             for h in handles:
                 m = h["start"].shape[0]
+                x = XReader(h)
                 for lo in range(0, m, block_rows):
                     hi = min(m, lo + block_rows)
-                    write_rows(out, offset + lo, h["x"][lo:hi], h["y"][lo:hi], h["chrom"][lo:hi], h["start"][lo:hi], h["end"][lo:hi])
+                    write_rows(out, offset + lo, x.codes(slice(lo, hi)), h["y"][lo:hi], h["chrom"][lo:hi], h["start"][lo:hi], h["end"][lo:hi])
                 offset += m
     finally:
         for h in handles:
             h.close()
     return n
+
+
+def main(argv=None):
+    """`python -m deepcis.dataset convert IN OUT --x-encoding one_hot|base_codes`: rewrite a split
+    file with the other layout of `x` (block by block; every other dataset and attribute kept)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m deepcis.dataset", description=main.__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    convert = sub.add_parser("convert", help="rewrite a split file with another layout of x")
+    convert.add_argument("source", type=Path)
+    convert.add_argument("target", type=Path)
+    convert.add_argument("--x-encoding", choices=X_ENCODINGS, required=True)
+    args = parser.parse_args(argv)
+    if args.source.resolve() == args.target.resolve():
+        parser.error("target must differ from source")
+    try:
+        n = concatenate([args.source], args.target, x_encoding=args.x_encoding)
+    except InputError as error:
+        parser.exit(2, f"error: {error}\n")
+    print(f"{args.target}: {n:,} windows, x as {args.x_encoding}")
+
+
+if __name__ == "__main__":
+    main()

@@ -90,14 +90,14 @@ def random_seeds(n: int, length: int, gc: float, seed: int) -> np.ndarray:
 
 def window_seeds(dataset_path, n: int, task_column: int, seed: int) -> tuple[np.ndarray, pd.DataFrame]:
     """N windows of a dataset split labelled 0 for the task (random, seeded) and their coordinates."""
-    from .dataset import open_dataset
+    from .dataset import XReader, open_dataset
 
     with open_dataset(dataset_path) as f:
         y = np.asarray(f["y"][:, task_column], np.float32)
         negative = np.flatnonzero(y == 0)
         pool = negative if len(negative) >= n else np.arange(len(y))
         rows = np.sort(np.random.default_rng([int(seed), 2]).choice(pool, size=min(n, len(pool)), replace=False))
-        x = f["x"][rows]
+        x = XReader(f)[rows]
         chrom = [c.decode() if isinstance(c, bytes) else str(c) for c in f["chrom"][rows]]
         where = pd.DataFrame({"chrom": chrom, "start": f["start"][rows], "end": f["end"][rows]})
     return x, where
@@ -389,12 +389,12 @@ def implantation_experiment(model_path, cfg: dict, motifs_file, dataset_path, ou
             raise ConfigError(f"design.implant.{key}: {cfg[key]!r} is not in {motifs_file} ({', '.join(motifs)})")
     model = load_model(resolve_model_file(model_path))
     tasks = list(model_metadata(model)["tasks"])
-    from .dataset import open_dataset
+    from .dataset import XReader, open_dataset
 
     with open_dataset(dataset_path) as f:
-        n = min(cfg["backgrounds"], f["x"].shape[0])
-        rows = np.sort(np.random.default_rng([int(seed), 4]).choice(f["x"].shape[0], size=n, replace=False))
-        real = f["x"][rows]
+        n = min(cfg["backgrounds"], XReader(f).shape[0])
+        rows = np.sort(np.random.default_rng([int(seed), 4]).choice(XReader(f).shape[0], size=n, replace=False))
+        real = XReader(f)[rows]
     backgrounds = shuffled_backgrounds(real, seed)
     table = spacing_scan(model, backgrounds, motifs[cfg["a"]], motifs[cfg["b"]] if cfg.get("b") else None,
                          cfg["spacings"], cfg["orientations"], batch_size, True, tasks)  # fmt: skip

@@ -31,7 +31,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from .dataset import dataset_tasks, open_dataset
+from .dataset import XReader, dataset_tasks, open_dataset
 from .errors import InputError
 from .io_utils import atomic_path, fsync_file
 
@@ -62,7 +62,7 @@ def write_embeddings(model_path, dataset_path, out_path, batch_size: int = 256, 
         if int(model.inputs[0].shape[1]) != length:
             raise InputError(dataset_path, f"window length {length} differs from the autoencoder's "
                                            f"{int(model.inputs[0].shape[1])} bp ({model_path})")  # fmt: skip
-        n, tasks = f["x"].shape[0], dataset_tasks(f)
+        n, tasks = XReader(f).shape[0], dataset_tasks(f)
         attrs = dataset_provenance(f, dataset_path) | {
             "model": str(model_path), "model_sha256": sha256_file(model_path), "code_shape": json.dumps(code),
             "deepcis_version": __version__, "n_windows": int(n),
@@ -77,7 +77,7 @@ def write_embeddings(model_path, dataset_path, out_path, batch_size: int = 256, 
                 out.create_dataset("tasks", data=np.array(tasks, dtype=object), dtype=h5py.string_dtype("utf-8"))
                 out.attrs.update(attrs)
                 for lo in range(0, n, block_rows):
-                    x = f["x"][lo : lo + block_rows].astype(np.float32)
+                    x = XReader(f)[lo : lo + block_rows].astype(np.float32)
                     z = [np.asarray(enc.predict_on_batch(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
                     out["embedding"][lo : lo + len(x)] = np.concatenate(z).reshape(len(x), width)
             fsync_file(tmp)
@@ -272,13 +272,13 @@ def untrained_embeddings(hp: dict, window_length: int, seed: int, datasets: dict
     out = {}
     for split, path in datasets.items():
         with open_dataset(path) as f:
-            n = f["x"].shape[0]
+            n = XReader(f).shape[0]
             wanted = np.arange(n) if rows is None or rows.get(split) is None else np.asarray(rows[split])
             parts = []
             for lo in range(0, n, block_rows):
                 a, b = np.searchsorted(wanted, [lo, lo + block_rows])
                 if a < b:
-                    parts.append(embed(model, f["x"][lo : lo + block_rows][wanted[a:b] - lo], batch_size))
+                    parts.append(embed(model, XReader(f)[lo : lo + block_rows][wanted[a:b] - lo], batch_size))
             out[split] = np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
     return out
 

@@ -1,11 +1,14 @@
-"""The encode stage: windows BED -> genome fetch -> one-hot -> HDF5, streamed in blocks.
+"""The encode stage: windows BED -> genome fetch -> base codes (or one-hot) -> HDF5, streamed
+in blocks.
 
 A chunk job encodes rows [lo, hi) of a split's windows BED. The rows are cut into blocks of
-`block_rows`; each block is parsed, fetched, encoded and its one-hot bytes written straight to
-their place in the (contiguous, pre-allocated) `x` dataset with `os.pwrite`. With
-`workers` > 1 the blocks run in parallel worker processes; the parent writes the small
-per-row datasets (labels, coordinates) in order. Peak memory is set by the block size
-(about block_rows x window_length x 5 bytes per worker), not by the genome or the BED.
+`block_rows`; each block is parsed, fetched, encoded and its bytes (one base code per base by
+default, `x_encoding="one_hot"` for 4 bytes per base) written straight to their place in the
+(contiguous, pre-allocated) `x` dataset with `os.pwrite`. With `workers` > 1 the blocks run in
+parallel worker processes; the parent writes the small per-row datasets (labels,
+coordinates) in order. Peak memory is set by the block size (about block_rows x
+window_length x 2 bytes per worker for base codes, x 5 for one-hot), not by the genome or the
+BED.
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pandas as pd
 
-from . import dataset
+from . import dataset, windows_file
 from .errors import InputError
-from .genome import Genome
+from .genome import BASE_CODES, Genome
 from .prepare import read_windows_header
 
 
@@ -60,9 +63,12 @@ def block_byte_ranges(bed_path, lo: int, hi: int, block_rows: int) -> list[tuple
     return [(a, b - a, marks[a], marks[b]) for a, b in zip(wanted[:-1], wanted[1:])]
 
 
-def encode_rows(genome: Genome, frame: pd.DataFrame, window_length: int) -> np.ndarray:
-    """One-hot (n, L, 4) of the windows in `frame` (any order, several chromosomes)."""
-    x = np.empty((len(frame), window_length, 4), dtype=np.uint8)
+def encode_rows(genome: Genome, frame: pd.DataFrame, window_length: int, x_encoding: str = "one_hot") -> np.ndarray:
+    """One-hot (n, L, 4), or base codes (n, L) with `x_encoding="base_codes"`, of the windows
+    in `frame` (any order, several chromosomes)."""
+    codes = x_encoding == "base_codes"
+    read = genome.fetch_windows if codes else genome.one_hot_windows
+    x = np.empty(dataset.x_shape(len(frame), window_length, x_encoding), dtype=np.uint8)
     starts = frame["start"].to_numpy(np.int64)
     bad = np.flatnonzero(frame["end"].to_numpy(np.int64) - starts != window_length)
     if bad.size:
@@ -70,9 +76,11 @@ def encode_rows(genome: Genome, frame: pd.DataFrame, window_length: int) -> np.n
         raise ValueError(f"window {row['chrom']}:{row['start']}-{row['end']} is not {window_length} bp long")
     for chrom, rows in frame.groupby("chrom", sort=False).indices.items():
         if rows[-1] - rows[0] + 1 == rows.size:  # contiguous (sorted BED): encode in place
-            genome.one_hot_windows(chrom, starts[rows], window_length, out=x[rows[0] : rows[-1] + 1])
+            read(chrom, starts[rows], window_length, out=x[rows[0] : rows[-1] + 1])
         else:
-            x[rows] = genome.one_hot_windows(chrom, starts[rows], window_length)
+            x[rows] = read(chrom, starts[rows], window_length)
+    if codes:  # ASCII -> base codes, in place
+        np.take(BASE_CODES, x, out=x)
     return x
 
 
@@ -80,11 +88,14 @@ def encode_rows(genome: Genome, frame: pd.DataFrame, window_length: int) -> np.n
 _STATE: dict = {}
 
 
-def _init_worker(genome_path, bed_path, out_path, x_offset, columns, window_length, label_dtype="uint8"):
+def _init_worker(genome_path, bed_path, out_path, x_offset, columns, window_length, label_dtype="uint8",
+                 x_encoding="base_codes"):  # fmt: skip
     _STATE.update(
+        x_encoding=x_encoding,
         label_dtype=np.dtype(label_dtype),
         genome=Genome(genome_path),
         bed=open(bed_path, "rb"),
+        labels=windows_file.open_labels(bed_path),
         out=os.open(out_path, os.O_WRONLY),
         x_offset=x_offset,
         columns=columns,
@@ -97,32 +108,32 @@ def _close_worker():
     if _STATE:
         _STATE["genome"].close()
         _STATE["bed"].close()
+        _STATE["labels"].close()
         os.close(_STATE["out"])
         _STATE.clear()
 
 
 def _encode_block(block):
-    """Parse, check, encode one block and pwrite its one-hot rows; return the small columns."""
-    first_row, n_rows, byte_lo, byte_hi = block
+    """Parse, check, encode one block and pwrite its rows of x; return the small columns."""
+    first_row, n_rows, byte_lo, byte_hi, bed_row = block
     s = _STATE
     s["bed"].seek(byte_lo)
     text = s["bed"].read(byte_hi - byte_lo)
-    columns, length = s["columns"], s["window_length"]
-    tasks = columns[4:]
-    frame = pd.read_csv(
-        io.BytesIO(text), sep="\t", header=None, names=columns,
-        dtype={"chrom": object, "name": object, "start": np.int64, "end": np.int64} | dict.fromkeys(tasks, np.float32),
-    )  # fmt: skip
+    length = s["window_length"]
+    frame = pd.read_csv(io.BytesIO(text), sep="\t", header=None, names=windows_file.WINDOWS_BED_FIXED,
+                        dtype={"chrom": object, "name": object, "start": np.int64, "end": np.int64})  # fmt: skip
     if len(frame) != n_rows:
         raise InputError(s["bed_path"], f"expected {n_rows} rows from row {first_row + 1}, read {len(frame)}")
-    labels = frame[tasks].to_numpy(np.float32)
+    labels = s["labels"]["y"][bed_row : bed_row + n_rows].astype(np.float32)
+    where = f"data rows {bed_row + 1}-{bed_row + n_rows} of {s['bed_path']}"
     if s.get("label_dtype", np.dtype(np.uint8)) == np.uint8:
         if np.isnan(labels).any() or not np.isin(labels, (0, 1)).all():
-            raise InputError(s["bed_path"], f"labels must be 0 or 1 (data rows {first_row + 1}-{first_row + n_rows})")
+            raise InputError(s["labels"].filename, f"labels must be 0 or 1 ({where})")
     elif np.isinf(labels).any():
-        raise InputError(s["bed_path"], f"infinite targets (data rows {first_row + 1}-{first_row + n_rows})")
-    x = encode_rows(s["genome"], frame, length)
-    view, at = memoryview(x).cast("B"), s["x_offset"] + first_row * length * 4
+        raise InputError(s["labels"].filename, f"infinite targets ({where})")
+    x = encode_rows(s["genome"], frame, length, s["x_encoding"])
+    row_bytes = x[0].nbytes if len(x) else 0
+    view, at = memoryview(x).cast("B"), s["x_offset"] + first_row * row_bytes
     first, size = at, view.nbytes
     while view:  # pwrite may write less than asked
         written = os.pwrite(s["out"], view, at)
@@ -148,8 +159,9 @@ def encode_bed(
     workers: int = 1,
     chunk: tuple[int, int] | None = None,
     label_dtype: str = "uint8",
+    x_encoding: str = "base_codes",
 ) -> int:
-    """Encode rows of a windows BED into a new one-hot HDF5 dataset (docs/architecture.md).
+    """Encode rows of a windows BED into a new HDF5 dataset (docs/architecture.md).
 
     Parameters
     ----------
@@ -175,6 +187,9 @@ def encode_bed(
         ``(index, n_chunks)``, index 0-based: encode that contiguous part of the rows.
     label_dtype : {"uint8", "float32"}
         0/1 labels, or float32 (signal targets; NaN = missing label).
+    x_encoding : {"base_codes", "one_hot"}
+        Layout of `x`: one base code per base (A=0 C=1 G=2 T=3 N=4; read it with
+        `dataset.XReader`), or one-hot (N, L, 4).
 
     Returns
     -------
@@ -188,11 +203,16 @@ def encode_bed(
     n_total = count_rows(bed_path)
     lo, hi = chunk_bounds(n_total, *chunk) if chunk else rows if rows is not None else (0, n_total)
     hi = min(hi, n_total)
-    blocks = [(a - lo, n, b0, b1) for a, n, b0, b1 in block_byte_ranges(bed_path, lo, hi, block_rows)]
+    with windows_file.open_labels(bed_path) as labels_file:
+        if labels_file["y"].shape[0] != n_total:
+            raise InputError(labels_file.filename, f"{labels_file['y'].shape[0]:,} label rows for the {n_total:,} windows "
+                             f"of {bed_path} (files of different prepare runs?)")  # fmt: skip
+    blocks = [(a - lo, n, b0, b1, a) for a, n, b0, b1 in block_byte_ranges(bed_path, lo, hi, block_rows)]
     Genome(genome_path).close()  # fail on a bad genome before any file is created
-    with dataset.create_dataset(out_path, max(0, hi - lo), window_length, tasks, attrs, label_dtype=np.dtype(label_dtype)) as f:
+    with dataset.create_dataset(out_path, max(0, hi - lo), window_length, tasks, attrs, label_dtype=np.dtype(label_dtype),
+                                x_encoding=x_encoding) as f:  # fmt: skip
         f.flush()
-        args = (genome_path, bed_path, f.filename, f["x"].id.get_offset() or 0, columns, window_length, label_dtype)
+        args = (genome_path, bed_path, f.filename, f["x"].id.get_offset() or 0, columns, window_length, label_dtype, x_encoding)
         if workers > 1 and len(blocks) > 1:
             pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=args)
             results = pool.map(_encode_block, blocks)
@@ -201,7 +221,7 @@ def encode_bed(
             _init_worker(*args)
             results = map(_encode_block, blocks)
         try:
-            for (offset, _, _, _), (y, chrom, start, end) in zip(blocks, results):
+            for (offset, *_), (y, chrom, start, end) in zip(blocks, results):
                 dataset.write_small_rows(f, offset, y, chrom, start, end)
         finally:
             if pool is not None:

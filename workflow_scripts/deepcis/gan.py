@@ -121,10 +121,10 @@ def real_windows(path, length: int, max_rows: int | None = MAX_REAL_ROWS, seed: 
     """Windows of a split cropped to their central `length` bases, those with an N left out;
     at most `max_rows` (a seeded random subset of the split's rows, in file order), read
     `block_rows` at a time. uint8 (N, length, 4)."""
-    from .dataset import open_dataset
+    from .dataset import XReader, open_dataset
 
     with open_dataset(path) as f:
-        n = f["x"].shape[0]
+        n = XReader(f).shape[0]
         wanted = np.arange(n)
         if max_rows is not None and n > max_rows:
             wanted = np.sort(np.random.default_rng(seed).choice(n, int(max_rows), replace=False))
@@ -132,7 +132,7 @@ def real_windows(path, length: int, max_rows: int | None = MAX_REAL_ROWS, seed: 
         for lo in range(0, n, block_rows):
             a, b = np.searchsorted(wanted, [lo, lo + block_rows])
             if a < b:
-                x = crop_center(f["x"][lo : lo + block_rows][wanted[a:b] - lo], length)
+                x = crop_center(XReader(f)[lo : lo + block_rows][wanted[a:b] - lo], length)
                 parts.append(x[x.max(axis=-1).min(axis=-1) > 0])
     return np.concatenate(parts) if parts else np.zeros((0, length, 4), np.uint8)
 

@@ -1,8 +1,11 @@
-"""Genome access (pyfaidx index and memory-mapped reads of FASTA; py2bit for UCSC 2bit) and
-one-hot encoding.
+"""Genome access (pyfaidx index and memory-mapped reads of FASTA; py2bit for UCSC 2bit),
+one-hot encoding and base codes.
 
 Channels are A, C, G, T; N and every other IUPAC code is an all-zero row; lowercase
 (soft-masked) bases encode like uppercase. Reverse complement = flip both axes.
+Base codes (one byte per base, the packed `x` of the HDF5 splits): A=0 C=1 G=2 T=3, N and
+every other IUPAC code 4; code 4 expands to the all-zero one-hot row, so codes and one-hot
+carry the same information and convert both ways exactly.
 """
 
 from __future__ import annotations
@@ -26,6 +29,15 @@ for _i, _base in enumerate(ALPHABET):
     _ONE_HOT_ROWS[ord(_base.lower()), _i] = 1
 _ONE_HOT_WORDS = _ONE_HOT_ROWS.view(np.uint32).ravel()
 
+N_CODE = 4
+# ASCII -> base code; one-hot of code c is row c of _CODE_ROWS (row 4, N, is all zeros)
+BASE_CODES = np.full(256, N_CODE, dtype=np.uint8)
+for _i, _base in enumerate(ALPHABET):
+    BASE_CODES[ord(_base)] = _i
+    BASE_CODES[ord(_base.lower())] = _i
+_CODE_WORDS = np.concatenate([np.eye(4, dtype=np.uint8), np.zeros((1, 4), np.uint8)]).view(np.uint32).ravel()
+_COMPLEMENT_CODES = np.array([3, 2, 1, 0, 4], dtype=np.uint8)
+
 _IS_N = np.zeros(256, dtype=bool)
 _IS_N[[ord("N"), ord("n")]] = True
 _IS_GC = np.zeros(256, dtype=bool)
@@ -42,6 +54,42 @@ def one_hot_encode(codes: np.ndarray, out: np.ndarray | None = None) -> np.ndarr
         out = np.empty(codes.shape + (4,), dtype=np.uint8)
     np.take(_ONE_HOT_WORDS, codes, out=out.view(np.uint32).reshape(codes.shape), mode="clip")
     return out
+
+
+def codes_to_one_hot(codes: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Base codes (..., L) uint8 -> one-hot (..., L, 4) uint8 (code 4 -> all-zero row).
+
+    Codes above 4 are not base codes; the caller checks them (`dataset.XReader`) - here they
+    are clipped to 4 (N).
+    """
+    codes = np.ascontiguousarray(codes, dtype=np.uint8)
+    if out is None:
+        out = np.empty(codes.shape + (4,), dtype=np.uint8)
+    np.take(_CODE_WORDS, codes, out=out.view(np.uint32).reshape(codes.shape), mode="clip")
+    return out
+
+
+def one_hot_to_codes(x: np.ndarray) -> np.ndarray:
+    """One-hot (..., L, 4) -> base codes (..., L) uint8; an all-zero row is N (4).
+
+    Raises ValueError on a row that is not one-hot (values other than 0/1, or more than one 1):
+    base codes cannot hold it, and silently picking one channel would change the data.
+    """
+    x = np.asarray(x)
+    total = x.sum(axis=-1, dtype=np.int64)
+    if total.size and (total.max() > 1 or x.min() < 0 or x.max() > 1):
+        raise ValueError("not one-hot: some row has values other than 0/1 or more than one 1")
+    return np.where(total > 0, x.argmax(axis=-1), N_CODE).astype(np.uint8)
+
+
+def ascii_to_codes(ascii_codes: np.ndarray) -> np.ndarray:
+    """ASCII bytes (uint8) of bases -> base codes (case-insensitive; non-ACGT -> 4)."""
+    return BASE_CODES[np.asarray(ascii_codes, dtype=np.uint8)]
+
+
+def reverse_complement_codes(codes: np.ndarray) -> np.ndarray:
+    """Reverse complement of base codes (..., L): the last axis reversed and complemented."""
+    return _COMPLEMENT_CODES[np.minimum(codes[..., ::-1], N_CODE)]
 
 
 def one_hot_sequence(sequence: str) -> np.ndarray:
@@ -202,9 +250,9 @@ class Genome:
         skip = start - first_line * rec.line_bases
         return bases[skip : skip + end - start]
 
-    def fetch_windows(self, chrom: str, starts: np.ndarray, length: int) -> np.ndarray:
-        """ASCII codes (n, length) of windows [start, start + length) on one chromosome."""
-        return self._windows(chrom, starts, length, one_hot=False)
+    def fetch_windows(self, chrom: str, starts: np.ndarray, length: int, out: np.ndarray | None = None) -> np.ndarray:
+        """ASCII codes (n, length) of windows [start, start + length) on one chromosome, written into `out` if given."""
+        return self._windows(chrom, starts, length, one_hot=False, out=out)
 
     def one_hot_windows(self, chrom: str, starts: np.ndarray, length: int, out: np.ndarray | None = None) -> np.ndarray:
         """One-hot (n, length, 4) uint8 of windows on one chromosome, written into `out` if given."""

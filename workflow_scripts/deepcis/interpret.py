@@ -237,7 +237,7 @@ def filter_motifs(model_path, dataset_path, database, summary_tsv, matches_tsv, 
                   max_windows: int = 2000, fraction: float = 0.5, min_sites: int = 10, max_q: float = 0.05,
                   top: int = 5, seed: int = 0, logos: int = 12) -> dict:  # fmt: skip
     """PWMs of the first convolution's filters from a split's windows, matched to a database."""
-    from .dataset import open_dataset
+    from .dataset import XReader, open_dataset
     from .filter_motifs import filter_motif_table, filter_pfms
     from .interpret_plots import filter_logo_figure
     from .keras_objects import load_model, model_metadata
@@ -245,7 +245,7 @@ def filter_motifs(model_path, dataset_path, database, summary_tsv, matches_tsv, 
 
     model_file = resolve_model_file(model_path)
     with open_dataset(dataset_path) as f:
-        n = f["x"].shape[0]
+        n = XReader(f).shape[0]
         model = load_model(model_file)
         length = int(model_metadata(model)["window_length"])
         if int(f.attrs["window_length"]) != length:
@@ -257,7 +257,7 @@ def filter_motifs(model_path, dataset_path, database, summary_tsv, matches_tsv, 
         rest = np.setdiff1d(np.arange(n), positive)
         rng = np.random.default_rng(seed)
         chosen = np.concatenate([rng.permutation(positive), rng.permutation(rest)])[:max_windows]
-        x = f["x"][np.sort(chosen)]
+        x = XReader(f)[np.sort(chosen)]
     pfms, sites, max_act = filter_pfms(model, x, fraction)
     summary, matches, queries = filter_motif_table(pfms, sites, max_act, database, min_sites, max_q, top)
     with atomic_path(summary_tsv) as tmp:

@@ -32,17 +32,13 @@ from typing import NamedTuple
 import numpy as np
 
 from .errors import InputError
-from .genome import ALPHABET
+from .genome import ALPHABET, N_CODE
+from .genome import BASE_CODES as _ENCODE
 
-N_CODE = 4
 #: total pseudocount added to every column, spread over the bases by the background
 DEFAULT_PSEUDOCOUNT = 1.0
 UNIFORM_BACKGROUND = (0.25, 0.25, 0.25, 0.25)
 
-_ENCODE = np.full(256, N_CODE, dtype=np.uint8)
-for _i, _base in enumerate(ALPHABET):
-    _ENCODE[ord(_base)] = _i
-    _ENCODE[ord(_base.lower())] = _i
 # letters of codes 0-4 (A, C, G, T, N), upper and lower case (soft-masked)
 CODE_LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
 CODE_LETTERS_LOWER = np.frombuffer(b"acgtn", dtype=np.uint8)

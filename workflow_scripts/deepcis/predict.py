@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .dataset import dataset_tasks, open_dataset
+from .dataset import XReader, dataset_tasks, open_dataset
 from .errors import InputError
 from .genome import reverse_complement
 from .io_utils import atomic_path, fsync_file
@@ -202,7 +202,7 @@ def predict_dataset(model_path, dataset_path, out_path, batch_size: int = 256, r
         meta = model_metadata(model)
         columns = model_task_columns(dataset_path, meta["tasks"], meta["window_length"], model_file, data_tasks, data_window)
         tasks = list(meta["tasks"])
-        n = f["x"].shape[0]
+        n = XReader(f).shape[0]
         attrs = dataset_provenance(f, dataset_path) | {
             "model": str(model_path), "model_sha256": sha256_file(model_file), "predictor": "keras",
             "reverse_complement": bool(reverse_complement),
@@ -212,7 +212,7 @@ def predict_dataset(model_path, dataset_path, out_path, batch_size: int = 256, r
         with create_predictions(out_path, n, tasks, attrs) as out:
             for lo in range(0, n, block_rows):
                 hi = min(n, lo + block_rows)
-                x = f["x"][lo:hi]
+                x = XReader(f)[lo:hi]
                 p = _predict_block(model, x, batch_size, reverse_complement)
                 if p.shape != (hi - lo, len(tasks)):
                     raise InputError(model_file, f"model output shape {p.shape} is not (windows, {len(tasks)} tasks)")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import intervals, labels, negatives, splits, window_filters
+from . import intervals, labels, negatives, splits, window_filters, windows_file
 from .errors import ConfigError, InputError
 from .genome import Genome
 from .io_utils import atomic_path
@@ -308,40 +308,22 @@ def _stats(windows, tasks, pos_dropped, neg_dropped, boundary, n_pos_raw, n_neg_
     return pd.DataFrame(rows, columns=["section", "split", "item", "value"])
 
 
-WINDOWS_BED_FIXED = ["chrom", "start", "end", "name"]  # then one 0/1 column per task
-
-
 def write_windows_bed(windows: pd.DataFrame, tasks: list[str], split_name: str, path) -> int:
-    """One split's windows as BED4 + one column per task (0/1; or float targets with NA for a
-    missing label when the tasks sheet has signal tasks or measured regions), with a '#' header."""
-    part = windows[windows["split"] == split_name]
-    with atomic_path(path) as tmp:
-        with open(tmp, "w") as handle:
-            handle.write("#" + "\t".join([*WINDOWS_BED_FIXED, *tasks]) + "\n")
-            part[[*WINDOWS_BED_FIXED, *tasks]].to_csv(handle, sep="\t", header=False, index=False, na_rep="NA",
-                                                      float_format="%.6g")  # fmt: skip
-    return len(part)
+    """One split's windows as a windows BED (chrom, start, end, name) and its labels file
+    (`deepcis.windows_file`: 0/1 uint8, or float32 targets with NaN for a missing label when
+    the tasks sheet has signal tasks or measured regions)."""
+    return windows_file.write_windows(windows[windows["split"] == split_name], tasks, path)
 
 
 def read_windows_header(path) -> list[str]:
-    """The column names of a windows BED (its '#' header), or InputError if it has none."""
-    with open(path) as handle:
-        header = handle.readline()
-    if not header.startswith("#" + "\t".join(WINDOWS_BED_FIXED)):
-        raise InputError(path, "not a deepcis windows BED (missing '#chrom start end name <tasks>' header)", 1)
-    return header[1:].rstrip("\n").split("\t")
+    """The columns of a windows BED and its labels (`chrom start end name <tasks>`), or InputError."""
+    return windows_file.read_header(path)
 
 
 def read_windows_bed(path, label_dtype=np.uint8) -> tuple[pd.DataFrame, list[str]]:
-    """Read a windows BED written by `write_windows_bed` (header gives the task names);
-    `label_dtype` float32 for float targets (NA -> NaN)."""
-    columns = read_windows_header(path)
-    tasks = columns[len(WINDOWS_BED_FIXED) :]
-    frame = pd.read_csv(
-        path, sep="\t", comment=None, skiprows=1, header=None, names=columns,
-        dtype={"chrom": object, "name": object, "start": np.int64, "end": np.int64} | dict.fromkeys(tasks, label_dtype),
-    )  # fmt: skip
-    return frame, tasks
+    """Read a windows BED written by `write_windows_bed` with its labels (one column per task);
+    `label_dtype` float32 for float targets (NaN kept)."""
+    return windows_file.read_windows(path, label_dtype)
 
 
 def write_stats(stats: pd.DataFrame, path):

@@ -21,7 +21,7 @@ treats them:
 
 The territory is processed `block_bins` bins at a time and the rows are appended to the
 windows BED as they are made, so memory is bounded by the block, not by the territory.
-The output is an ordinary windows BED (docs/architecture.md): the encode stage turns it into
+The output is an ordinary windows BED and its labels file (docs/architecture.md): the encode stage turns it into
 an HDF5 dataset and the usual predict / metrics rules score it.
 """
 
@@ -34,9 +34,9 @@ import pandas as pd
 
 from . import intervals, labels, splits, window_filters
 from .genome import Genome
-from .io_utils import atomic_path
 from .peaks import read_intervals
-from .prepare import WINDOWS_BED_FIXED, read_task_peaks
+from .prepare import read_task_peaks
+from .windows_file import WindowsWriter
 
 log = logging.getLogger(__name__)
 
@@ -99,35 +99,31 @@ def write_scan_windows(genome_path, tasks: dict[str, str], territory: pd.DataFra
                                 "negative"], 0)  # fmt: skip
         positives = np.zeros(len(task_names), dtype=np.int64)
         offset = bin_size // 2 - window_length // 2
-        with atomic_path(out_bed) as tmp:
-            with open(tmp, "w") as handle:
-                handle.write("#" + "\t".join([*WINDOWS_BED_FIXED, *task_names]) + "\n")
-                for bins in scan_bins(territory, chrom_sizes, bin_size, window_length, block_bins):
-                    counts["bins"] += len(bins)
-                    windows = bins.assign(start=bins["start"] + offset, end=bins["start"] + offset + window_length)
-                    keep = np.ones(len(bins), dtype=bool)
-                    if regions is not None:
-                        keep = splits.inside_any(windows, regions)
-                        counts["outside_regions"] += int((~keep).sum())
-                    result = window_filters.filter_windows(windows[keep].reset_index(drop=True), chrom_sizes, genome,
-                                                    blacklist, max_n)  # fmt: skip
-                    for reason, n in result.dropped.items():
-                        counts[reason] += n
-                    keep[np.flatnonzero(keep)[~result.keep]] = False
-                    bins, windows = bins[keep].reset_index(drop=True), windows[keep].reset_index(drop=True)
-                    near = _near(per_task, bins)
-                    y = labels.bin_labels(bins, near, len(tasks), bin_size, min_fraction)[:, columns]
-                    positive = y.any(axis=1)
-                    ambiguous = ~positive & intervals.overlaps_any(bins, near)
-                    counts["ambiguous"] += int(ambiguous.sum())
-                    use = ~ambiguous
-                    rows = windows[use].assign(name=np.where(positive[use], "peak", SCAN_NAME))
-                    rows = pd.concat([rows[WINDOWS_BED_FIXED].reset_index(drop=True),
-                                      pd.DataFrame(y[use], columns=task_names)], axis=1)  # fmt: skip
-                    rows.to_csv(handle, sep="\t", header=False, index=False)
-                    counts["windows"] += len(rows)
-                    counts["positive"] += int(positive[use].sum())
-                    positives += y[use].sum(axis=0, dtype=np.int64)
+        with WindowsWriter(out_bed, task_names) as out:
+            for bins in scan_bins(territory, chrom_sizes, bin_size, window_length, block_bins):
+                counts["bins"] += len(bins)
+                windows = bins.assign(start=bins["start"] + offset, end=bins["start"] + offset + window_length)
+                keep = np.ones(len(bins), dtype=bool)
+                if regions is not None:
+                    keep = splits.inside_any(windows, regions)
+                    counts["outside_regions"] += int((~keep).sum())
+                result = window_filters.filter_windows(windows[keep].reset_index(drop=True), chrom_sizes, genome,
+                                                blacklist, max_n)  # fmt: skip
+                for reason, n in result.dropped.items():
+                    counts[reason] += n
+                keep[np.flatnonzero(keep)[~result.keep]] = False
+                bins, windows = bins[keep].reset_index(drop=True), windows[keep].reset_index(drop=True)
+                near = _near(per_task, bins)
+                y = labels.bin_labels(bins, near, len(tasks), bin_size, min_fraction)[:, columns]
+                positive = y.any(axis=1)
+                ambiguous = ~positive & intervals.overlaps_any(bins, near)
+                counts["ambiguous"] += int(ambiguous.sum())
+                use = ~ambiguous
+                rows = windows[use].assign(name=np.where(positive[use], "peak", SCAN_NAME))
+                out.write(rows, y[use])
+                counts["windows"] += len(rows)
+                counts["positive"] += int(positive[use].sum())
+                positives += y[use].sum(axis=0, dtype=np.int64)
         counts["negative"] = counts["windows"] - counts["positive"]
     finally:
         genome.close()
