@@ -1,4 +1,4 @@
-"""Benchmark of the encode stage: BED -> genome fetch -> one-hot -> HDF5 (not a timed test).
+"""Benchmark of the encode stage: BED -> genome fetch -> base codes (or one-hot) -> HDF5 (not a timed test).
 
 Prints, from one run: windows/s, bases/s and peak RSS of the real `encode_bed`, and its ratio
 against (a) a per-base Python dict loop (the common tutorial approach) on a sample and (b)
@@ -25,7 +25,7 @@ CHILD = r"""
 import json, sys, time, resource
 from deepcis.encode import encode_bed
 t = time.perf_counter()
-n = encode_bed({genome!r}, {bed!r}, {out!r}, {length}, {{"genome": "bench", "genome_sha256": "-", "label_mode": "deepsea", "split": "train", "config_sha256": "-"}}, workers={workers})
+n = encode_bed({genome!r}, {bed!r}, {out!r}, {length}, {{"genome": "bench", "genome_sha256": "-", "label_mode": "deepsea", "split": "train", "config_sha256": "-"}}, workers={workers}, x_encoding={x_encoding!r})
 print(json.dumps({{"n": n, "seconds": time.perf_counter() - t, "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "children_max_rss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}}))
 """
 
@@ -49,15 +49,16 @@ def write_genome(path: Path, n_chrom: int, chrom_len: int, seed: int):
 
 
 def write_bed(path: Path, chroms, starts, length: int, n_tasks: int = 10, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    labels = (rng.random((len(starts), n_tasks)) < 0.2).astype(np.uint8)
+    """A windows BED and its labels file (deepcis.windows_file), as prepare writes them."""
     import pandas as pd
 
+    from deepcis.windows_file import write_windows
+
+    rng = np.random.default_rng(seed)
+    labels = (rng.random((len(starts), n_tasks)) < 0.2).astype(np.uint8)
     frame = pd.DataFrame({"chrom": chroms, "start": starts, "end": starts + length, "name": "peak"})
     frame = pd.concat([frame, pd.DataFrame(labels, columns=[f"t{i}" for i in range(n_tasks)])], axis=1)
-    with open(path, "w") as f:
-        f.write("#" + "\t".join(frame.columns) + "\n")
-        frame.to_csv(f, sep="\t", header=False, index=False)
+    write_windows(frame, [f"t{i}" for i in range(n_tasks)], path)
 
 
 def dict_loop_rate(genome_path: Path, chroms, starts, length: int, sample: int = 2000) -> float:
@@ -74,18 +75,18 @@ def dict_loop_rate(genome_path: Path, chroms, starts, length: int, sample: int =
     return sample / (time.perf_counter() - t)
 
 
-def hdf5_write_rate(path: Path, n: int, length: int, block: int = 4096) -> float:
-    """The I/O limit: write n x L x 4 bytes from a ready array to disk (fsync), in the same
-    contiguous layout as deepcis."""
+def hdf5_write_rate(path: Path, n: int, length: int, block: int = 4096, channels: int = 4) -> float:
+    """The I/O limit: write the bytes deepcis writes for n windows of L bp (x `channels`: 4
+    one-hot, 1 base codes) from a ready array to disk (fsync), in the same contiguous layout."""
     import h5py
 
     from deepcis.dataset import _create_contiguous
     from deepcis.io_utils import fsync_file
 
-    ready = np.random.default_rng(0).integers(0, 2, (block, length, 4), dtype=np.uint8)
+    ready = np.random.default_rng(0).integers(0, 2, (block, length, channels), dtype=np.uint8)
     t = time.perf_counter()
     with h5py.File(path, "w") as f:
-        x = _create_contiguous(f, "x", (n, length, 4), np.uint8)
+        x = _create_contiguous(f, "x", (n, length, channels), np.uint8)
         for lo in range(0, n, block):
             hi = min(n, lo + block)
             x[lo:hi] = ready[: hi - lo]
@@ -101,6 +102,7 @@ def main():
     parser.add_argument("--length", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)), help="encode worker processes")
     parser.add_argument("--tmp", default=None, help="scratch folder (default: system temp)")
+    parser.add_argument("--x-encoding", default="base_codes", choices=["base_codes", "one_hot"], help="layout of x written")
     args = parser.parse_args()
     n, length = args.windows, args.length
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
@@ -132,12 +134,13 @@ def main():
             bed = tmp / "windows.bed"
             write_bed(bed, chroms, starts, length)
             out = tmp / "out.h5"
-            code = CHILD.format(genome=str(genome), bed=str(bed), out=str(out), length=length, workers=args.workers)
+            code = CHILD.format(genome=str(genome), bed=str(bed), out=str(out), length=length, workers=args.workers,
+                                x_encoding=args.x_encoding)  # fmt: skip
             # Three rounds, each the reference then deepcis (disk and page-cache state drift
             # within minutes here); the best run of each is compared.
             runs, io_rates = [], []
             for _ in range(3):
-                io_rates.append(hdf5_write_rate(tmp / "io.h5", 4 * per, length))
+                io_rates.append(hdf5_write_rate(tmp / "io.h5", 4 * per, length, channels=4 if args.x_encoding == "one_hot" else 1))
                 proc = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
                 runs.append(json.loads(proc.stdout))
                 out.unlink()

@@ -7,8 +7,9 @@ it generates, with vectorised numpy:
   centromere at its hg38 place, the acrocentric p-arms (chr13-15, 21, 22) and chrY's
   heterochromatin as N, plus small random gaps;
 - `--tasks` narrowPeak files (default 919, DeepSEA's count) with ENCODE-like peak counts
-  (log-uniform 5k-100k per task at full scale, times the fraction) of which 20-60% sit on shared
-  hotspots (popular ones shared by many tasks, like TF co-binding), the rest spread at random;
+  (log-uniform 5k-100k per task at full scale, times the fraction) of which 85-97% sit on a
+  shared pool of 1.5 M sites at full scale (popularity skewed, so some are bound by many tasks,
+  like TF co-binding in open chromatin), the rest spread at random;
 - a blacklist (~900 regions at full scale) and a VCF of 1 M variants at full scale (SNVs and
   10% indels, REF from the genome);
 then runs the real workflow (`snakemake --cores N`) to the HDF5 splits (prepare + encode),
@@ -177,14 +178,15 @@ def write_peaks(folder: Path, n_tasks: int, scale: Fraction, sizes: dict, territ
     folder.mkdir(parents=True, exist_ok=True)
     names = list(sizes)
     lengths = np.array(list(sizes.values()), np.int64)
-    n_hot = max(100, int(200_000 * scale))
+    # open-chromatin-like sites most peaks fall on (ENCODE TF peaks concentrate in ~2 M DHS sites)
+    n_hot = max(100, int(1_500_000 * scale))
     hot_chrom, hot_pos = territory.sample(n_hot, rng)
-    popularity = 1.0 / np.arange(1, n_hot + 1) ** 0.8  # a few hotspots bound by many tasks
+    popularity = 1.0 / np.arange(1, n_hot + 1) ** 0.5  # a few hotspots bound by many tasks
     popularity /= popularity.sum()
     counts = []
     for t in range(n_tasks):
         n = max(20, int(np.exp(rng.uniform(np.log(5_000), np.log(100_000))) * scale))
-        n_shared = int(n * rng.uniform(0.2, 0.6))
+        n_shared = min(n_hot, int(n * rng.uniform(0.85, 0.97)))
         pick = rng.choice(n_hot, n_shared, replace=False, p=popularity)
         chrom_s, summit_s = hot_chrom[pick], hot_pos[pick] + rng.normal(0, 20, n_shared).astype(np.int64)
         chrom_r, summit_r = territory.sample(n - n_shared, rng)

@@ -267,3 +267,14 @@ def test_clamped_summits_are_counted_per_file(tmp_path):
     s = out.stats.set_index(["section", "item"])["value"]
     assert s[("summits_clamped", tasks["T3"])] == 1 and s[("input", "summits_clamped")] == 1
     assert any("1 summit offset(s) equal to the peak length" in w for w in out.warnings)
+
+
+def test_labels_from_overlaps_sum_per_row_and_task():
+    from deepcis.labels import labels_from_overlaps
+
+    rng = np.random.default_rng(3)
+    rows, tasks, bases = rng.integers(0, 50, 400), rng.integers(0, 7, 400), rng.integers(1, 80, 400)
+    dense = np.zeros((50, 7), np.int64)
+    np.add.at(dense, (rows, tasks), bases)
+    np.testing.assert_array_equal(labels_from_overlaps(50, 7, rows, tasks, bases, 100.0), (dense > 100).astype(np.uint8))
+    assert labels_from_overlaps(3, 2, [], [], [], 1.0).tolist() == [[0, 0], [0, 0], [0, 0]]
