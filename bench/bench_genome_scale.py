@@ -15,7 +15,8 @@ it generates, with vectorised numpy:
 then runs the real workflow (`snakemake --cores N`) to the HDF5 splits (prepare + encode),
 reads Snakemake's benchmark files and prints, per job: wall-clock, peak RSS, bytes written;
 per stage: totals; the size of every intermediate; and, over every scale in the output folder
-(runs accumulate), the fitted exponent of cost against genome size (cost ~ size^k).
+(runs accumulate), the fitted exponent of cost against genome size (cost ~ size^k) for job
+wall-seconds, job CPU-seconds (the steadier measure on a shared machine) and peak RSS.
 
     nice -n 19 .venv/bin/python bench/bench_genome_scale.py --scales 1/64 --cores 2 --out /tmp/h15-scale
 
@@ -402,9 +403,12 @@ def fit_all(out: Path) -> None:
     print(f"cost vs genome size over {len(summaries)} scales ({', '.join(s['scale'] for s in summaries)}):")
     stages = sorted({j["stage"] for s in summaries for j in s["jobs"]})
     for stage in stages:
-        points = [(s["made"]["genome_bp"], sum(j["s"] for j in s["jobs"] if j["stage"] == stage)) for s in summaries]
-        rss = [(s["made"]["genome_bp"], max(j["max_rss_mb"] for j in s["jobs"] if j["stage"] == stage)) for s in summaries]
-        print(f"  {stage:<10} job-seconds exponent {fit_exponent(points):.2f}, peak-RSS exponent {fit_exponent(rss):.2f}")
+        of = [[j for j in s["jobs"] if j["stage"] == stage] for s in summaries]
+        size = [s["made"]["genome_bp"] for s in summaries]
+        wall = fit_exponent([(g, sum(j["s"] for j in jobs)) for g, jobs in zip(size, of)])
+        cpu = fit_exponent([(g, sum(j["cpu_s"] for j in jobs)) for g, jobs in zip(size, of)])
+        rss = fit_exponent([(g, max(j["max_rss_mb"] for j in jobs)) for g, jobs in zip(size, of)])
+        print(f"  {stage:<10} exponents: job wall-seconds {wall:.2f}, job CPU-seconds {cpu:.2f}, largest peak RSS {rss:.2f}")
     total = [(s["made"]["genome_bp"], s["wall_s"]) for s in summaries]
     print(f"  wall-clock exponent {fit_exponent(total):.2f}")
 
