@@ -134,3 +134,21 @@ def test_loader_matches_the_one_hot_augmentation(tmp_path):
         want[flip] = reverse_complement(want[flip])
         np.testing.assert_array_equal(xb, want)
         np.testing.assert_array_equal(yb, y[idx])
+
+
+def test_tf_pipeline_expands_codes_to_the_same_batches(tmp_path):
+    from deepcis.training import tf_dataset
+
+    x, _, y = _windows(n=40)
+    path = _write(tmp_path / "c.h5", x, y, "base_codes")
+    loader = HDF5Batches(path, BatchConfig(batch_size=16, reverse_complement=True, shift=2, seed=4))
+    try:
+        want = list(loader.iterate(3))
+        got = [(a.numpy(), b.numpy()) for a, b in tf_dataset(loader, lambda: 3)]
+    finally:
+        loader.close()
+    assert len(got) == len(want) == 3
+    for (xa, ya), (xb, yb) in zip(got, want):
+        assert xa.dtype == np.uint8
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)

@@ -10,8 +10,9 @@ order) and on a seeded fraction of its rows (`fraction`, e.g. a few-positives tr
 Augmentation of training batches: reverse complement (probability 1/2) and a random shift of
 up to `shift` bases either way (N fill), drawn from the same (seed, epoch) generator.
 Windows are read, cached, shuffled and augmented as base codes (one byte per base, whatever
-the file's layout: `dataset.XReader`) and expanded to one-hot per batch as it is yielded, so
-the in-memory cache and the buffer hold a quarter of the one-hot bytes.
+the file's layout: `dataset.XReader`), so the in-memory cache and the buffer hold a quarter of
+the one-hot bytes; `iterate` expands each batch to one-hot as it is yielded, `iterate_codes`
+leaves that to the consumer (the trainer's tf.data pipeline).
 No TensorFlow here: the trainer wraps these numpy batches.
 """
 
@@ -157,7 +158,13 @@ class HDF5Batches:
         return [ranges[i : i + k] for i in range(0, len(ranges), k)]
 
     def iterate(self, epoch: int = 0):
-        """The batches of one epoch; their order depends only on (seed, epoch)."""
+        """The batches of one epoch, x one-hot (B, L, 4) uint8; their order depends only on (seed, epoch)."""
+        for codes, y in self.iterate_codes(epoch):
+            yield codes_to_one_hot(codes), y
+
+    def iterate_codes(self, epoch: int = 0):
+        """The same batches with x as base codes (B, L) uint8 (the trainer's tf.data pipeline
+        expands them to one-hot with `tf.one_hot`, code 4 -> the all-zero row)."""
         cfg = self.config
         rng = np.random.default_rng([cfg.seed, epoch])
         if self._cache is not None and cfg.shuffle:  # exact row shuffle, gathered per batch
@@ -184,7 +191,7 @@ class HDF5Batches:
             yield self._augment(carry_x, rng), carry_y
 
     def _augment(self, x, rng):
-        """Base codes (B, L) -> augmented one-hot (B, L, 4) (the expansion happens here, per batch)."""
+        """Base codes (B, L), shifted and reverse-complemented as configured (a copy when changed)."""
         if self.config.shift:
             x = shift_windows(x, rng.integers(-self.config.shift, self.config.shift + 1, len(x)))
         if self.config.reverse_complement:
@@ -192,7 +199,7 @@ class HDF5Batches:
             if flip.any():
                 x = x.copy()
                 x[flip] = reverse_complement_codes(x[flip])
-        return codes_to_one_hot(x)
+        return x
 
     def label_counts(self, block: int = 65536) -> tuple[np.ndarray, np.ndarray]:
         """Positives and observed (non-NaN) labels per task, streamed."""

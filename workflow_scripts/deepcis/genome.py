@@ -36,7 +36,6 @@ for _i, _base in enumerate(ALPHABET):
     BASE_CODES[ord(_base)] = _i
     BASE_CODES[ord(_base.lower())] = _i
 _CODE_WORDS = np.concatenate([np.eye(4, dtype=np.uint8), np.zeros((1, 4), np.uint8)]).view(np.uint32).ravel()
-_COMPLEMENT_CODES = np.array([3, 2, 1, 0, 4], dtype=np.uint8)
 
 _IS_N = np.zeros(256, dtype=bool)
 _IS_N[[ord("N"), ord("n")]] = True
@@ -88,8 +87,14 @@ def ascii_to_codes(ascii_codes: np.ndarray) -> np.ndarray:
 
 
 def reverse_complement_codes(codes: np.ndarray) -> np.ndarray:
-    """Reverse complement of base codes (..., L): the last axis reversed and complemented."""
-    return _COMPLEMENT_CODES[np.minimum(codes[..., ::-1], N_CODE)]
+    """Reverse complement of base codes (..., L): the last axis reversed and complemented.
+
+    Complement by arithmetic, 3 - c in uint8 (A<->T, C<->G; N = 4 wraps to 255 and every code
+    above 4 below it, so the minimum with 4 keeps N, and clips non-codes to N): several times
+    faster than a table lookup by fancy indexing.
+    """
+    out = np.subtract(np.uint8(3), np.asarray(codes, dtype=np.uint8)[..., ::-1], dtype=np.uint8)
+    return np.minimum(out, np.uint8(N_CODE), out=out)
 
 
 def one_hot_sequence(sequence: str) -> np.ndarray:

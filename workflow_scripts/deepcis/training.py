@@ -182,14 +182,21 @@ def check_compatible(train: HDF5Batches, other: HDF5Batches):
 
 
 def tf_dataset(batches: HDF5Batches, epoch_of):
-    """tf.data over the numpy batches; `epoch_of()` gives the epoch whose order to use."""
+    """tf.data over the numpy batches; `epoch_of()` gives the epoch whose order to use.
+
+    The generator yields base codes (a quarter of the bytes of one-hot); `tf.one_hot` expands
+    them in the pipeline (code 4, N, is out of its range and so the all-zero row), giving the
+    same uint8 (B, L, 4) batches as `HDF5Batches.iterate`.
+    """
     import tensorflow as tf
 
     spec = (
-        tf.TensorSpec((None, batches.window_length, 4), tf.uint8),
+        tf.TensorSpec((None, batches.window_length), tf.uint8),
         tf.TensorSpec((None, len(batches.tasks)), tf.float32),
     )
-    ds = tf.data.Dataset.from_generator(lambda: batches.iterate(epoch_of()), output_signature=spec)
+    ds = tf.data.Dataset.from_generator(lambda: batches.iterate_codes(epoch_of()), output_signature=spec)
+    ds = ds.map(lambda codes, y: (tf.one_hot(codes, 4, dtype=tf.uint8), y), num_parallel_calls=tf.data.AUTOTUNE,
+                deterministic=True)  # fmt: skip
     ds = ds.apply(tf.data.experimental.assert_cardinality(len(batches)))
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
