@@ -103,16 +103,11 @@ def read_header(bed_path) -> list[str]:
 
 def open_labels(bed_path):
     """The labels file of a windows BED, open read-only (h5py.File), or InputError."""
-    import h5py
+    from .dataset import open_h5
 
     path = labels_path(bed_path)
-    if not path.is_file():
-        raise InputError(path, f"labels file of {bed_path} not found (prepare writes both)")
-    try:
-        f = h5py.File(path, "r", locking=False)
-    except OSError as error:
-        raise InputError(path, f"not a readable labels file: {error}") from None
-    if "y" not in f or "tasks" not in f or f["y"].ndim != 2 or f["y"].shape[1] != f["tasks"].shape[0]:
+    f = open_h5(path, f"labels file of {bed_path}", ("y", "tasks"))
+    if f["y"].ndim != 2 or f["y"].shape[1] != f["tasks"].shape[0]:
         f.close()
         raise InputError(path, "not a deepcis labels file (needs y (N, T) and tasks (T,))")
     return f
