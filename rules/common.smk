@@ -31,6 +31,7 @@ from deepcis.io_utils import config_sha256, stable, sweep_stale_temp_files
 from deepcis.remote import localise_inputs
 from deepcis.seqtable import plan_sequence_table
 from deepcis.splits import SPLITS
+from deepcis.sweep import plan_sweeps
 from deepcis.vcf import vcf_compression
 
 try:
@@ -69,6 +70,9 @@ try:
     MODEL_TASKS |= {
         m: config["models"][m]["tasks"] for ms in PER_TASK.values() for m in ms
     }
+    # swept models (per_task members included) become one training job per point:
+    # {model: {point: spec}} (rules/sweep.smk); the chosen point is the model
+    SWEEPS = plan_sweeps(config)
     check_stage_models(config, [t["name"] for t in TASKS if t["type"] == "binary"])
     check_external_stages(config, [t["name"] for t in TASKS])
     # Regions, split blocks and peaks against the genome, before any job runs.
@@ -142,6 +146,9 @@ MODEL_PATTERN = "|".join(MODELS) if MODELS else "(?!)"
 EXTERNAL = [m for m in MODELS if config["models"][m].get("external")]
 TRAINED = [m for m in MODELS if m not in EXTERNAL]
 TRAINED_PATTERN = "|".join(TRAINED) if TRAINED else "(?!)"
+# trained by rule train_model (a swept model is its chosen point, copied by rule sweep_select)
+SINGLE_TRAINED = [m for m in TRAINED if m not in SWEEPS]
+SINGLE_TRAINED_PATTERN = "|".join(SINGLE_TRAINED) if SINGLE_TRAINED else "(?!)"
 EXTERNAL_PATTERN = "|".join(EXTERNAL) if EXTERNAL else "(?!)"
 # The models that read the HDF5 datasets: every trained one, and external ones that predict
 # tasks of the sheet at prepare.window_length.
@@ -377,6 +384,7 @@ def final_outputs():
         ),
         *stage_outputs_motifs_tracks_design(),
         *CV_OUTPUTS,  # rules/cv.smk
+        *SWEEP_OUTPUTS,  # rules/sweep.smk
         *report_outputs(),
     ]
 
@@ -502,3 +510,13 @@ def interpret_window_inputs(wildcards):
     if source == "variants":
         return [f"results/score/{wildcards.model}/effects.tsv.gz"]
     return [INTERPRET["bed"]]
+
+
+def sweep_point_files(file):
+    """An input function: `file` of every point of the model's sweep."""
+    return lambda wc: expand(
+        "results/sweep/{model}/{point}/{file}",
+        model=wc.model,
+        point=SWEEPS[wc.model],
+        file=file,
+    )

@@ -48,7 +48,7 @@ rule train_model:
     benchmark:
         "benchmarks/train/train_model.{model}.tsv"
     wildcard_constraints:
-        model=TRAINED_PATTERN,
+        model=SINGLE_TRAINED_PATTERN,
     conda:
         "../envs/train.yaml"
     threads: config["threads"]["train"]

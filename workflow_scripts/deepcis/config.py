@@ -13,6 +13,7 @@ import yaml
 from .cv import check_cv
 from .errors import ConfigError
 from .remote import is_url
+from .sweep import check_sweep
 
 
 def _load_schema(name: str) -> dict:
@@ -97,6 +98,11 @@ def validate_config(config: dict) -> dict:
         for name, spec in (config.get("models") or {}).items()
     }
     _refuse_moved_keys(config)
+    # the hyperparameters each model sets itself: a sweep point varies these (before defaults)
+    given_hyperparameters = {
+        name: copy.deepcopy(spec.get("hyperparameters") or {}) if isinstance(spec, dict) else {}
+        for name, spec in (config.get("models") or {}).items()
+    }
     validator = _validator(_load_schema("config.schema.yaml"))
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
@@ -120,6 +126,9 @@ def validate_config(config: dict) -> dict:
     if split["mode"] == "fractions" and split["fractions"]["valid"] + split["fractions"]["test"] >= 1:
         raise ConfigError("config key split.fractions: valid + test must leave a fraction for training")
     _check_models(config, explicit_train, explicit_keys)
+    for name, spec in config["models"].items():
+        if spec.get("sweep"):
+            spec["sweep"]["points"] = check_sweep(name, spec, config, given_hyperparameters[name])
     unknown = [m for m in config["variants"]["models"] or [] if m not in config["models"]]
     if unknown:
         raise ConfigError(f"config key variants.models: {unknown} are not in models ({list(config['models'])})")
@@ -152,6 +161,10 @@ def _check_model_references(config: dict):
         for key in ("source", "compare_to"):
             if transfer.get(key):
                 check_supervised(f"models.{name}.transfer.{key}", transfer[key])
+        if (models.get(transfer.get("source")) or {}).get("sweep"):
+            raise ConfigError(f"config key models.{name}.transfer.source: {transfer['source']!r} is swept (its "
+                              "hyperparameters are chosen when the sweep has run); fine-tune from a model whose "
+                              "values are fixed")  # fmt: skip
         scorer = (spec.get("generative") or {}).get("scorer")
         if scorer is not None:
             if scorer not in models and PER_TASK_SEPARATOR not in scorer:
@@ -232,7 +245,7 @@ def _check_interpret(config: dict):
 # Keys of a model entry that only one family of models takes (docs/models.md): a generative
 # model (autoencoder, gan) has no tasks, output head or transfer source; a supervised one has
 # no `generative` block.
-SUPERVISED_ONLY_KEYS = ("tasks", "transfer", "per_task")
+SUPERVISED_ONLY_KEYS = ("tasks", "transfer", "per_task", "sweep")
 SUPERVISED_ONLY_TRAIN_KEYS = ("head", "class_weight")
 GENERATIVE_ONLY_KEYS = ("generative",)
 # The `generative` block's keys, by architecture, with their defaults.
@@ -261,7 +274,7 @@ def _check_models(config: dict, explicit_train: dict, explicit_keys: dict | None
             # (a config validated before has the global values filled in: those pass)
             if any(spec["train"][k] != config["train"][k] for k in explicit_train.get(name, ())):
                 raise ConfigError(f"config key models.{name}.train: an external model is not trained here; leave it out")
-            for key in ("per_task", "generative"):
+            for key in ("per_task", "generative", "sweep"):
                 if key in explicit_keys.get(name, set()):
                     raise ConfigError(f"config key models.{name}.{key}: an external model is one imported model "
                                       "with its own tasks; leave it out")  # fmt: skip

@@ -44,7 +44,7 @@ def cv_models(config: dict) -> list[str]:
     generative = generative_models(config)  # trained by their own rules, not train_model's folds
     return list(cv["models"]) if cv["models"] is not None else [
         m for m, spec in config["models"].items()
-        if not spec.get("external") and not spec.get("transfer") and m not in generative
+        if not spec.get("external") and not spec.get("transfer") and not spec.get("sweep") and m not in generative
     ]  # fmt: skip
 
 
@@ -80,6 +80,10 @@ def check_cv(config: dict, genome_chromosomes: list[str] | None = None) -> None:
         if models[name].get("architecture") in generative_models(config).values():
             raise ConfigError(f"config key cv.models: {name!r} is a generative model ({models[name]['architecture']}); "
                               "only supervised models have folds")  # fmt: skip
+        if models[name].get("sweep"):
+            raise ConfigError(f"config key cv.models: {name!r} is swept (models.{name}.sweep); its folds would need "
+                              "the point chosen on the main split: cross-validate a model entry with the chosen "
+                              "values fixed")  # fmt: skip
         if models[name].get("transfer"):
             raise ConfigError(
                 f"config key cv.models: {name!r} is fine-tuned from a model trained on the main split, "

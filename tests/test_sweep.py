@@ -1,0 +1,297 @@
+"""Hyperparameter sweeps (deepcis.sweep, rules/sweep.smk): expansion and naming, the checks at
+config time, selection by validation metric only, the table, and a tiny end-to-end sweep of 4
+points (1 epoch) killed mid-way and rerun."""
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from _utils import SNAKEMAKE, copy_workflow, run_snakemake, snakemake_env, tiny_config, write_tiny_inputs
+
+from deepcis.config import expand_per_task_models, validate_config
+from deepcis.errors import ConfigError, InputError
+from deepcis.sweep import (
+    check_sweep_metric,
+    plan_sweeps,
+    point_name,
+    select_point,
+    sweep_figure,
+    sweep_html,
+    sweep_points,
+    sweep_table,
+)
+
+GRID = {"learning_rate": [0.001, 0.003], "conv_filters": [16, 32]}
+
+
+def _config(tmp_path, sweep=None, **model):
+    """A config with one danq model `m` (swept when `sweep` is given)."""
+    genome = tmp_path / "g.fa"
+    genome.write_text(">chr1\nACGT\n")
+    spec = {"architecture": "danq", "hyperparameters": {"conv_filters": 8, "lstm_units": 4, "dense_units": 4}} | model
+    if sweep is not None:
+        spec["sweep"] = sweep
+    return {"genome": str(genome), "tasks": "tasks.tsv", "prepare": {"window_length": 200}, "models": {"m": spec}}
+
+
+def _points(config):
+    return config["models"]["m"]["sweep"]["points"]
+
+
+def test_grid_expands_to_named_points_with_their_settings(tmp_path):
+    config = validate_config(_config(tmp_path, {"parameters": GRID}) | {"train": {"learning_rate": 0.01, "epochs": 3}})
+    points = _points(config)
+    assert list(points) == ["learning_rate~0.001_conv_filters~16", "learning_rate~0.001_conv_filters~32",
+                            "learning_rate~0.003_conv_filters~16", "learning_rate~0.003_conv_filters~32"]  # fmt: skip
+    last = points["learning_rate~0.003_conv_filters~32"]
+    assert last["train"]["learning_rate"] == 0.003 and last["train"]["epochs"] == 3  # the rest from the model's train
+    assert last["hyperparameters"]["conv_filters"] == 32 and last["hyperparameters"]["lstm_units"] == 4
+    # the entry itself keeps its own values (its one-batch check runs on them)
+    assert config["models"]["m"]["train"]["learning_rate"] == 0.01
+    plan = plan_sweeps(config)["m"]
+    assert list(plan) == list(points) and "sweep" not in plan[next(iter(plan))]
+    assert plan["learning_rate~0.001_conv_filters~32"]["hyperparameters"]["conv_filters"] == 32
+    # a prefixed key, a list value, a bool: readable names, the values in their section
+    assert point_name({"train.batch_size": 8, "hyperparameters.conv_filters": [8, 16], "x": True, "y": 1e-05}) == (
+        "batch_size~8_conv_filters~8-16_x~true_y~1e-05")
+
+
+def test_points_keep_their_names_when_values_are_added(tmp_path):
+    """A point is named after its values: adding one reruns only the new points' jobs."""
+    before = set(_points(validate_config(_config(tmp_path, {"parameters": GRID}))))
+    wider = {"learning_rate": [0.001, 0.003, 0.01], "conv_filters": [16, 32]}
+    after = set(_points(validate_config(_config(tmp_path, {"parameters": wider}))))
+    assert before < after and len(after - before) == 2
+
+
+def test_layer_count_can_be_swept_from_the_given_hyperparameters(tmp_path):
+    """Points start from the hyperparameters as written, not the resolved ones: a deepsea
+    point with 2 convolutions gets 2 kernel sizes from the scalar the user gave."""
+    cfg = _config(tmp_path, {"parameters": {"conv_filters": [[8, 8], [8, 8, 8]]}}, architecture="deepsea",
+                  hyperparameters={"conv_filters": [8, 8, 8], "kernel_size": 5, "pool_size": 2, "dense_units": 8,
+                                   "dropout": 0.2})  # fmt: skip
+    points = _points(validate_config(cfg))
+    assert points["conv_filters~8-8"]["hyperparameters"]["kernel_size"] == [5, 5]
+    assert points["conv_filters~8-8-8"]["hyperparameters"]["kernel_size"] == [5, 5, 5]
+
+
+def test_random_sample_follows_its_seed():
+    grid = {"a": [1, 2, 3, 4], "b": ["x", "y", "z"]}
+    first = sweep_points(grid, 5, seed=1)
+    assert first == sweep_points(grid, 5, seed=1) and first != sweep_points(grid, 5, seed=2)
+    assert len({point_name(p) for p in first}) == 5  # distinct grid points
+    ranges = {"lr": {"min": 1e-4, "max": 1e-2, "log": True}, "units": {"min": 4, "max": 64}, "opt": ["adam", "sgd"]}
+    drawn = sweep_points(ranges, 8, seed=3)
+    assert len(drawn) == 8 and drawn == sweep_points(ranges, 8, seed=3)
+    assert all(1e-4 <= p["lr"] <= 1e-2 and isinstance(p["units"], int) and 4 <= p["units"] <= 64 for p in drawn)
+    assert all(p["lr"] == float(f"{p['lr']:.3g}") for p in drawn)  # 3 significant digits
+    # log-uniform: about as many draws below 1e-3 as above
+    many = sweep_points({"lr": {"min": 1e-4, "max": 1e-2, "log": True}}, 200, seed=0)
+    assert 70 < sum(p["lr"] < 1e-3 for p in many) < 130
+
+
+@pytest.mark.parametrize(
+    "sweep, message",
+    [
+        ({"parameters": {"lr": [0.1]}}, "unknown key 'lr': neither a training key"),
+        ({"parameters": {"hyperparameters.learning_rate": [0.1]}}, "'learning_rate' is not a hyperparameters key"),
+        ({"parameters": {"learning_rate": []}}, "learning_rate: an empty list"),
+        ({"parameters": {"learning_rate": [0.1, 0.1]}}, "appears twice"),
+        ({"parameters": {"learning_rate": {"min": 0.1, "max": 0.01}}, "random": 3}, "an empty range: min 0.1 is not below max 0.01"),
+        ({"parameters": {"learning_rate": {"min": 0, "max": 0.01, "log": True}}, "random": 3}, "log range needs min > 0"),
+        ({"parameters": {"learning_rate": {"min": 0.001, "max": 0.01}}}, "is sampled, not a grid"),
+        ({"parameters": {"learning_rate": [1e-4, 1e-3, 1e-2], "conv_filters": [4, 8, 16, 32, 64, 128]}},
+         r"the grid has 18 points \(3 learning_rate x 6 conv_filters\), more than max_points 16"),
+        ({"parameters": GRID, "random": 20, "max_points": 30}, "20 points drawn from a grid of only 4"),
+        ({"parameters": GRID, "max_points": 3}, "the grid has 4 points"),
+        ({"parameters": {"learning_rate": [-0.1]}}, r"point learning_rate~-0.1: train.learning_rate"),
+        ({"parameters": {"conv_filters": [0]}}, "point conv_filters~0: model 'danq'"),
+        ({"parameters": {"head": ["linear"]}}, "train.head cannot be swept"),
+        ({"parameters": {"learning_rate": [0.1], "train.learning_rate": [0.2]}}, "named twice"),
+        ({"parameters": {"optimizer": ["adam", "a/b"]}}, "not a folder name"),
+        ({"parameters": {}}, "should be non-empty"),
+        ({"parameters": GRID, "metrics": "auroc"}, "'metrics' was unexpected"),
+        ({"parameters": GRID, "metric": "accuracy"}, "sweep.metric"),
+    ],
+)
+def test_sweep_is_checked_at_config_time(tmp_path, sweep, message):
+    with pytest.raises(ConfigError, match=message):
+        validate_config(_config(tmp_path, sweep))
+
+
+def test_sweeps_with_other_model_kinds_and_cv(tmp_path):
+    swept = {"parameters": GRID}
+    cfg = _config(tmp_path, swept)
+    cfg["models"]["ft"] = {"transfer": {"source": "m"}}
+    with pytest.raises(ConfigError, match="'m' is swept"):
+        validate_config(cfg)
+    cfg = _config(tmp_path)
+    cfg["models"]["ft"] = {"transfer": {"source": "m"}, "sweep": swept}
+    with pytest.raises(ConfigError, match="models.ft.sweep: a fine-tuned"):
+        validate_config(cfg)
+    cfg = _config(tmp_path)
+    cfg["models"]["ae"] = {"architecture": "autoencoder", "sweep": swept}
+    with pytest.raises(ConfigError, match="models.ae.sweep: 'autoencoder' is a generative model"):
+        validate_config(cfg)
+    # cross-validation leaves a swept model out, and refuses it by name
+    cfg = _config(tmp_path, swept)
+    cfg["models"]["plain"] = _config(tmp_path)["models"]["m"]
+    assert validate_config(cfg | {"cv": {"folds": 3}})["models"]["m"]["sweep"]
+    from deepcis.cv import cv_models
+
+    assert cv_models(validate_config(cfg | {"cv": {"folds": 3}})) == ["plain"]
+    with pytest.raises(ConfigError, match="cv.models: 'm' is swept"):
+        validate_config(cfg | {"cv": {"folds": 3, "models": ["m"]}})
+
+
+def test_per_task_members_are_each_swept(tmp_path):
+    config = validate_config(_config(tmp_path, {"parameters": {"learning_rate": [0.001, 0.01]}}, per_task=True))
+    config["models"]["m"]["tasks"] = ["A", "B"]
+    expand_per_task_models(config)
+    plans = plan_sweeps(config)
+    assert list(plans) == ["m__A", "m__B"]
+    assert list(plans["m__B"]) == ["learning_rate~0.001", "learning_rate~0.01"]
+    assert plans["m__B"]["learning_rate~0.01"]["tasks"] == ["B"]
+
+
+def test_metric_must_exist_for_the_model_tasks(tmp_path):
+    spec = validate_config(_config(tmp_path, {"parameters": GRID}))["models"]["m"]
+    spec["tasks"] = ["sig"]
+    with pytest.raises(ConfigError, match="'auroc' is a metric of binary tasks"):
+        check_sweep_metric("m", spec, {"sig": "regression"})
+    spec["sweep"]["metric"] = "pearson"
+    check_sweep_metric("m", spec, {"sig": "regression"})
+    spec["sweep"]["metric"] = "loss"
+    check_sweep_metric("m", spec, {"sig": "binary"})
+
+
+def _metrics(auroc, auprc):
+    return pd.DataFrame({"task": ["t1", "t2"], "auroc": auroc, "auprc": auprc, "pearson": [np.nan] * 2,
+                         "spearman": [np.nan] * 2})  # fmt: skip
+
+
+VALID = {"p1": _metrics([0.70, 0.72], [0.5, 0.5]), "p2": _metrics([0.80, 0.78], [0.4, 0.4]),
+         "p3": _metrics([0.79, np.nan], [0.6, 0.6])}  # fmt: skip
+INFOS = {"p1": {"best_val_loss": 0.5, "best_epoch": 2, "epochs_run": 4, "train_seconds": 10.0},
+         "p2": {"best_val_loss": 0.6, "best_epoch": 3, "epochs_run": 4, "train_seconds": 12.0},
+         "p3": {"best_val_loss": 0.4, "best_epoch": 1, "epochs_run": 3, "train_seconds": 8.0}}  # fmt: skip
+
+
+def test_selection_uses_the_validation_metric_only():
+    winner, scores = select_point(VALID, INFOS, "auroc")
+    assert winner == "p2" and scores["p3"] == pytest.approx(0.79)  # an undefined task is skipped
+    assert select_point(VALID, INFOS, "auprc")[0] == "p3"
+    assert select_point(VALID, INFOS, "loss")[0] == "p3"  # the lowest validation loss
+    tie = {"a": _metrics([0.7, 0.7], [0.5, 0.5]), "b": _metrics([0.7, 0.7], [0.5, 0.5])}
+    assert select_point(tie, {"a": {}, "b": {}}, "auroc")[0] == "a"  # ties: the first in sweep order
+    # the test split cannot sway the choice: the selection takes no test metrics at all, and a
+    # table built with any winner test metrics keeps the same winner and validation values
+    selection = {"winner": winner, "scores": scores, "metric": "auroc"}
+    values = {"p1": {"lr": 0.001}, "p2": {"lr": 0.003}, "p3": {"lr": 0.01}}
+    sizes = {"p1": 100, "p2": 200, "p3": 300}
+    tables = [sweep_table(values, VALID, INFOS, sizes, selection, _metrics(test, test)) for test in ([0.99, 0.99], [0.1, 0.1])]
+    for table in tables:
+        assert table["selected"].tolist() == [False, True, False]
+        assert table["test_auroc"].notna().tolist() == [False, True, False]  # the winner's only
+    assert tables[0].drop(columns=["test_auroc", "test_auprc"]).equals(tables[1].drop(columns=["test_auroc", "test_auprc"]))
+    assert "valid_pearson" not in tables[0] and tables[0].loc[1, "parameters"] == 200
+    with pytest.raises(InputError, match="no point has a defined validation auroc"):
+        select_point({"a": _metrics([np.nan, np.nan], [0.1, 0.1])}, {"a": {}}, "auroc")
+
+
+def test_sweep_figure_and_page(tmp_path):
+    winner, scores = select_point(VALID, INFOS, "auroc")
+    selection = {"winner": winner, "scores": scores, "metric": "auroc"}
+    values = {"p1": {"lr": 0.001, "opt": "adam"}, "p2": {"lr": 0.01, "opt": "sgd"}, "p3": {"lr": 0.1, "opt": "adam"}}
+    table = sweep_table(values, VALID, INFOS, {"p1": 1, "p2": 2, "p3": 3}, selection, _metrics([0.9, 0.8], [0.5, 0.5]))
+    sweep_figure(table, ["lr", "opt"], "auroc", tmp_path / "sweep.png")
+    assert (tmp_path / "sweep.png").stat().st_size > 5000
+    html = sweep_html("m", table, ["lr", "opt"], selection)
+    assert "selected by validation auroc" in html and html.count('class="best"') == 11  # the winner's row
+    assert "0.850" in html  # the winner's test AUROC (mean of 0.9 and 0.8), in its row only
+
+
+# --------------------------------------------------------------------------------------
+# A tiny end-to-end sweep: 4 points, 1 epoch, killed after the first point, then rerun
+# --------------------------------------------------------------------------------------
+
+
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _trained(sweep):
+    """The model files of the points trained so far (not their resume folders)."""
+    return [p for p in sweep.glob("*/model.keras") if not p.parent.name.endswith(".resume")]
+
+
+def test_sweep_workflow_killed_and_rerun(tmp_path):
+    workdir = copy_workflow(tmp_path / "wf")
+    inputs = write_tiny_inputs(workdir / "inputs")
+    path = tiny_config(workdir, inputs)
+    cfg = yaml.safe_load(path.read_text())
+    cfg["train"] |= {"epochs": 1, "batch_size": 16}
+    cfg["variants"]["vcf"] = None
+    cfg["models"]["tiny"]["sweep"] = {"parameters": {"learning_rate": [0.001, 0.01], "dense_units": [4, 8]}}
+    path.write_text(yaml.safe_dump(cfg))
+    sweep = workdir / "results/sweep/tiny"
+    targets = [f"results/sweep/tiny/{f}" for f in ("sweep.tsv", "sweep.png")] + ["results/report/sweep/tiny.html"]
+    args = ["--cores", "2", "--configfile", str(path), *targets]
+    # the choice reads no test file (dry run: the planned job's inputs)
+    planned = run_snakemake(workdir, "-n", *args[2:]).stdout
+    select = planned[planned.index("rule sweep_select:"):].split("\n\n")[0]
+    assert "valid.metrics.tsv" in select and "test." not in select
+    assert planned.count("rule sweep_train:") == 4 and "rule train_model:" not in planned
+    # kill -9 once the first point is trained, before the rest are
+    proc = subprocess.Popen([*SNAKEMAKE, *args], cwd=workdir, env=snakemake_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 600
+    while proc.poll() is None and time.monotonic() < deadline and not _trained(sweep):
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = {p.parent.name: _digest(p) for p in _trained(sweep)}
+    assert 1 <= len(done) < 4 and not (sweep / "sweep.tsv").exists()
+    run_snakemake(workdir, "--unlock", *args[2:])
+    run_snakemake(workdir, *args[2:])
+    # the points trained before the kill were kept; every point is in the table
+    assert {p: _digest(sweep / p / "model.keras") for p in done} == done
+    table = pd.read_csv(sweep / "sweep.tsv", sep="\t")
+    assert len(table) == 4 and table["selected"].sum() == 1
+    winner = table.loc[table["selected"], "point"].item()
+    assert table.loc[table["selected"], "score"].item() == table["score"].max()
+    assert table["test_auroc"].notna().sum() == 1 and np.isfinite(table.loc[table["selected"], "test_auroc"].item())
+    assert (table["parameters"] > 0).all() and (table["train_seconds"] > 0).all()
+    selection = json.loads((sweep / "selection.json").read_text())
+    assert selection["winner"] == winner
+    # the chosen point is the model every later stage reads
+    info = json.loads((workdir / "results/models/tiny/model.json").read_text())
+    assert info["sweep"]["winner"] == winner and info["training"]["learning_rate"] == selection["values"]["learning_rate"]
+    assert _digest(workdir / "results/models/tiny/model.keras") == _digest(sweep / winner / "model.keras")
+    # retraining a point kept from before the kill reaches the same model and the same table
+    again = next(iter(done))
+    run_snakemake(workdir, *args[2:], "--forcerun", f"results/sweep/tiny/{again}/model.keras")
+    assert _digest(sweep / again / "model.keras") == done[again]
+    rerun = pd.read_csv(sweep / "sweep.tsv", sep="\t")
+    timing = ["train_seconds"]
+    assert rerun.drop(columns=timing).equals(table.drop(columns=timing))
+    # one more learning rate: only its two points train (and the choice is made again)
+    cfg["models"]["tiny"]["sweep"]["parameters"]["learning_rate"].append(0.003)
+    path.write_text(yaml.safe_dump(cfg))
+    planned = run_snakemake(workdir, "-n", *args[2:]).stdout
+    assert planned.count("rule sweep_train:") == 2 and "learning_rate~0.003" in planned
+    assert "rule sweep_select:" in planned and "rule encode_chunk:" not in planned
+    # a grid beyond max_points: refused before any job, with the count
+    cfg["models"]["tiny"]["sweep"]["max_points"] = 4
+    path.write_text(yaml.safe_dump(cfg))
+    bad = run_snakemake(workdir, "-n", *args[2:], check=False)
+    assert bad.returncode != 0 and "the grid has 6 points (3 learning_rate x 2 dense_units), more than max_points 4" in (
+        bad.stdout + bad.stderr)
