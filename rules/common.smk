@@ -520,3 +520,8 @@ def sweep_point_files(file):
         point=SWEEPS[wc.model],
         file=file,
     )
+
+
+def without_sweep(spec):
+    """A model entry without its `sweep` block (the settings its own jobs run with)."""
+    return {k: v for k, v in spec.items() if k != "sweep"}

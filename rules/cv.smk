@@ -34,6 +34,7 @@ CV_OUTPUTS = (
         "results/report/cv.html",
         *expand("results/cv/{model}/ensemble/comparison.tsv", model=CV_ENSEMBLE_EVAL),
         *expand("results/cv/{model}/ensemble/effects.tsv.gz", model=CV_ENSEMBLE_SCORE),
+        *(["results/cv/paired.tsv"] if len(CV_MODELS) > 1 else []),
     ]
     if CV_MODELS
     else []
@@ -214,6 +215,27 @@ rule cv_summary:
         folds=CV_FOLDS,
     script:
         "../workflow_scripts/cv_summary.py"
+
+
+# Two or more models on the same folds: the best against each other, fold by fold.
+rule cv_compare:
+    input:
+        "results/cv/per_fold.tsv",
+    output:
+        report(
+            "results/cv/paired.tsv",
+            category="3. Evaluation",
+            subcategory="Cross-validation",
+            caption="../report/cv_paired.rst",
+        ),
+    log:
+        "logs/cv/cv_compare.log",
+    benchmark:
+        "benchmarks/cv/cv_compare.tsv"
+    conda:
+        "../envs/evaluate.yaml"
+    script:
+        "../workflow_scripts/cv_compare.py"
 
 
 rule cv_ensemble_eval:

@@ -17,7 +17,8 @@ rule overfit_one_batch:
         "../envs/train.yaml"
     threads: config["threads"]["train"]
     params:
-        spec=lambda wc: stable(config["models"][wc.model]),
+        # (not a swept model's sweep: adding a point reruns no check)
+        spec=lambda wc: stable(without_sweep(config["models"][wc.model])),
         seed=config["seed"],
         tasks=lambda wc: MODEL_TASKS[wc.model],
         task_specs=lambda wc: {

@@ -308,3 +308,40 @@ def test_ensemble_needs_an_outer_test_set_or_variants(tmp_path):
         validate_config(_config(tmp_path, folds=3, ensemble=True, holdout=False))
     validate_config(_config(tmp_path, folds=3, ensemble=True, holdout=True))
     validate_config(_config(tmp_path, folds=3, ensemble=True) | {"variants": {"vcf": "v.vcf"}})
+
+
+# --------------------------------------------------------------------------------------
+# Paired comparison of cross-validated models (deepcis.cv_compare; config/architecture_comparison)
+# --------------------------------------------------------------------------------------
+
+
+def _per_fold(values: dict) -> pd.DataFrame:
+    rows = [{"model": m, "fold": f"fold{k}", "task": "overall", "auroc": v, "auprc": v / 2, "pearson": np.nan,
+             "spearman": np.nan} for m, vs in values.items() for k, v in enumerate(vs)]  # fmt: skip
+    rows.append({"model": "a", "fold": "fold0", "task": "t1", "auroc": 0.1, "auprc": 0.1, "pearson": np.nan, "spearman": np.nan})
+    return pd.DataFrame(rows)
+
+
+def test_best_model_against_the_rest_fold_by_fold():
+    from scipy.stats import binomtest, wilcoxon
+
+    from deepcis.cv_compare import best_against_rest, paired_table
+
+    per_fold = _per_fold({"a": [0.80, 0.82, 0.79, 0.85, 0.81], "b": [0.75, 0.80, 0.70, 0.84, 0.78],
+                          "c": [0.81, 0.80, 0.80, 0.83, 0.80]})  # fmt: skip
+    table = best_against_rest(per_fold, "auroc")
+    assert set(table["best"]) == {"a"} and table["other"].tolist() == ["c", "b"]  # smallest gap first
+    b = table.set_index("other").loc["b"]
+    diffs = np.array([0.05, 0.02, 0.09, 0.01, 0.03])
+    assert b["diff_mean"] == pytest.approx(diffs.mean()) and b["diff_sd"] == pytest.approx(diffs.std(ddof=1))
+    assert (b["best_wins"], b["other_wins"], b["folds"]) == (5, 0, 5)
+    assert b["wilcoxon_p"] == pytest.approx(wilcoxon(diffs).pvalue) == pytest.approx(0.0625)  # 5 folds: 2/2^5 at best
+    assert b["sign_p"] == pytest.approx(binomtest(5, 5).pvalue)
+    c = table.set_index("other").loc["c"]
+    assert (c["best_wins"], c["other_wins"]) == (3, 2) and c["sign_p"] == pytest.approx(1.0)
+    # a fold one model lacks is left out of the pairing; one model alone has nothing to compare
+    missing = per_fold[~((per_fold["model"] == "b") & (per_fold["fold"] == "fold4"))]
+    assert best_against_rest(missing, "auroc")["folds"].tolist() == [4, 4]
+    assert best_against_rest(_per_fold({"a": [0.8, 0.9]}), "auroc").empty
+    both = paired_table(per_fold)
+    assert both["metric"].tolist() == ["auroc", "auroc", "auprc", "auprc"]

@@ -239,18 +239,19 @@ def test_sweep_workflow_killed_and_rerun(tmp_path):
     cfg = yaml.safe_load(path.read_text())
     cfg["train"] |= {"epochs": 1, "batch_size": 16}
     cfg["variants"]["vcf"] = None
+    cfg["encode"] = {"chunks": 1, "block_rows": 4096, "threads": 1}
     cfg["models"]["tiny"]["sweep"] = {"parameters": {"learning_rate": [0.001, 0.01], "dense_units": [4, 8]}}
     path.write_text(yaml.safe_dump(cfg))
     sweep = workdir / "results/sweep/tiny"
     targets = [f"results/sweep/tiny/{f}" for f in ("sweep.tsv", "sweep.png")] + ["results/report/sweep/tiny.html"]
-    args = ["--cores", "2", "--configfile", str(path), *targets]
+    args = [*targets, "--configfile", str(path)]  # (--configfile takes every path after it)
     # the choice reads no test file (dry run: the planned job's inputs)
-    planned = run_snakemake(workdir, "-n", *args[2:]).stdout
+    planned = run_snakemake(workdir, "-n", *args).stdout
     select = planned[planned.index("rule sweep_select:"):].split("\n\n")[0]
     assert "valid.metrics.tsv" in select and "test." not in select
     assert planned.count("rule sweep_train:") == 4 and "rule train_model:" not in planned
     # kill -9 once the first point is trained, before the rest are
-    proc = subprocess.Popen([*SNAKEMAKE, *args], cwd=workdir, env=snakemake_env(), stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([*SNAKEMAKE, "--cores", "2", *args], cwd=workdir, env=snakemake_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     deadline = time.monotonic() + 600
     while proc.poll() is None and time.monotonic() < deadline and not _trained(sweep):
@@ -260,8 +261,8 @@ def test_sweep_workflow_killed_and_rerun(tmp_path):
     proc.wait()
     done = {p.parent.name: _digest(p) for p in _trained(sweep)}
     assert 1 <= len(done) < 4 and not (sweep / "sweep.tsv").exists()
-    run_snakemake(workdir, "--unlock", *args[2:])
-    run_snakemake(workdir, *args[2:])
+    run_snakemake(workdir, "--unlock", *args)
+    run_snakemake(workdir, *args)
     # the points trained before the kill were kept; every point is in the table
     assert {p: _digest(sweep / p / "model.keras") for p in done} == done
     table = pd.read_csv(sweep / "sweep.tsv", sep="\t")
@@ -278,7 +279,7 @@ def test_sweep_workflow_killed_and_rerun(tmp_path):
     assert _digest(workdir / "results/models/tiny/model.keras") == _digest(sweep / winner / "model.keras")
     # retraining a point kept from before the kill reaches the same model and the same table
     again = next(iter(done))
-    run_snakemake(workdir, *args[2:], "--forcerun", f"results/sweep/tiny/{again}/model.keras")
+    run_snakemake(workdir, *args, "--forcerun", f"results/sweep/tiny/{again}/model.keras")
     assert _digest(sweep / again / "model.keras") == done[again]
     rerun = pd.read_csv(sweep / "sweep.tsv", sep="\t")
     timing = ["train_seconds"]
@@ -286,12 +287,12 @@ def test_sweep_workflow_killed_and_rerun(tmp_path):
     # one more learning rate: only its two points train (and the choice is made again)
     cfg["models"]["tiny"]["sweep"]["parameters"]["learning_rate"].append(0.003)
     path.write_text(yaml.safe_dump(cfg))
-    planned = run_snakemake(workdir, "-n", *args[2:]).stdout
+    planned = run_snakemake(workdir, "-n", *args).stdout
     assert planned.count("rule sweep_train:") == 2 and "learning_rate~0.003" in planned
     assert "rule sweep_select:" in planned and "rule encode_chunk:" not in planned
     # a grid beyond max_points: refused before any job, with the count
     cfg["models"]["tiny"]["sweep"]["max_points"] = 4
     path.write_text(yaml.safe_dump(cfg))
-    bad = run_snakemake(workdir, "-n", *args[2:], check=False)
+    bad = run_snakemake(workdir, "-n", *args, check=False)
     assert bad.returncode != 0 and "the grid has 6 points (3 learning_rate x 2 dense_units), more than max_points 4" in (
         bad.stdout + bad.stderr)

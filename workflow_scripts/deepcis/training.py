@@ -494,7 +494,6 @@ def train_model(
                                     "was saved; check the validation split's labels and the learning rate")
     with atomic_path(out_dir / "model.keras") as tmp:
         shutil.copyfile(best_path, tmp)
-    best_path.unlink()
     history = state["history"]
     with atomic_path(out_dir / "history.tsv") as tmp:
         _write_history(history, tmp)
@@ -528,7 +527,10 @@ def train_model(
     write_json(info, out_dir / "model.json")
     train.close()
     valid.close()
+    # the resume state goes before the best checkpoint: a run killed in between resumes after
+    # its last epoch and copies that checkpoint again (no epoch left to make it)
     shutil.rmtree(resume_dir, ignore_errors=True)
+    best_path.unlink()
     return info
 
 
