@@ -1,5 +1,5 @@
-# Hyperparameter sweeps (docs/sweeps.md): one training job per point of models.<m>.sweep, each
-# point predicted on the validation and test splits; the point with the best validation metric
+# Hyperparameter sweeps (docs/sweeps.md): one training job per point of models.<m>.sweep, which
+# also predicts the validation and test splits; the point with the best validation metric
 # becomes results/models/<m>/ (a normal model for every later stage); the sweep table and plot.
 from deepcis.sweep import check_sweep_metric
 
@@ -25,12 +25,17 @@ rule sweep_train:
     input:
         train="results/encode/train.h5",
         valid="results/encode/valid.h5",
+        test="results/encode/test.h5",
         check=overfit_check_input,
     output:
         model="results/sweep/{model}/{point}/model.keras",
         info="results/sweep/{model}/{point}/model.json",
         history="results/sweep/{model}/{point}/history.tsv",
         curves="results/sweep/{model}/{point}/training_curves.png",
+        valid_predictions="results/sweep/{model}/{point}/valid.predictions.h5",
+        test_predictions="results/sweep/{model}/{point}/test.predictions.h5",
+        valid_metrics="results/sweep/{model}/{point}/valid.metrics.tsv",
+        test_metrics="results/sweep/{model}/{point}/test.metrics.tsv",
     log:
         "logs/sweep/sweep_train.{model}.{point}.log",
     benchmark:
@@ -44,7 +49,9 @@ rule sweep_train:
     resources:
         mem_mb=8000,
         gpu=lambda wc: (
-            1 if SWEEPS[wc.model][wc.point]["train"]["devices"] == "gpu" else 0
+            1
+            if SWEEPS[wc.model][wc.point]["train"]["devices"] == "gpu"
+            else 0
         ),
     params:
         spec=lambda wc: stable(SWEEPS[wc.model][wc.point]),
@@ -55,57 +62,13 @@ rule sweep_train:
         task_specs=lambda wc: {
             t: TASK_SPECS[t] for t in config["models"][wc.model]["tasks"]
         },
-    script:
-        "../workflow_scripts/train_model.py"
-
-
-# Validation and test predictions of a point, and its parameter count (one model load).
-rule sweep_predict:
-    input:
-        model="results/sweep/{model}/{point}/model.keras",
-        valid="results/encode/valid.h5",
-        test="results/encode/test.h5",
-    output:
-        valid="results/sweep/{model}/{point}/valid.predictions.h5",
-        test="results/sweep/{model}/{point}/test.predictions.h5",
-        size="results/sweep/{model}/{point}/parameters.json",
-    log:
-        "logs/sweep/sweep_predict.{model}.{point}.log",
-    benchmark:
-        "benchmarks/sweep/sweep_predict.{model}.{point}.tsv"
-    wildcard_constraints:
-        model=SWEEP_PATTERN,
-        point=r"[^/]+",
-    conda:
-        "../envs/train.yaml"
-    threads: config["threads"]["predict"]
-    params:
+        # the validation and test predictions, as rules predict_split and split_metrics make them
         reverse_complement=config["evaluate"]["reverse_complement"],
         batch_size=config["evaluate"]["batch_size"],
-    script:
-        "../workflow_scripts/sweep_predict.py"
-
-
-rule sweep_metrics:
-    input:
-        "results/sweep/{model}/{point}/{split}.predictions.h5",
-    output:
-        "results/sweep/{model}/{point}/{split}.metrics.tsv",
-    log:
-        "logs/sweep/sweep_metrics.{model}.{point}.{split}.log",
-    benchmark:
-        "benchmarks/sweep/sweep_metrics.{model}.{point}.{split}.tsv"
-    wildcard_constraints:
-        model=SWEEP_PATTERN,
-        point=r"[^/]+",
-        split="valid|test",
-    conda:
-        "../envs/evaluate.yaml"
-    params:
         head=lambda wc: config["models"][wc.model]["train"]["head"],
         kinds=stable(TASK_KINDS),
     script:
-        "../workflow_scripts/split_metrics.py"
+        "../workflow_scripts/sweep_train.py"
 
 
 # The choice: validation metrics and training records only (no test file is an input).
@@ -152,7 +115,6 @@ rule sweep_table:
         selection="results/sweep/{model}/selection.json",
         valid=sweep_point_files("valid.metrics.tsv"),
         infos=sweep_point_files("model.json"),
-        sizes=sweep_point_files("parameters.json"),
         # computed for every point, read for the winner only
         test=sweep_point_files("test.metrics.tsv"),
     output:

@@ -179,9 +179,9 @@ def _metrics(auroc, auprc):
 
 VALID = {"p1": _metrics([0.70, 0.72], [0.5, 0.5]), "p2": _metrics([0.80, 0.78], [0.4, 0.4]),
          "p3": _metrics([0.79, np.nan], [0.6, 0.6])}  # fmt: skip
-INFOS = {"p1": {"best_val_loss": 0.5, "best_epoch": 2, "epochs_run": 4, "train_seconds": 10.0},
-         "p2": {"best_val_loss": 0.6, "best_epoch": 3, "epochs_run": 4, "train_seconds": 12.0},
-         "p3": {"best_val_loss": 0.4, "best_epoch": 1, "epochs_run": 3, "train_seconds": 8.0}}  # fmt: skip
+INFOS = {"p1": {"best_val_loss": 0.5, "best_epoch": 2, "epochs_run": 4, "train_seconds": 10.0, "parameters": 100},
+         "p2": {"best_val_loss": 0.6, "best_epoch": 3, "epochs_run": 4, "train_seconds": 12.0, "parameters": 200},
+         "p3": {"best_val_loss": 0.4, "best_epoch": 1, "epochs_run": 3, "train_seconds": 8.0, "parameters": 300}}  # fmt: skip
 
 
 def test_selection_uses_the_validation_metric_only():
@@ -195,8 +195,7 @@ def test_selection_uses_the_validation_metric_only():
     # table built with any winner test metrics keeps the same winner and validation values
     selection = {"winner": winner, "scores": scores, "metric": "auroc"}
     values = {"p1": {"lr": 0.001}, "p2": {"lr": 0.003}, "p3": {"lr": 0.01}}
-    sizes = {"p1": 100, "p2": 200, "p3": 300}
-    tables = [sweep_table(values, VALID, INFOS, sizes, selection, _metrics(test, test)) for test in ([0.99, 0.99], [0.1, 0.1])]
+    tables = [sweep_table(values, VALID, INFOS, selection, _metrics(test, test)) for test in ([0.99, 0.99], [0.1, 0.1])]
     for table in tables:
         assert table["selected"].tolist() == [False, True, False]
         assert table["test_auroc"].notna().tolist() == [False, True, False]  # the winner's only
@@ -210,7 +209,7 @@ def test_sweep_figure_and_page(tmp_path):
     winner, scores = select_point(VALID, INFOS, "auroc")
     selection = {"winner": winner, "scores": scores, "metric": "auroc"}
     values = {"p1": {"lr": 0.001, "opt": "adam"}, "p2": {"lr": 0.01, "opt": "sgd"}, "p3": {"lr": 0.1, "opt": "adam"}}
-    table = sweep_table(values, VALID, INFOS, {"p1": 1, "p2": 2, "p3": 3}, selection, _metrics([0.9, 0.8], [0.5, 0.5]))
+    table = sweep_table(values, VALID, INFOS, selection, _metrics([0.9, 0.8], [0.5, 0.5]))
     sweep_figure(table, ["lr", "opt"], "auroc", tmp_path / "sweep.png")
     assert (tmp_path / "sweep.png").stat().st_size > 5000
     html = sweep_html("m", table, ["lr", "opt"], selection)
@@ -227,9 +226,9 @@ def _digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _trained(sweep):
-    """The model files of the points trained so far (not their resume folders)."""
-    return [p for p in sweep.glob("*/model.keras") if not p.parent.name.endswith(".resume")]
+def _finished(sweep):
+    """The folders of the points whose job has finished (its last output written)."""
+    return [p.parent for p in sweep.glob("*/test.metrics.tsv")]
 
 
 def test_sweep_workflow_killed_and_rerun(tmp_path):
@@ -250,21 +249,22 @@ def test_sweep_workflow_killed_and_rerun(tmp_path):
     select = planned[planned.index("rule sweep_select:"):].split("\n\n")[0]
     assert "valid.metrics.tsv" in select and "test." not in select
     assert planned.count("rule sweep_train:") == 4 and "rule train_model:" not in planned
-    # kill -9 once the first point is trained, before the rest are
+    # kill -9 once the first point's job has finished, before the rest have
     proc = subprocess.Popen([*SNAKEMAKE, "--cores", "2", *args], cwd=workdir, env=snakemake_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     deadline = time.monotonic() + 600
-    while proc.poll() is None and time.monotonic() < deadline and not _trained(sweep):
+    while proc.poll() is None and time.monotonic() < deadline and not _finished(sweep):
         time.sleep(0.05)
     assert proc.poll() is None, "the run ended before it could be killed"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    done = {p.parent.name: _digest(p) for p in _trained(sweep)}
+    done = {p.name: _digest(p / "model.keras") for p in _finished(sweep)}
+    mtimes = {p.name: (p / "model.keras").stat().st_mtime_ns for p in _finished(sweep)}
     assert 1 <= len(done) < 4 and not (sweep / "sweep.tsv").exists()
     run_snakemake(workdir, "--unlock", *args)
     run_snakemake(workdir, *args)
     # the points trained before the kill were kept; every point is in the table
-    assert {p: _digest(sweep / p / "model.keras") for p in done} == done
+    assert {p: (sweep / p / "model.keras").stat().st_mtime_ns for p in done} == mtimes
     table = pd.read_csv(sweep / "sweep.tsv", sep="\t")
     assert len(table) == 4 and table["selected"].sum() == 1
     winner = table.loc[table["selected"], "point"].item()
@@ -290,9 +290,14 @@ def test_sweep_workflow_killed_and_rerun(tmp_path):
     planned = run_snakemake(workdir, "-n", *args).stdout
     assert planned.count("rule sweep_train:") == 2 and "learning_rate~0.003" in planned
     assert "rule sweep_select:" in planned and "rule encode_chunk:" not in planned
+    # per_task: each member is swept on its own task (6 points x 2 members)
+    cfg["models"]["tiny"]["per_task"] = True
+    path.write_text(yaml.safe_dump(cfg))
+    planned = run_snakemake(workdir, "-n", "--configfile", str(path)).stdout
+    assert planned.count("rule sweep_train:") == 12 and planned.count("rule sweep_select:") == 2
+    assert "model=tiny__T2, point=dense_units~8_learning_rate~0.003" in planned
     # a grid beyond max_points: refused before any job, with the count
     cfg["models"]["tiny"]["sweep"]["max_points"] = 4
     path.write_text(yaml.safe_dump(cfg))
     bad = run_snakemake(workdir, "-n", *args, check=False)
-    assert bad.returncode != 0 and "the grid has 6 points (3 learning_rate x 2 dense_units), more than max_points 4" in (
-        bad.stdout + bad.stderr)
+    assert bad.returncode != 0 and "the grid has 6 points (" in bad.stdout and "more than max_points 4" in bad.stdout

@@ -18,10 +18,9 @@ values = snakemake.params.values
 keys = [k.rpartition(".")[2] for k in values[points[0]]]
 valid = read_point_files(points, snakemake.input.valid, "metrics")
 infos = read_point_files(points, snakemake.input.infos, "json")
-sizes = {p: s["parameters"] for p, s in read_point_files(points, snakemake.input.sizes, "json").items()}
 winner_test = read_metrics(snakemake.input.test[points.index(selection["winner"])])  # the winner's only
-table = sweep_table({p: {k.rpartition(".")[2]: v for k, v in values[p].items()} for p in points}, valid, infos, sizes,
-                    selection, winner_test)  # fmt: skip
+table = sweep_table({p: {k.rpartition(".")[2]: v for k, v in values[p].items()} for p in points}, valid, infos, selection,
+                    winner_test)  # fmt: skip
 write_tsv(table, snakemake.output.table)
 sweep_figure(table, keys, selection["metric"], snakemake.output.plot)
 with atomic_path(snakemake.output.html) as tmp:

@@ -156,6 +156,21 @@ def metrics_from_predictions(path, kinds=None, task_block: int = 64) -> pd.DataF
     return pd.concat(parts, ignore_index=True) if parts else _frame([])
 
 
+def head_metrics(path, head: str, kinds) -> pd.DataFrame:
+    """`metrics_from_predictions` of a model's predictions file: every task a regression task
+    under a regression head (train.head linear/softplus), else `kinds` ({task: kind} of the
+    tasks sheet: signal tasks are regression tasks; a task it lacks is binary)."""
+    from .dataset import dataset_tasks
+    from .predict import open_predictions
+
+    if head != "sigmoid":
+        return metrics_from_predictions(path, kinds="regression")
+    if isinstance(kinds, dict):
+        with open_predictions(path) as f:
+            kinds = [kinds.get(t, "binary") for t in dataset_tasks(f)]
+    return metrics_from_predictions(path, kinds=kinds)
+
+
 def summarise(metrics_by_model: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """One row per model: tasks, tasks evaluated (a metric defined), NA tasks, and the median
     and mean of AUROC, AUPRC, Pearson and Spearman over the tasks where defined."""

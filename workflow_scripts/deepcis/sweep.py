@@ -272,10 +272,11 @@ def _overall(metrics: pd.DataFrame) -> dict:
 
 
 def sweep_table(values: dict[str, dict], valid_metrics: dict[str, pd.DataFrame], infos: dict[str, dict],
-                parameters: dict[str, int], selection: dict, winner_test: pd.DataFrame) -> pd.DataFrame:  # fmt: skip
+                selection: dict, winner_test: pd.DataFrame) -> pd.DataFrame:  # fmt: skip
     """One row per point: its values, the validation metrics (mean over tasks), the validation
-    score selected on, best epoch and validation loss, training seconds, parameter count,
-    `selected`; the test metrics (`test_<metric>`) in the winner's row only."""
+    score selected on, best epoch and validation loss, training seconds, parameter count (of
+    each point's model.json, `infos`), `selected`; the test metrics (`test_<metric>`) in the
+    winner's row only."""
     winner, scores = selection["winner"], selection["scores"]
     test = _overall(winner_test)
     rows = []
@@ -285,7 +286,7 @@ def sweep_table(values: dict[str, dict], valid_metrics: dict[str, pd.DataFrame],
         row |= {f"valid_{m}": v for m, v in _overall(valid_metrics[point]).items()}
         row |= {"score": scores[point], "best_epoch": info.get("best_epoch"), "best_val_loss": info.get("best_val_loss"),
                 "epochs_run": info.get("epochs_run"), "train_seconds": info.get("train_seconds"),
-                "parameters": parameters[point], "selected": point == winner}  # fmt: skip
+                "parameters": info.get("parameters"), "selected": point == winner}  # fmt: skip
         row |= {f"test_{m}": (v if point == winner else float("nan")) for m, v in test.items()}
         rows.append(row)
     table = pd.DataFrame(rows)

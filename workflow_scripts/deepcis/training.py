@@ -505,6 +505,7 @@ def train_model(
         "encoding": "one-hot, channels A C G T; N and other IUPAC codes all-zero; uint8 input",
         "head": cfg["head"],
         "hyperparameters": hp,
+        "parameters": int(model.count_params()),
         "training": cfg,
         "seed": seed,
         "best_epoch": state["best_epoch"],
@@ -617,3 +618,21 @@ def overfit_one_batch(
             "pipeline is broken, or the model is too small to memorise a batch."
         )
     return result
+
+
+def train_job(smk) -> dict:
+    """Train the model of a training rule (train_model, cv_train, sweep_train) from its
+    Snakemake object: inputs train/valid, outputs model/history/curves, params spec, seed,
+    resume_dir, tasks, task_specs, source. Returns model.json's record."""
+    from . import plots
+
+    spec = smk.params.spec
+    info = train_model(
+        smk.input.train, smk.input.valid, Path(smk.output.model).parent, model_name=smk.wildcards.model,
+        architecture=spec["architecture"], hyperparameters=spec["hyperparameters"], training=spec["train"],
+        seed=smk.params.seed, threads=smk.threads, resume_dir=smk.params.resume_dir, tasks=smk.params.tasks,
+        task_specs=smk.params.task_specs,
+        transfer=(spec["transfer"] | {"source": smk.params.source}) if spec.get("transfer") else None,
+    )  # fmt: skip
+    plots.training_curves(smk.output.history, smk.wildcards.model, smk.output.curves)
+    return info
