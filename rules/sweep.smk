@@ -49,9 +49,7 @@ rule sweep_train:
     resources:
         mem_mb=8000,
         gpu=lambda wc: (
-            1
-            if SWEEPS[wc.model][wc.point]["train"]["devices"] == "gpu"
-            else 0
+            1 if SWEEPS[wc.model][wc.point]["train"]["devices"] == "gpu" else 0
         ),
     params:
         spec=lambda wc: stable(SWEEPS[wc.model][wc.point]),
