@@ -5,6 +5,7 @@ points (1 epoch) killed mid-way and rerun."""
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -226,9 +227,10 @@ def _digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _finished(sweep):
-    """The folders of the points whose job has finished (its last output written)."""
-    return [p.parent for p in sweep.glob("*/test.metrics.tsv")]
+def _points_finished(workdir) -> int:
+    """sweep_train jobs Snakemake has recorded as finished (its run logs)."""
+    logs = (workdir / ".snakemake" / "log").glob("*.log")
+    return sum(f.read_text().count("(Rule: sweep_train)") for f in logs)
 
 
 def test_sweep_workflow_killed_and_rerun(tmp_path):
@@ -249,22 +251,25 @@ def test_sweep_workflow_killed_and_rerun(tmp_path):
     select = planned[planned.index("rule sweep_select:"):].split("\n\n")[0]
     assert "valid.metrics.tsv" in select and "test." not in select
     assert planned.count("rule sweep_train:") == 4 and "rule train_model:" not in planned
-    # kill -9 once the first point's job has finished, before the rest have
+    # kill -9 once Snakemake has recorded the first point's job as finished, before the rest are
     proc = subprocess.Popen([*SNAKEMAKE, "--cores", "2", *args], cwd=workdir, env=snakemake_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     deadline = time.monotonic() + 600
-    while proc.poll() is None and time.monotonic() < deadline and not _finished(sweep):
+    while proc.poll() is None and time.monotonic() < deadline and not _points_finished(workdir):
         time.sleep(0.05)
     assert proc.poll() is None, "the run ended before it could be killed"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    done = {p.name: _digest(p / "model.keras") for p in _finished(sweep)}
-    mtimes = {p.name: (p / "model.keras").stat().st_mtime_ns for p in _finished(sweep)}
-    assert 1 <= len(done) < 4 and not (sweep / "sweep.tsv").exists()
+    assert not (sweep / "sweep.tsv").exists()
     run_snakemake(workdir, "--unlock", *args)
+    # the rerun plans only the points whose jobs had not finished
+    pending = set(re.findall(r"wildcards: model=tiny, point=(\S+)", run_snakemake(workdir, "-n", *args).stdout))
+    done = {p.name for p in sweep.iterdir() if p.is_dir() and not p.name.endswith(".resume")} - pending
+    assert 1 <= len(done) and len(done) + len(pending) == 4 and pending
+    kept = {p: ((sweep / p / "model.keras").stat().st_mtime_ns, _digest(sweep / p / "model.keras")) for p in done}
     run_snakemake(workdir, *args)
     # the points trained before the kill were kept; every point is in the table
-    assert {p: (sweep / p / "model.keras").stat().st_mtime_ns for p in done} == mtimes
+    assert {p: ((sweep / p / "model.keras").stat().st_mtime_ns, _digest(sweep / p / "model.keras")) for p in done} == kept
     table = pd.read_csv(sweep / "sweep.tsv", sep="\t")
     assert len(table) == 4 and table["selected"].sum() == 1
     winner = table.loc[table["selected"], "point"].item()
@@ -280,7 +285,7 @@ def test_sweep_workflow_killed_and_rerun(tmp_path):
     # retraining a point kept from before the kill reaches the same model and the same table
     again = next(iter(done))
     run_snakemake(workdir, *args, "--forcerun", f"results/sweep/tiny/{again}/model.keras")
-    assert _digest(sweep / again / "model.keras") == done[again]
+    assert _digest(sweep / again / "model.keras") == kept[again][1]
     rerun = pd.read_csv(sweep / "sweep.tsv", sep="\t")
     timing = ["train_seconds"]
     assert rerun.drop(columns=timing).equals(table.drop(columns=timing))
