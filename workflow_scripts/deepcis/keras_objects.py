@@ -1,4 +1,5 @@
-"""Serializable Keras objects of deepcis: output heads, masked losses, the metadata layer.
+"""Serializable Keras objects of deepcis: output heads, masked losses, the metadata layer
+(and, imported from deepcis.penalties, the published models' L2 penalty and max-norm constraint).
 
 They are registered with Keras (package "deepcis"), so a saved `.keras` model loads with
 `keras.saving.load_model(path, safe_mode=True)` once this module is imported.
@@ -11,6 +12,7 @@ from pathlib import Path
 import keras
 from keras import layers, ops
 
+from . import penalties  # noqa: F401  (registers deepcis' L2 and MaxNorm, so models using them load)
 from .errors import ModelConfigError, ModelFileError
 from .heads import HEADS
 
