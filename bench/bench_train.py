@@ -10,7 +10,10 @@ turn within each round (so drift on a shared machine hits all alike):
 and the ratios real / bare (target >= 0.9: the loader keeps up) and bare / plain (target
 >= 0.95: deepcis' step costs no more than the published recipe must). `--ablate` adds deepcis'
 model with one extra switched off at a time (regularisers, max-norm, masked loss, metadata
-layer), to show where the time goes.
+layer) and `--add-one` the plain model with one extra switched on at a time, to show where the
+time goes; every variant is timed in the same alternating rounds (ABC.., ..CBA), best of each.
+Two clocks: samples/s (wall) and samples per CPU-second of this process (all its threads),
+which moves far less than the wall clock when other jobs load the machine.
 
     .venv/bin/python bench/bench_train.py --models deepsea basset danq --batches 10
 """
@@ -27,7 +30,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def measure(architecture, args, tmp):
-    """{name: samples/s}: "real loop", "deepcis" (bare step), "plain" and the ablations."""
+    """{name: {"wall": samples/s, "cpu": samples per CPU-second}}: "real loop", "deepcis" (bare
+    step), "plain" and the variants; and the parameter counts of deepcis' and the plain model."""
     from deepcis import parity
     from deepcis.batches import BatchConfig, HDF5Batches
     from deepcis.training import tf_dataset
@@ -35,21 +39,68 @@ def measure(architecture, args, tmp):
     path = Path(tmp) / f"{architecture}.h5"
     n = args.batches * args.batch_size
     parity.write_random_dataset(path, n, args.length, args.tasks)
-    models = parity.variants(architecture, args.length, args.tasks, args.optimizer, ablate=args.ablate)
+    models = parity.variants(architecture, args.length, args.tasks, args.optimizer, ablate=args.ablate,
+                             add_one=args.add_one, keras_penalties=args.keras_penalties)  # fmt: skip
     # The bare steps read the same rows as the loop, held in memory (float32, as the loop feeds them).
     in_memory = [(x.astype("float32"), y) for x, y in HDF5Batches(path, BatchConfig(batch_size=args.batch_size, shuffle=False)).iterate(0)]
     streamed = HDF5Batches(path, BatchConfig(batch_size=args.batch_size, in_memory_bytes=0, reverse_complement=True, seed=1))
     real_model = models["deepcis"]
     real_model.fit(tf_dataset(streamed, lambda: 0), epochs=1, verbose=0, shuffle=False)  # warm-up epoch
-    best = {"real loop": 0.0}
-    for round_ in range(args.rounds):
-        start = time.perf_counter()
-        real_model.fit(tf_dataset(streamed, lambda r=round_: 1 + r), epochs=1, verbose=0, shuffle=False)
-        best["real loop"] = max(best["real loop"], n / (time.perf_counter() - start))
-        for name, rate in parity.time_steps(models, in_memory, rounds=1).items():
-            best[name] = max(best.get(name, 0.0), rate)
+    for model in models.values():  # tracing, not timed
+        model.train_on_batch(*in_memory[0])
+
+    def real_loop(round_):
+        wall, cpu = time.perf_counter(), time.process_time()
+        real_model.fit(tf_dataset(streamed, lambda: 1 + round_), epochs=1, verbose=0, shuffle=False)
+        return {"wall": n / (time.perf_counter() - wall), "cpu": n / (time.process_time() - cpu)}
+
+    best = {name: {"wall": 0.0, "cpu": 0.0} for name in ["real loop", *models]}
+
+    def keep(name, rates):
+        best[name] = {clock: max(best[name][clock], rate) for clock, rate in rates.items()}
+
+    for round_ in range(args.rounds):  # ABC.. then ..CBA: drift hits every variant alike
+        forward = round_ % 2 == 0
+        order = list(models) if forward else list(models)[::-1]
+        if forward:
+            keep("real loop", real_loop(round_))
+        for name, rates in parity.time_steps_clocks({k: models[k] for k in order}, in_memory, rounds=1, warm_up=False).items():
+            keep(name, rates)
+        if not forward:
+            keep("real loop", real_loop(round_))
     streamed.close()
     return best, real_model.count_params(), models["plain"].count_params()
+
+
+def report(architecture, rates, params, plain_params):
+    """Print one architecture's rates (wall and CPU clocks) and ratios."""
+    bare, plain = rates["deepcis"], rates["plain"]
+
+    def row(label, name, against=None, against_label=""):
+        wall, cpu = rates[name]["wall"], rates[name]["cpu"]
+        ratio = "" if against is None else (f"  {wall / against['wall']:5.2f}x {against_label} (wall)"
+                                            f" {cpu / against['cpu']:5.2f}x (cpu)")  # fmt: skip
+        print(f"  {label:45s} {wall:8.1f} {cpu:8.1f}{ratio}")
+
+    print(f"\n{architecture} ({params / 1e6:.1f} M parameters; plain reference {plain_params / 1e6:.1f} M)")
+    print(f"  {'':45s} {'samples/s':>8s} {'per cpu-s':>8s}")
+    row("real loop, streamed from HDF5", "real loop")
+    row("deepcis bare train step, batches in memory", "deepcis", plain, "plain")
+    row("plain Keras reference, same batches", "plain")
+    for name in rates:
+        if name.endswith("[Keras' penalties]") and not name.startswith("+ "):
+            row("deepcis bare step, Keras' L2 and MaxNorm", name, plain, "plain")
+    for name in rates:
+        if name.startswith("no "):
+            row(f"deepcis, {name}", name, bare, "deepcis")
+    for name in rates:
+        if name.startswith("+ "):
+            row(f"plain {name}", name, plain, "plain")
+    for clock in ("wall", "cpu"):
+        real = rates["real loop"][clock]
+        print(f"  {clock:4s}: real / bare {real / bare[clock]:.2f} (target >= 0.9); bare / plain "
+              f"{bare[clock] / plain[clock]:.2f} (target >= 0.95); real / plain {real / plain[clock]:.2f}")  # fmt: skip
+    print(f"  load average after: {os.getloadavg()[0]:.2f}", flush=True)
 
 
 def main(argv=None):
@@ -62,26 +113,21 @@ def main(argv=None):
     parser.add_argument("--tasks", type=int, default=919)
     parser.add_argument("--optimizer", default="adam", help="deepcis' default; the plain model uses the same")
     parser.add_argument("--ablate", action="store_true", help="also time deepcis with one extra off at a time")
+    parser.add_argument("--add-one", action="store_true", help="also time the plain model with one extra on at a time")
+    parser.add_argument("--keras-penalties", action="store_true",
+                        help="also time deepcis (and each '+ l2' / '+ max_norm') with Keras' own L2 and MaxNorm: the "
+                             "step before issue 16's fused penalties")  # fmt: skip
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     args = parser.parse_args(argv)
     from deepcis.training import configure_runtime
 
     configure_runtime(args.threads, seed=0, deterministic=False)
     print(f"cpus: {len(os.sched_getaffinity(0))}; batch {args.batch_size} x {args.length} bp, {args.tasks} tasks, "
-          f"{args.optimizer}, {args.batches} batches per measurement (best of {args.rounds} alternating rounds)")  # fmt: skip
+          f"{args.optimizer}, {args.batches} batches per measurement (best of {args.rounds} alternating rounds); "
+          f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         for architecture in args.models:
-            rates, params, plain_params = measure(architecture, args, tmp)
-            bare, plain = rates["deepcis"], rates["plain"]
-            print(f"\n{architecture} ({params / 1e6:.1f} M parameters; plain reference {plain_params / 1e6:.1f} M)")
-            print(f"  real loop, streamed from HDF5:               {rates['real loop']:8.1f} samples/s")
-            print(f"  deepcis bare train step, batches in memory:  {bare:8.1f} samples/s")
-            print(f"  plain Keras reference, same batches:         {plain:8.1f} samples/s")
-            for name, rate in rates.items():
-                if name.startswith("no "):
-                    print(f"  deepcis, {name + ':':34s} {rate:8.1f} samples/s ({rate / bare:.2f}x deepcis)")
-            print(f"  real / bare {rates['real loop'] / bare:.2f} (target >= 0.9); bare / plain {bare / plain:.2f} "
-                  f"(target >= 0.95); real / plain {rates['real loop'] / plain:.2f}")  # fmt: skip
+            report(architecture, *measure(architecture, args, tmp))
 
 
 if __name__ == "__main__":

@@ -24,8 +24,17 @@ def test_plain_reference_has_the_layers_without_the_extras():
     from deepcis import parity
 
     hp = {"conv_filters": [8, 8, 8], "dense_units": 16}
-    models = parity.variants("deepsea", 200, 3, "adam", ablate=True, hyperparameters=hp)
-    assert set(models) == {"deepcis", "no l2", "no l1_activity", "no max_norm", "no masked loss", "no metadata layer", "plain"}
+    models = parity.variants("deepsea", 200, 3, "adam", ablate=True, add_one=True, keras_penalties=True, hyperparameters=hp)
+    assert set(models) == {"deepcis", "no l2", "no l1_activity", "no max_norm", "no masked loss", "no metadata layer", "plain",
+                           "+ l2", "+ l1_activity", "+ max_norm", "+ masked loss", "+ metadata layer",
+                           "deepcis [Keras' penalties]", "+ l2 [Keras' penalties]", "+ max_norm [Keras' penalties]"}  # fmt: skip
+    # each "+ extra" is the plain model with that one extra, at deepcis' value
+    one_l2, one_norm = models["+ l2"].get_layer("dense1").kernel, models["+ max_norm"].get_layer("dense1").kernel
+    assert one_l2.regularizer.l2 == 5e-7 and one_l2.constraint is None
+    assert one_norm.constraint.max_value == 0.9 and one_norm.regularizer is None
+    assert type(models["+ masked loss"].loss).__name__ == "MaskedBinaryCrossentropy"
+    assert models["+ metadata layer"].layers[-1].name == "task_metadata" and models["plain"].layers[-1].name != "task_metadata"
+    assert type(models["deepcis [Keras' penalties]"].get_layer("conv1").kernel.regularizer).__module__.startswith("keras")
     deepcis, plain = models["deepcis"], models["plain"]
     assert deepcis.count_params() == plain.count_params()
     assert [type(layer).__name__ for layer in deepcis.layers if type(layer).__name__ != "ActivityRegularization"][:-1] == \
@@ -52,9 +61,10 @@ def test_time_steps_times_every_model_and_predicts_too():
 
 def test_bench_train_prints_the_parity_ratios(capsys):
     _import_bench("bench_train").main(["--models", "danq", "--length", "200", "--tasks", "3", "--batches", "2",
-                                       "--batch-size", "8", "--rounds", "1", "--threads", "1"])  # fmt: skip
+                                       "--batch-size", "8", "--rounds", "2", "--threads", "1", "--add-one"])  # fmt: skip
     out = capsys.readouterr().out
-    assert "plain Keras reference" in out and "bare / plain" in out and "real / bare" in out
+    assert "plain Keras reference" in out and "bare / plain" in out and "real / bare" in out and "per cpu-s" in out
+    assert "plain + masked loss" in out and "plain + metadata layer" in out and "x plain (cpu)" in out
 
 
 def test_bench_predict_covers_every_inference_path(capsys):
