@@ -64,7 +64,7 @@ def test_bench_train_prints_the_parity_ratios(capsys):
                                        "--batch-size", "8", "--rounds", "2", "--threads", "1", "--add-one"])  # fmt: skip
     out = capsys.readouterr().out
     assert "plain Keras reference" in out and "bare / plain" in out and "real / bare" in out and "per cpu-s" in out
-    assert "plain + masked loss" in out and "plain + metadata layer" in out and "x plain (cpu)" in out
+    assert "plain + masked loss" in out and "plain + metadata layer" in out and "x plain (wall)" in out
 
 
 def test_bench_predict_covers_every_inference_path(capsys):
