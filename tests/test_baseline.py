@@ -148,3 +148,35 @@ def test_mismatched_inputs_refused(planted, tmp_path):
     with pytest.raises(InputError, match="not a deepcis k-mer baseline file"):
         (tmp_path / "bad.npz").write_bytes(b"nonsense")
         baseline.load_baseline(tmp_path / "bad.npz")
+
+
+def test_c_path_stops_past_the_validation_peak():
+    """C goes up the grid with warm starts and stops once validation AUROC stops improving;
+    the whole grid (c_patience None) fits every C; c_patience below 1 is refused."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 40)).astype(np.float32)
+    y = (x[:, 0] + 0.5 * rng.normal(size=300) > 0).astype(int)
+    xv = rng.normal(size=(200, 40)).astype(np.float32)
+    yv = (xv[:, 0] + 0.5 * rng.normal(size=200) > 0).astype(int)
+    Cs = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+    fits = []
+
+    from sklearn.linear_model import LogisticRegression
+
+    original = LogisticRegression.fit
+
+    def counting_fit(self, *args, **kwargs):  # the real fit, recording the C of each call
+        fits.append(self.C)
+        return original(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(LogisticRegression, "fit", counting_fit)
+        path = baseline._fit_one(x, y, xv, yv, Cs, 0, "lbfgs", None, 1000, c_patience=1)
+        stopped = list(fits)
+        fits.clear()
+        whole = baseline._fit_one(x, y, xv, yv, Cs, 0, "lbfgs", None, 1000, c_patience=None)
+    assert fits == list(Cs) and stopped == list(Cs[: len(stopped)]) and len(stopped) < len(Cs)
+    assert path[2] == whole[2] and path[3] == pytest.approx(whole[3], abs=1e-3)
+    assert path[2] == stopped[-2]  # the last C fitted is the first past the peak
+    with pytest.raises(ValueError, match="c_patience"):
+        baseline.fit_kmer_baseline("unused.h5", "unused.h5", c_patience=0)

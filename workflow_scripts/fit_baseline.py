@@ -23,6 +23,7 @@ model = fit_kmer_baseline(
     class_weight=None if cfg["class_weight"] == "none" else cfg["class_weight"],
     solver=cfg["solver"],
     max_train_rows=cfg["max_train_rows"],
+    c_patience=cfg["c_patience"],
     n_jobs=snakemake.threads,
     tasks=tasks,
 )
