@@ -362,8 +362,12 @@ def fit_kmer_baseline(train_path, valid_path, ks=DEFAULT_KS, Cs=DEFAULT_CS, seed
 
     if n_jobs and n_jobs != 1:
         from joblib import Parallel, delayed
+        from threadpoolctl import threadpool_limits
 
-        Parallel(n_jobs=n_jobs, prefer="threads")(delayed(fit_task)(i) for i in range(t))
+        # one BLAS thread per task thread: n_jobs tasks x n_jobs BLAS threads oversubscribe the
+        # cores, and a multi-threaded matrix-vector product then waits on its slowest thread
+        with threadpool_limits(1, user_api="blas"):
+            Parallel(n_jobs=n_jobs, prefer="threads")(delayed(fit_task)(i) for i in range(t))
     else:
         for i in range(t):
             fit_task(i)
