@@ -817,7 +817,7 @@ def _(c):
     free = shutil.disk_usage(c.dir).free
 
     def write():
-        with create_dataset(out, free // 4000 + 1000, 1000, ["T1"], {}):
+        with create_dataset(out, free // 1000 + 1000, 1000, ["T1"], {}):  # base codes: 1 byte per base
             pass
 
     c.runner = lambda c_: ("stage", _raises(write))
