@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-_CODE = np.full(256, 4, dtype=np.uint8)
-for _i, _b in enumerate(b"ACGT"):
-    _CODE[_b] = _i
-    _CODE[ord(chr(_b).lower())] = _i
+from .genome import BASE_CODES, N_CODE
+
 _MAX_K = 31  # 2 bits per base in a uint64
 
 
@@ -31,11 +29,11 @@ def kmer_set(seq: str, k: int, reverse_complement: bool = True) -> np.ndarray:
     with `reverse_complement`, each k-mer's code is the lesser of it and its reverse complement."""
     if not 1 <= k <= _MAX_K:
         raise ValueError(f"k must be 1-{_MAX_K}, got {k}")
-    bases = _CODE[np.frombuffer(seq.encode("ascii"), dtype=np.uint8)]
+    bases = BASE_CODES[np.frombuffer(seq.encode("ascii"), dtype=np.uint8)]
     if len(bases) < k:
         return np.zeros(0, dtype=np.uint64)
     windows = np.lib.stride_tricks.sliding_window_view(bases, k)
-    valid = (windows < 4).all(axis=1)
+    valid = (windows < N_CODE).all(axis=1)
     windows = windows[valid].astype(np.uint64)
     powers = np.uint64(4) ** np.arange(k - 1, -1, -1, dtype=np.uint64)
     codes = windows @ powers

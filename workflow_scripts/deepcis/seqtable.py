@@ -222,9 +222,10 @@ def assign_table_splits(table: pd.DataFrame, test_table: pd.DataFrame | None, va
     counts = {"sequences": len(table), "groups": int(n_groups), "duplicate_sequences": int(len(table) - n_groups)}
     split = np.full(len(table), "train", dtype=object)
     rng = np.random.default_rng(seed)
-    test_keys = None
+    test_key = test_keys = None
     if test_table is not None:
-        test_keys = pd.unique(test_table["sequence"].map(canonical) if reverse_complement else test_table["sequence"])
+        test_key = test_table["sequence"].map(canonical) if reverse_complement else test_table["sequence"]
+        test_keys = pd.unique(test_key)
     near_test = np.zeros(n_groups, dtype=bool)
     if near is not None:
         group, n_groups, near_test = _join_near_duplicates(key, group, n_groups, test_keys, near, seed, reverse_complement, counts)
@@ -232,7 +233,7 @@ def assign_table_splits(table: pd.DataFrame, test_table: pd.DataFrame | None, va
     if test_table is not None:
         leaked[np.unique(group[key.isin(set(test_keys)).to_numpy()])] = True
         test_fraction = 0.0
-        test_group = pd.factorize(test_table["sequence"].map(canonical) if reverse_complement else test_table["sequence"])[0]
+        test_group = pd.factorize(test_key)[0]
         counts["test_duplicate_sequences"] = int(len(test_table) - (test_group.max() + 1 if len(test_group) else 0))
     counts["train_in_test_dropped"] = int(leaked[group].sum())
     free = np.flatnonzero(~leaked)

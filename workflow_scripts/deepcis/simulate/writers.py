@@ -62,14 +62,17 @@ class WritersMixin:
             for i in g.instances:
                 if i.kind != "bound" or SIGNAL_TASK not in i.tasks:
                     continue
-                f = self.f[i.factor]
-                strength = (i.score - f.threshold) / (f.max_score - f.threshold)
-                height = SIGNAL_SCALE * (1 + 9 * strength) * rng.lognormal(0.0, SIGNAL_NOISE)
+                height = SIGNAL_SCALE * (1 + 9 * self._strength(i)) * rng.lognormal(0.0, SIGNAL_NOISE)
                 centre = (i.start + i.end) // 2
                 at = centre + offsets
                 keep = (at >= 0) & (at < len(tracks[g.chrom]))
                 tracks[g.chrom][at[keep]] += height * bump[keep]
         return {c: np.round(t, 2).astype(np.float32) for c, t in tracks.items()}
+
+    def _strength(self, instance) -> float:
+        """A planted instance's relative motif strength: (score - threshold) / (max - threshold)."""
+        f = self.f[instance.factor]
+        return (instance.score - f.threshold) / (f.max_score - f.threshold)
 
     def sequence_table(self) -> list[tuple]:
         """Rows (id, sequence, one 0/1 label per task, activity) of the example's sequence table:
@@ -104,7 +107,7 @@ class WritersMixin:
                 continue  # no N in the table's sequences
             held = [i for i in by_chrom.get(chrom, []) if i.start >= start and i.end <= end and i.kind == "bound"]
             labels = [int(any(task in i.tasks for i in held)) for task in TASKS]
-            activity = sum(1 + (i.score - self.f[i.factor].threshold) / (self.f[i.factor].max_score - self.f[i.factor].threshold) for i in held)
+            activity = sum(1 + self._strength(i) for i in held)
             activity += rng.normal(0.0, TABLE_ACTIVITY_NOISE)
             rows.append((f"{chrom}:{start}-{end}", mt.decode(codes), *labels, f"{activity:.4f}"))
         return list(dict((r[0], r) for r in rows).values())  # a window picked twice is kept once
