@@ -12,7 +12,8 @@ it generates, with vectorised numpy:
   like TF co-binding in open chromatin), the rest spread at random;
 - a blacklist (~900 regions at full scale) and a VCF of 1 M variants at full scale (SNVs and
   10% indels, REF from the genome);
-then runs the real workflow (`snakemake --cores N`) to the HDF5 splits (prepare + encode),
+then runs the real workflow (`snakemake --cores N`) to the HDF5 splits (prepare, scattered
+into one job per chromosome (`prepare.chunks: 24`), + encode; `--until prepare` stops there),
 reads Snakemake's benchmark files and prints, per job: wall-clock, peak RSS, bytes written;
 per stage: totals; the size of every intermediate; and, over every scale in the output folder
 (runs accumulate), the fitted exponent of cost against genome size (cost ~ size^k) for job
@@ -292,7 +293,8 @@ def write_config(folder: Path, cores: int, chunks: int) -> Path:
         "genome": str(folder / "genome.fa"), "tasks": str(folder / "tasks.tsv"),
         "blacklist": str(folder / "blacklist.bed"), "seed": 42,
         "chromosomes": [c for c in HG38 if c != "chrY"],
-        "prepare": {"mode": "deepsea", "window_length": 1000, "negatives": {"strategy": "gc_matched", "ratio": 1.0}},
+        "prepare": {"mode": "deepsea", "window_length": 1000, "negatives": {"strategy": "gc_matched", "ratio": 1.0},
+                    "chunks": 24},  # one prepare job per chromosome
         "split": {"mode": "chromosomes", "valid": ["chr7"], "test": ["chr8", "chr9"]},
         "encode": {"chunks": chunks, "threads": cores},
         "variants": {"vcf": str(folder / "variants.vcf")},
@@ -303,8 +305,11 @@ def write_config(folder: Path, cores: int, chunks: int) -> Path:
     return path
 
 
-def run_workflow(folder: Path, config: Path, cores: int) -> float:
-    targets = [f"results/encode/{s}.h5" for s in ("train", "valid", "test")]
+def run_workflow(folder: Path, config: Path, cores: int, until: str = "encode") -> float:
+    if until == "prepare":
+        targets = ["results/prepare/stats.tsv"]
+    else:
+        targets = [f"results/encode/{s}.h5" for s in ("train", "valid", "test")]
     command = [sys.executable, "-m", "snakemake", *targets, "--snakefile", str(REPO / "Snakefile"), "--directory",
                str(folder), "--configfile", str(config), "--cores", str(cores), "--quiet", "rules"]  # fmt: skip
     print("  $", " ".join(command[2:]), flush=True)
@@ -364,11 +369,11 @@ def run_scale(out: Path, scale: Fraction, args) -> dict:
           f"{made['peaks']:,} peaks ({made['peaks_min']:,}-{made['peaks_max']:,} per task), {made['variants']:,} variants "
           f"in {made['generate_wall_s']} s", flush=True)  # fmt: skip
     config = write_config(folder / "inputs", args.cores, args.chunks)
-    wall = run_workflow(folder, config, args.cores)
+    wall = run_workflow(folder, config, args.cores, args.until)
     jobs = read_benchmarks(folder)
     sizes = sizes_of(folder)
     summary = {"scale": str(scale), "made": made, "wall_s": round(wall, 1), "jobs": jobs, "sizes": sizes,
-               "cores": args.cores, "tasks": args.tasks}  # fmt: skip
+               "cores": args.cores, "tasks": args.tasks, "until": args.until}  # fmt: skip
     (folder / "summary.json").write_text(json.dumps(summary, indent=1))
     report(summary)
     if not args.keep:  # the inputs and HDF5 files are large; the summary is what is kept
@@ -420,6 +425,7 @@ def main(argv=None):
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--chunks", type=int, default=4, help="encode.chunks (encode jobs per split)")
     parser.add_argument("--tasks", type=int, default=919)
+    parser.add_argument("--until", choices=("prepare", "encode"), default="encode", help="the last stage run")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--generate-only", action="store_true", help="write the inputs and stop")
     parser.add_argument("--keep", action="store_true", help="keep inputs and results (default: only summary.json)")

@@ -118,11 +118,11 @@ LABEL_DTYPE = (
 # and the part the data stages read (the `config_sha256` attribute of the HDF5 splits), so
 # pointing variants.vcf elsewhere does not re-encode or retrain (docs/architecture.md).
 CONFIG_SHA256 = config_sha256(config)
+# prepare's settings less its job layout (prepare.chunks: the files do not depend on it)
+PREPARE_SETTINGS = stable({k: v for k, v in config["prepare"].items() if k != "chunks"})
 DATA_CONFIG = stable(
-    {
-        k: config[k]
-        for k in ("genome", "blacklist", "chromosomes", "seed", "prepare", "split")
-    }
+    {k: config[k] for k in ("genome", "blacklist", "chromosomes", "seed", "split")}
+    | {"prepare": PREPARE_SETTINGS}
     | {
         "tasks": [
             {

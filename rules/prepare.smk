@@ -1,5 +1,48 @@
+# Prepare is scattered over groups of chromosomes (deepcis.prepare_chunks): each
+# prepare_chunk job labels and filters its chromosomes' positives; prepare_windows gathers
+# them (negatives, splits, stats, the windows files), equal to one job over the genome.
+# prepare.chunks 1 (the default): no chunk job, prepare_windows builds its one chunk itself.
+_n_prepare_chunks = (
+    min(config["prepare"]["chunks"], len(config["chromosomes"]))
+    if config["chromosomes"]
+    else config["prepare"]["chunks"]
+)
+PREPARE_CHUNKS = list(range(_n_prepare_chunks)) if _n_prepare_chunks > 1 else []
+
+
+rule prepare_chunk:
+    input:
+        genome=config["genome"],
+        peaks=list(TASK_PEAKS.values()),
+        blacklist=blacklist_input(),
+        check=check_gate("data"),
+    output:
+        temp("results/prepare/chunks/{chunk}.h5"),
+    log:
+        "logs/prepare/prepare_chunk.{chunk}.log",
+    benchmark:
+        "benchmarks/prepare/prepare_chunk.{chunk}.tsv"
+    wildcard_constraints:
+        chunk=r"\d+",
+    conda:
+        "../envs/prepare.yaml"
+    resources:
+        mem_mb=4000,
+    params:
+        tasks=TASK_PEAKS,
+        prepare=PREPARE_SETTINGS,
+        split=stable(config["split"]),
+        seed=config["seed"],
+        chromosomes=config["chromosomes"],
+        regions=config["regions"],
+        n_chunks=len(PREPARE_CHUNKS),
+    script:
+        "../workflow_scripts/prepare_chunk.py"
+
+
 rule prepare_windows:
     input:
+        chunks=expand("results/prepare/chunks/{chunk}.h5", chunk=PREPARE_CHUNKS),
         genome=config["genome"],
         peaks=list(TASK_PEAKS.values()),
         task_files=TASK_FILES,
@@ -37,7 +80,7 @@ rule prepare_windows:
                 for t in TASKS
             ]
         ),
-        prepare=stable(config["prepare"]),
+        prepare=PREPARE_SETTINGS,
         split=stable(config["split"]),
         seed=config["seed"],
         chromosomes=config["chromosomes"],

@@ -159,9 +159,12 @@ def test_prepare_windows_end_to_end(tmp_path, mode, strategy):
     drops = s[s["section"] == "drops"].set_index(["split", "item"])["value"]
     assert drops[("positive", "blacklist")] > 0
     assert drops[("positive", "too_many_n")] > 0  # peaks near the N block
-    # same seed, same windows; the BED round-trips
-    again = prepare_windows(genome, tasks, cfg["prepare"], cfg["split"], seed=3, blacklist_path=blacklist)
+    # same seed, same windows and stats, whether the positives are built in one chunk or one
+    # chunk per chromosome (the workflow's prepare_chunk jobs); the BED round-trips
+    again = prepare_windows(genome, tasks, cfg["prepare"], cfg["split"], seed=3, blacklist_path=blacklist, n_chunks=3)
     pd.testing.assert_frame_equal(w, again.windows)
+    pd.testing.assert_frame_equal(out.stats, again.stats)
+    assert out.warnings == again.warnings
     write_windows_bed(w, out.tasks, "valid", tmp_path / "valid.bed")
     back, names = read_windows_bed(tmp_path / "valid.bed")
     assert names == ["T1", "T2"] and len(back) == (w["split"] == "valid").sum()

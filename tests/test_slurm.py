@@ -153,7 +153,7 @@ def test_bundled_example_on_slurm_matches_local_run(cluster, tmp_path):
     assert (jobs["state"] == "COMPLETED").all(), jobs[jobs["state"] != "COMPLETED"].to_string()
     per_rule = jobs["rule"].value_counts()
     # every stage ran as SLURM jobs; each scatter chunk as a job of its own
-    for rule in ("prepare_windows", "gather_split", "overfit_one_batch", "train_model",
+    for rule in ("prepare_chunk", "prepare_windows", "gather_split", "overfit_one_batch", "train_model",
                  "predict_split", "split_metrics", "gather_scores"):  # fmt: skip
         assert per_rule.get(rule, 0) >= 1, f"{rule} did not run on SLURM:\n{jobs.to_string()}"
     assert per_rule.get("encode_chunk", 0) == 6  # 3 splits x 2 chunks

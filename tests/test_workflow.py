@@ -173,12 +173,13 @@ def test_bundled_example_end_to_end(example_run):
             records = list(vcf)
             assert "DEEPCIS_TOP_TASK" in vcf.header.info and len(records) == truth["id"].nunique()
             assert all(r.info.get("DEEPCIS_MAX_ABS_DIFF") is not None for r in records)
-    for rule in ("simulate_example", "prepare_windows", "encode_chunk", "gather_split", "overfit_one_batch", "train_model",
+    for rule in ("simulate_example", "prepare_chunk", "prepare_windows", "encode_chunk", "gather_split", "overfit_one_batch", "train_model",
                  "predict_split", "fit_baseline", "predict_baseline", "split_metrics", "compare_models",
                  "score_chunk", "gather_scores", "plot_top_effects", "compare_transfer"):
         assert list((workdir / "logs").rglob(f"{rule}*.log")), rule
         assert list((workdir / "benchmarks").rglob(f"{rule}*.tsv")), rule
-    assert not list((workdir / "results" / "encode").rglob("chunks/*.h5"))  # temp chunks removed
+    assert len(list((workdir / "benchmarks" / "prepare").glob("prepare_chunk.*.tsv"))) == 3  # one per chromosome
+    assert not list((workdir / "results").rglob("chunks/*.h5"))  # temp chunks (prepare, encode) removed
     # nothing left to do on a rerun
     dry = run_snakemake(workdir, "-n", "--configfile", str(quick))
     assert "Nothing to be done" in dry.stdout + dry.stderr

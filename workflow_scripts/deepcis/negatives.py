@@ -63,8 +63,31 @@ def candidate_negatives(
 ) -> pd.DataFrame:
     """Candidate negative windows (chrom, start, end), free of peaks, de-duplicated; random
     candidates are drawn inside `spans` (chrom/start/end) when given, else anywhere."""
+    cand, core = draw_candidates(strategy, n_wanted, positives, chrom_sizes, window_length, rng, bin_size=bin_size,
+                                 flank_min=flank_min, flank_max=flank_max, oversample=oversample, spans=spans)  # fmt: skip
+    return cand[~intervals.overlaps_any(core, peak_regions)].reset_index(drop=True)
+
+
+def draw_candidates(
+    strategy: str,
+    n_wanted: int,
+    positives: pd.DataFrame,
+    chrom_sizes: dict[str, int],
+    window_length: int,
+    rng: np.random.Generator,
+    bin_size: int | None = None,
+    flank_min: int | None = None,
+    flank_max: int | None = None,
+    oversample: float = 3.0,
+    spans: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Candidate windows before the peak exclusion, de-duplicated, their labelled core inside
+    the chromosome: (candidates, cores), both chrom/start/end in draw order. A candidate is
+    kept when its core touches no peak region (`candidate_negatives`; prepare's gather does
+    that one chunk's peak regions at a time)."""
     if strategy == "none" or n_wanted == 0:
-        return pd.DataFrame({"chrom": [], "start": [], "end": []})
+        empty = pd.DataFrame({"chrom": [], "start": [], "end": []})
+        return empty, empty
     n_draw = int(np.ceil(n_wanted * oversample)) + 16
     if strategy in ("random", "gc_matched"):
         cand = _random_windows(n_draw, chrom_sizes, window_length, rng, bin_size, spans)
@@ -81,9 +104,7 @@ def candidate_negatives(
     else:
         core = cand
     valid_core = (core["start"] >= 0) & (core["end"] <= core["chrom"].map(chrom_sizes))
-    cand, core = cand[valid_core.to_numpy()].reset_index(drop=True), core[valid_core.to_numpy()].reset_index(drop=True)
-    free = ~intervals.overlaps_any(core, peak_regions)
-    return cand[free].reset_index(drop=True)
+    return cand[valid_core.to_numpy()].reset_index(drop=True), core[valid_core.to_numpy()].reset_index(drop=True)
 
 
 def select_negatives(

@@ -1,8 +1,11 @@
 """The prepare stage: genome + peak files -> labelled windows per split, with statistics.
 
 Order of work: read and validate every input (fail before any long work), build positives
-(DeepSEA bins or Basset merged peaks), draw negative candidates, filter all windows
-(chromosome ends, blacklist, N), pick negatives, assign splits, write outputs atomically.
+(DeepSEA bins or Basset merged peaks) and filter them (chromosome ends, blacklist, N) one
+chunk of chromosomes at a time, then, genome-wide, draw and filter negatives, pick them,
+assign splits and write the outputs atomically (`deepcis.prepare_chunks`; the workflow runs
+the chunks as separate jobs). This module holds the input checks they share and
+`prepare_windows`, the whole stage in one process.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import intervals, labels, negatives, splits, window_filters, windows_file
+from . import intervals, splits, windows_file
 from .errors import ConfigError, InputError
 from .genome import Genome
 from .io_utils import atomic_path
@@ -64,12 +67,16 @@ def select_chromosomes(
 
 
 def read_task_peaks(tasks: dict[str, str], chrom_sizes: dict[str, int], all_sizes: dict[str, int],
-                    require: bool = True):  # fmt: skip
+                    require: bool = True, region: pd.DataFrame | None = None, regions: list[str] | None = None,
+                    keep=None):  # fmt: skip
     """Peaks per task; records on chromosomes outside the selection are dropped silently, those on
     chromosomes missing from the genome are counted in a warning, and so are summits clamped to a
     peak's last base (deepcis.peaks). `require`: a task without a peak on the selected
-    chromosomes is an error."""
-    peaks, warnings = {}, []
+    chromosomes is an error; with `region` (the run's `regions`), so is a task without a peak
+    in them. `keep`: the chromosomes whose peaks are returned (a prepare chunk's; default every
+    selected one). One file is held at a time besides the peaks kept."""
+    peaks, warnings, outside = {}, [], None
+    keep = list(chrom_sizes) if keep is None else list(keep)
     for task, path in tasks.items():
         peak_set = read_intervals(path, all_sizes, what=f"peak file of task {task!r}")
         if peak_set.skipped_chroms:
@@ -86,14 +93,19 @@ def read_task_peaks(tasks: dict[str, str], chrom_sizes: dict[str, int], all_size
         on_selected = np.isin(peak_set.chrom, list(chrom_sizes))
         if require and not on_selected.any():
             raise InputError(path, f"task {task!r} has no peak on the selected chromosomes {list(chrom_sizes)[:10]}")
+        if region is not None and outside is None and not intervals.overlaps_any(peak_set.frame()[on_selected], region).any():
+            outside = task  # refused once every file is read and checked
+        mine = np.isin(peak_set.chrom, keep)
         peaks[task] = IntervalSet(
             path=peak_set.path,
-            chrom=peak_set.chrom[on_selected],
-            start=peak_set.start[on_selected],
-            end=peak_set.end[on_selected],
-            summit=peak_set.summit[on_selected],
+            chrom=peak_set.chrom[mine],
+            start=peak_set.start[mine],
+            end=peak_set.end[mine],
+            summit=peak_set.summit[mine],
             clamped_summits=peak_set.clamped_summits,
         )
+    if outside is not None:
+        raise ConfigError(f"task {outside!r} has no peak in the chosen region(s) {regions} (peak file {tasks[outside]})")
     return peaks, warnings
 
 
@@ -112,13 +124,6 @@ def region_frame(regions: list[str] | None, chrom_sizes: dict[str, int], where: 
     return frame
 
 
-def check_peaks_in_regions(peaks: dict, region: pd.DataFrame, regions: list[str]):
-    """Refuse a task without any peak overlapping the run's regions, naming task and regions."""
-    for task, peak_set in peaks.items():
-        if not intervals.overlaps_any(peak_set.frame(), region).any():
-            raise ConfigError(f"task {task!r} has no peak in the chosen region(s) {regions} (peak file {peak_set.path})")
-
-
 def prepare_windows(
     genome_path,
     tasks: dict[str, str],
@@ -128,8 +133,12 @@ def prepare_windows(
     blacklist_path=None,
     chromosomes: list[str] | None = None,
     regions: list[str] | None = None,
+    n_chunks: int = 1,
 ) -> PreparedWindows:
-    """The prepare stage: genome + peaks -> labelled, filtered windows assigned to splits.
+    """The prepare stage in one process: genome + peaks -> labelled, filtered windows assigned
+    to splits, as one frame (for small runs and tests). The workflow runs the same steps as
+    jobs (`deepcis.prepare_chunks`: `n_chunks` chunk jobs, then the gather); the result does
+    not depend on `n_chunks`.
 
     Parameters
     ----------
@@ -148,6 +157,8 @@ def prepare_windows(
     regions : list of str, optional
         Config ``regions``: restrict the run to these ``chrom:start-end`` intervals of the
         selected chromosomes (every window, positive or negative, lies inside one).
+    n_chunks : int
+        Chromosome groups the positives are built in (`deepcis.prepare_chunks.plan_chunks`).
 
     ``prepare_cfg["min_positives"]`` drops a task with fewer positive windows in a split
     (a warning, and ``tasks_dropped`` rows in the stats).
@@ -156,156 +167,27 @@ def prepare_windows(
     -------
     PreparedWindows
     """
-    window_length = int(prepare_cfg["window_length"])
-    mode = prepare_cfg["mode"]
-    genome = Genome(genome_path)
-    all_sizes = genome.chrom_sizes
-    chrom_sizes, warnings = select_chromosomes(all_sizes, chromosomes, window_length, genome_path)
-    # Every input is read and checked before any long work starts.
-    region = region_frame(regions, chrom_sizes)
-    territories = splits.split_territories(split_cfg, chrom_sizes, seed)
-    peaks, peak_warnings = read_task_peaks(tasks, chrom_sizes, all_sizes)
-    warnings += peak_warnings
-    if region is not None:
-        check_peaks_in_regions(peaks, region, regions)
-    blacklist = None
-    if blacklist_path:
-        bl = read_intervals(blacklist_path, all_sizes, what="blacklist", allow_empty=True)
-        blacklist = bl.frame()[np.isin(bl.chrom, list(chrom_sizes))]
-    rng = np.random.default_rng(seed)
+    import tempfile
+    from pathlib import Path
 
-    if mode == "deepsea":
-        bin_size = int(prepare_cfg["deepsea"]["bin_size"])
-        pos = labels.deepsea_positives(peaks, chrom_sizes, window_length, bin_size, float(prepare_cfg["deepsea"]["min_fraction"]))
-    elif mode == "basset":
-        bin_size = None
-        pos = labels.basset_positives(peaks, chrom_sizes, window_length, int(prepare_cfg["basset"]["merge_overlap"]))
-    else:
-        raise ConfigError(f"config prepare.mode: unknown mode {mode!r}; choose deepsea or basset")
+    from .prepare_chunks import gather_chunks, prepare_chunk
 
-    outside = {}
-    if region is not None:  # a restricted run: only windows wholly inside its regions
-        inside = splits.inside_any(pos.windows, region)
-        outside["positive"] = int((~inside).sum())
-        pos = labels.Positives(pos.windows[inside].reset_index(drop=True), pos.labels[inside], pos.peak_regions)
-    pos_filter = window_filters.filter_windows(pos.windows, chrom_sizes, genome, blacklist, float(prepare_cfg["max_n_fraction"]))
-    pos_windows = pos.windows[pos_filter.keep].reset_index(drop=True).assign(name="peak")
-    pos_labels = pos.labels[pos_filter.keep]
-    pos_gc = pos_filter.gc_fraction[pos_filter.keep]
-
-    neg_cfg = prepare_cfg["negatives"]
-    strategy = neg_cfg["strategy"]
-    n_wanted = int(round(float(neg_cfg["ratio"]) * len(pos_windows))) if strategy != "none" else 0
-    oversample = float(neg_cfg["gc_oversample"] if strategy == "gc_matched" else 3.0)
-    cand = negatives.candidate_negatives(
-        strategy, n_wanted, pos_windows, pos.peak_regions, chrom_sizes, window_length, rng,
-        bin_size=bin_size, flank_min=int(neg_cfg["flank_min"]), flank_max=int(neg_cfg["flank_max"]), oversample=oversample,
-        spans=region,
-    )  # fmt: skip
-    if region is not None:
-        inside = splits.inside_any(cand, region)
-        outside["negative_candidate"] = int((~inside).sum())
-        cand = cand[inside].reset_index(drop=True)
-    neg_filter = window_filters.filter_windows(cand, chrom_sizes, genome, blacklist, float(prepare_cfg["max_n_fraction"]))
-    cand = cand[neg_filter.keep].reset_index(drop=True)
-    chosen = negatives.select_negatives(
-        strategy, n_wanted, neg_filter.gc_fraction[neg_filter.keep], pos_gc, rng, int(neg_cfg["gc_bins"])
-    )
-    neg_windows = cand.iloc[chosen].reset_index(drop=True).assign(name=f"negative_{strategy}")
-    if len(neg_windows) < n_wanted:
-        warnings.append(f"negatives: asked for {n_wanted} ({strategy}), found {len(neg_windows)} that pass the filters")
-    genome.close()
-
-    task_names = list(tasks)
-    windows = pd.concat([pos_windows, neg_windows], ignore_index=True).astype({"start": np.int64, "end": np.int64})
-    label_matrix = np.concatenate([pos_labels, np.zeros((len(neg_windows), len(task_names)), np.uint8)])
-    split = splits.assign_splits(windows, territories)
-    boundary = split == ""
-    windows = windows.assign(split=split)
-    windows = pd.concat([windows, pd.DataFrame(label_matrix, columns=task_names)], axis=1)[~boundary]
-    order = {c: i for i, c in enumerate(chrom_sizes)}
-    windows = (
-        windows.assign(_k=windows["chrom"].map(order))
-        .sort_values(["_k", "start", "end"], kind="stable")
-        .drop(columns="_k")
-        .drop_duplicates(["chrom", "start", "end"])
-        .reset_index(drop=True)
-    )
-    for split_name in splits.SPLITS:
-        if not (windows["split"] == split_name).any():
-            raise ConfigError(
-                f"split {split_name!r} is empty: no window of the {len(windows)} kept falls in it "
-                f"(split mode {split_cfg['mode']!r}); check the split settings against where the peaks are"
-            )
-    windows, task_names, dropped_tasks, dropped_windows = drop_rare_tasks(windows, task_names,
-                                                                          int(prepare_cfg.get("min_positives", 0)))  # fmt: skip
-    for task, split_name, n in dropped_tasks:
-        warnings.append(f"task {task!r} dropped: {n} positive window(s) in split {split_name!r} < prepare.min_positives "
-                        f"{int(prepare_cfg['min_positives'])}")  # fmt: skip
-
-    stats = _stats(windows, task_names, pos_filter.dropped, neg_filter.dropped, int(boundary.sum()),
-                   len(pos.windows), len(cand), n_wanted)  # fmt: skip
-    positives = stats[stats["section"] == "positives"]
-    for row in positives[positives["value"] == 0].itertuples():
-        # a task that cannot be trained or evaluated there: said on the console (deepcis.jobs), not only logged
-        warnings.append(f"task {row.item!r} has no positive window in the {row.split} split (peaks: "
-                        f"{tasks.get(row.item, '?')}); its metrics there will be NA")  # fmt: skip
-    extra = [("drops", where, "outside_regions", n) for where, n in outside.items()]
-    extra += [("summits_clamped", "all", str(p.path), int(p.clamped_summits)) for p in peaks.values() if p.clamped_summits]
-    extra += [("input", "all", "summits_clamped", sum(int(p.clamped_summits) for p in peaks.values()))]
-    extra += [("tasks_dropped", split_name, task, n) for task, split_name, n in dropped_tasks]
-    if dropped_tasks:
-        extra += [("drops", "positive", "task_dropped", dropped_windows)]
-    stats = pd.concat([stats, pd.DataFrame(extra, columns=stats.columns)], ignore_index=True)
-    for message in warnings:
-        log.warning(message)
-    return PreparedWindows(windows=windows, tasks=task_names, stats=stats, warnings=warnings)
-
-
-def drop_rare_tasks(windows: pd.DataFrame, tasks: list[str], min_positives: int):
-    """Drop the tasks with fewer than `min_positives` positive windows in any split, and the
-    positive windows left without a positive task (they hold peaks, so they cannot be negatives).
-    Returns (windows, kept tasks, [(task, split, positives)] below the threshold, windows dropped)."""
-    if min_positives <= 0:
-        return windows, tasks, [], 0
-    short = []
-    for task in tasks:
-        for split_name in splits.SPLITS:
-            n = int(windows.loc[windows["split"] == split_name, task].sum())
-            if n < min_positives:
-                short.append((task, split_name, n))
-    dropped = list(dict.fromkeys(t for t, _, _ in short))
-    kept = [t for t in tasks if t not in dropped]
-    if not kept:
-        raise ConfigError(f"prepare.min_positives {min_positives}: every task has fewer positive windows in some split "
-                          f"({', '.join(f'{t} {n} in {s}' for t, s, n in short[:10])}); lower it or change the split")  # fmt: skip
-    if not dropped:
-        return windows, tasks, [], 0
-    orphan = (windows["name"] == "peak").to_numpy() & (windows[kept].to_numpy().sum(axis=1) == 0)
-    windows = windows.loc[~orphan].drop(columns=dropped).reset_index(drop=True)
-    return windows, kept, short, int(orphan.sum())
-
-
-def _stats(windows, tasks, pos_dropped, neg_dropped, boundary, n_pos_raw, n_neg_cand, n_neg_wanted):
-    rows = []
-    for split_name in splits.SPLITS:
-        part = windows[windows["split"] == split_name]
-        is_pos = part["name"] == "peak"
-        rows += [
-            ("windows", split_name, "all", len(part)),
-            ("windows", split_name, "positive", int(is_pos.sum())),
-            ("windows", split_name, "negative", int((~is_pos).sum())),
-        ]
-        rows += [("positives", split_name, task, int(part[task].sum())) for task in tasks]
-    rows += [("drops", "positive", reason, n) for reason, n in pos_dropped.items()]
-    rows += [("drops", "negative_candidate", reason, n) for reason, n in neg_dropped.items()]
-    rows += [
-        ("drops", "all", "split_boundary", boundary),
-        ("input", "all", "positive_windows_before_filters", n_pos_raw),
-        ("input", "all", "negative_candidates_after_filters", n_neg_cand),
-        ("input", "all", "negatives_wanted", n_neg_wanted),
-    ]
-    return pd.DataFrame(rows, columns=["section", "split", "item", "value"])
+    with tempfile.TemporaryDirectory(prefix="deepcis-prepare-") as folder:
+        folder = Path(folder)
+        chunk_paths = [folder / f"chunk{i}.h5" for i in range(n_chunks)]
+        for i, path in enumerate(chunk_paths):
+            prepare_chunk(genome_path, tasks, prepare_cfg, split_cfg, seed, path, i, n_chunks,
+                          blacklist_path=blacklist_path, chromosomes=chromosomes, regions=regions)  # fmt: skip
+        beds = {s: folder / f"{s}.bed" for s in splits.SPLITS}
+        done = gather_chunks(chunk_paths, genome_path, tasks, prepare_cfg, split_cfg, seed, beds,
+                             blacklist_path=blacklist_path, chromosomes=chromosomes, regions=regions)  # fmt: skip
+        parts = [windows_file.read_windows(beds[s])[0].assign(split=s) for s in splits.SPLITS]
+        with Genome(genome_path) as genome:
+            order = {c: i for i, c in enumerate(genome.chrom_sizes)}
+    windows = pd.concat(parts, ignore_index=True)
+    rank = np.lexsort((windows["end"].to_numpy(), windows["start"].to_numpy(), windows["chrom"].map(order).to_numpy()))
+    windows = windows.iloc[rank].reset_index(drop=True)[[*windows_file.WINDOWS_BED_FIXED, "split", *done.tasks]]
+    return PreparedWindows(windows=windows, tasks=done.tasks, stats=done.stats, warnings=done.warnings)
 
 
 def write_windows_bed(windows: pd.DataFrame, tasks: list[str], split_name: str, path) -> int:

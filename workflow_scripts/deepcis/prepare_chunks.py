@@ -1,0 +1,447 @@
+"""Prepare scattered over groups of chromosomes: one job per chunk, one gather (issue 15).
+
+A chunk job (`prepare_chunk`) reads and checks every input as the single job did (so every
+chunk refuses the same bad input with the same message), then builds the positive windows of
+its own chromosomes: DeepSEA bins or Basset sites, the run's regions, the chromosome-end,
+blacklist and N filters. It writes them with their labels, GC fractions and the regions no
+negative may touch to one HDF5 file (`write_chunk`). Bins, merges and filters never cross a
+chromosome, so these are exactly the single job's rows for those chromosomes.
+
+The gather (`gather_chunks`) does what is genome-wide, in the single job's order and with its
+one random stream, so that its files equal the single job's: the number of negatives (ratio x
+every positive), the candidates drawn from one RNG seeded from the config, their exclusion
+(one chunk's peak regions at a time) and filters, GC matching against every positive's GC;
+then, chunk by chunk in genome order, split assignment, `min_positives`, the stats and the
+three windows files, streamed (`deepcis.windows_file.WindowsWriter`).
+
+Memory: a chunk job holds its chromosomes' peaks, bins and positive windows x T labels; the
+gather holds the negative candidates' coordinates and GC (no labels), every positive's GC
+(8 bytes each) and one chunk's windows x T labels at a time. Neither holds the genome's labels.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import intervals, labels, negatives, splits, window_filters, windows_file
+from .errors import ConfigError
+from .genome import Genome
+from .io_utils import atomic_path
+from .peaks import read_intervals
+
+log = logging.getLogger(__name__)
+
+LABEL_CHUNK_ROWS = 4096
+
+
+def plan_chunks(chrom_sizes: dict[str, int], n_chunks: int) -> list[list[str]]:
+    """`n_chunks` groups of consecutive chromosomes (genome order) with the smallest largest
+    total length contiguous groups allow: one chromosome per chunk when there are chunks
+    enough; small contigs share a chunk. Groups left over at the end are empty."""
+    names, sizes = list(chrom_sizes), list(chrom_sizes.values())
+
+    def greedy(capacity: int) -> list[list[str]]:
+        groups, total = [], 0
+        for name, size in zip(names, sizes):
+            if not groups or total + size > capacity:
+                groups.append([])
+                total = 0
+            groups[-1].append(name)
+            total += size
+        return groups
+
+    low, high = max(sizes), sum(sizes)
+    while low < high:  # the smallest capacity that needs at most n_chunks groups
+        mid = (low + high) // 2
+        if len(greedy(mid)) <= n_chunks:
+            high = mid
+        else:
+            low = mid + 1
+    groups = greedy(low)
+    return groups + [[] for _ in range(n_chunks - len(groups))]
+
+
+@dataclass
+class Run:
+    """What every prepare job derives from the config and the genome (cheap; checked first)."""
+
+    genome: Genome
+    all_sizes: dict[str, int]
+    chrom_sizes: dict[str, int]  # the selected chromosomes, genome order
+    region: pd.DataFrame | None
+    territories: dict[str, pd.DataFrame]
+    warnings: list[str] = field(default_factory=list)
+
+    def close(self):
+        self.genome.close()
+
+
+def open_run(genome_path, prepare_cfg: dict, split_cfg: dict, seed: int, chromosomes=None, regions=None) -> Run:
+    """Open the genome, select chromosomes, check regions and split settings (errors first)."""
+    from .prepare import region_frame, select_chromosomes
+
+    if prepare_cfg["mode"] not in ("deepsea", "basset"):
+        raise ConfigError(f"config prepare.mode: unknown mode {prepare_cfg['mode']!r}; choose deepsea or basset")
+    genome = Genome(genome_path)
+    try:
+        all_sizes = genome.chrom_sizes
+        chrom_sizes, warnings = select_chromosomes(all_sizes, chromosomes, int(prepare_cfg["window_length"]), genome_path)
+        region = region_frame(regions, chrom_sizes)
+        territories = splits.split_territories(split_cfg, chrom_sizes, seed)
+    except Exception:
+        genome.close()
+        raise
+    return Run(genome, all_sizes, chrom_sizes, region, territories, warnings)
+
+
+def read_blacklist(blacklist_path, all_sizes: dict[str, int], keep) -> pd.DataFrame | None:
+    """The blacklist's intervals on the chromosomes `keep`, or None without a blacklist."""
+    if not blacklist_path:
+        return None
+    bl = read_intervals(blacklist_path, all_sizes, what="blacklist", allow_empty=True)
+    return bl.frame()[np.isin(bl.chrom, list(keep))]
+
+
+# ------------------------------------------------------------------------------ chunk job
+
+
+def _positives(mode: str, peaks: dict, sizes: dict[str, int], prepare_cfg: dict) -> labels.Positives:
+    window_length = int(prepare_cfg["window_length"])
+    if not sizes or not any(len(p) for p in peaks.values()):
+        empty = pd.DataFrame({"chrom": pd.Series(dtype=object), "start": pd.Series(dtype=np.int64),
+                              "end": pd.Series(dtype=np.int64)})  # fmt: skip
+        return labels.Positives(empty, np.zeros((0, len(peaks)), np.uint8), empty)
+    if mode == "deepsea":
+        cfg = prepare_cfg["deepsea"]
+        return labels.deepsea_positives(peaks, sizes, window_length, int(cfg["bin_size"]), float(cfg["min_fraction"]))
+    return labels.basset_positives(peaks, sizes, window_length, int(prepare_cfg["basset"]["merge_overlap"]))
+
+
+def prepare_chunk(genome_path, tasks: dict[str, str], prepare_cfg: dict, split_cfg: dict, seed: int, out_path,
+                  chunk: int, n_chunks: int, blacklist_path=None, chromosomes=None, regions=None) -> int:  # fmt: skip
+    """One chunk's filtered positive windows and labels -> `out_path` (`write_chunk`).
+
+    Every input is read and checked as by the single job; only chunk `chunk` of
+    `plan_chunks(selected chromosomes, n_chunks)` is labelled. Returns its positive windows.
+    """
+    from .prepare import read_task_peaks
+
+    run = open_run(genome_path, prepare_cfg, split_cfg, seed, chromosomes, regions)
+    try:
+        names = plan_chunks(run.chrom_sizes, n_chunks)[chunk]
+        sizes = {c: run.chrom_sizes[c] for c in names}
+        peaks, peak_warnings = read_task_peaks(tasks, run.chrom_sizes, run.all_sizes, region=run.region,
+                                               regions=regions, keep=names)  # fmt: skip
+        blacklist = read_blacklist(blacklist_path, run.all_sizes, names)
+        pos = _positives(prepare_cfg["mode"], peaks, sizes, prepare_cfg)
+        outside = None
+        if run.region is not None:  # a restricted run: only windows wholly inside its regions
+            inside = splits.inside_any(pos.windows, run.region)
+            outside = int((~inside).sum())
+            pos = labels.Positives(pos.windows[inside].reset_index(drop=True), pos.labels[inside], pos.peak_regions)
+        kept = window_filters.filter_windows(pos.windows, run.chrom_sizes, run.genome, blacklist,
+                                             float(prepare_cfg["max_n_fraction"]))  # fmt: skip
+    finally:
+        run.close()
+    summary = {
+        "chunk": chunk, "chroms": names, "tasks": list(tasks), "positive_windows_before_filters": len(pos.windows),
+        "outside_regions": outside, "drops": kept.dropped, "peak_warnings": peak_warnings,
+        "summits_clamped": [[str(p.path), int(p.clamped_summits)] for p in peaks.values()],
+    }  # fmt: skip
+    code = {c: i for i, c in enumerate(run.chrom_sizes)}
+    write_chunk(out_path, summary, pos.windows[kept.keep].reset_index(drop=True), pos.labels[kept.keep],
+                kept.gc_fraction[kept.keep], pos.peak_regions, code)  # fmt: skip
+    return int(kept.keep.sum())
+
+
+def _codes(frame: pd.DataFrame, code: dict[str, int]) -> np.ndarray:
+    return frame["chrom"].map(code).to_numpy(np.int32) if len(frame) else np.zeros(0, np.int32)
+
+
+def write_chunk(path, summary: dict, windows: pd.DataFrame, y: np.ndarray, gc: np.ndarray,
+                peak_regions: pd.DataFrame, code: dict[str, int]) -> None:  # fmt: skip
+    """A chunk file: `summary` (JSON attribute), the positive windows (`chrom` as the index of
+    the selected chromosome, `start`, `end`), their labels `y` (n, T) uint8 and `gc`, and the
+    peak regions no negative may touch (`region_chrom`, `region_start`, `region_end`)."""
+    import h5py
+
+    with atomic_path(path) as tmp, h5py.File(tmp, "w", locking=False) as f:
+        f.attrs["summary"] = json.dumps(summary)
+        f.create_dataset("chrom", data=_codes(windows, code))
+        f.create_dataset("start", data=windows["start"].to_numpy(np.int64))
+        f.create_dataset("end", data=windows["end"].to_numpy(np.int64))
+        f.create_dataset("gc", data=np.asarray(gc, np.float64))
+        rows = (min(LABEL_CHUNK_ROWS, len(y)), max(1, y.shape[1])) if len(y) and y.shape[1] else None
+        f.create_dataset("y", data=np.asarray(y, np.uint8), chunks=rows, compression="gzip" if rows else None,
+                         compression_opts=1 if rows else None)  # fmt: skip
+        f.create_dataset("region_chrom", data=_codes(peak_regions, code))
+        f.create_dataset("region_start", data=peak_regions["start"].to_numpy(np.int64))
+        f.create_dataset("region_end", data=peak_regions["end"].to_numpy(np.int64))
+
+
+class Chunk:
+    """A chunk file, read part by part (`names`: the selected chromosomes, code order)."""
+
+    def __init__(self, path, names: np.ndarray):
+        import h5py
+
+        self.path, self.names = path, names
+        with h5py.File(path, "r", locking=False) as f:
+            self.summary = json.loads(f.attrs["summary"])
+            self.n = int(f["start"].shape[0])
+
+    def _read(self, *keys):
+        import h5py
+
+        with h5py.File(self.path, "r", locking=False) as f:
+            return [f[k][()] for k in keys]
+
+    def windows(self) -> pd.DataFrame:
+        chrom, start, end = self._read("chrom", "start", "end")
+        return pd.DataFrame({"chrom": self.names[chrom], "start": start, "end": end})
+
+    def labels(self) -> np.ndarray:
+        return self._read("y")[0]
+
+    def gc(self) -> np.ndarray:
+        return self._read("gc")[0]
+
+    def peak_regions(self) -> pd.DataFrame:
+        chrom, start, end = self._read("region_chrom", "region_start", "region_end")
+        return pd.DataFrame({"chrom": self.names[chrom], "start": start, "end": end})
+
+
+# ---------------------------------------------------------------------------------- gather
+
+
+@dataclass
+class Gathered:
+    """The gather's result besides its files: kept (binary) task names, stats, warnings."""
+
+    tasks: list[str]
+    stats: pd.DataFrame  # section, split, item, value
+    warnings: list[str]
+
+
+def _negatives(run: Run, chunks: list[Chunk], prepare_cfg: dict, seed: int, blacklist_path):
+    """The single job's negatives, from every chunk's positives: (windows in draw order,
+    filter drops, candidates after the filters, wanted, outside-regions count or None)."""
+    neg_cfg = prepare_cfg["negatives"]
+    strategy = neg_cfg["strategy"]
+    window_length = int(prepare_cfg["window_length"])
+    n_pos = sum(c.n for c in chunks)
+    n_wanted = int(round(float(neg_cfg["ratio"]) * n_pos)) if strategy != "none" else 0
+    oversample = float(neg_cfg["gc_oversample"] if strategy == "gc_matched" else 3.0)
+    bin_size = int(prepare_cfg["deepsea"]["bin_size"]) if prepare_cfg["mode"] == "deepsea" else None
+    positives = pd.concat([c.windows() for c in chunks], ignore_index=True) if strategy == "flanking" else None
+    rng = np.random.default_rng(seed)
+    cand, core = negatives.draw_candidates(
+        strategy, n_wanted, positives, run.chrom_sizes, window_length, rng, bin_size=bin_size,
+        flank_min=int(neg_cfg["flank_min"]), flank_max=int(neg_cfg["flank_max"]), oversample=oversample, spans=run.region,
+    )  # fmt: skip
+    del positives
+    free = np.ones(len(cand), dtype=bool)
+    chrom = core["chrom"].to_numpy(object)
+    for c in chunks:  # one chunk's peak regions at a time
+        rows = np.flatnonzero(np.isin(chrom, c.summary["chroms"]))
+        if rows.size:
+            free[rows] = ~intervals.overlaps_any(core.iloc[rows].reset_index(drop=True), c.peak_regions())
+    cand = cand[free].reset_index(drop=True)
+    outside = None
+    if run.region is not None:
+        inside = splits.inside_any(cand, run.region)
+        outside = int((~inside).sum())
+        cand = cand[inside].reset_index(drop=True)
+    blacklist = read_blacklist(blacklist_path, run.all_sizes, run.chrom_sizes)
+    kept = window_filters.filter_windows(cand, run.chrom_sizes, run.genome, blacklist, float(prepare_cfg["max_n_fraction"]))
+    cand = cand[kept.keep].reset_index(drop=True)
+    pos_gc = np.concatenate([c.gc() for c in chunks]) if chunks else np.zeros(0)
+    chosen = negatives.select_negatives(strategy, n_wanted, kept.gc_fraction[kept.keep], pos_gc, rng, int(neg_cfg["gc_bins"]))
+    chosen_windows = cand.iloc[chosen].reset_index(drop=True).assign(name=f"negative_{strategy}")
+    return chosen_windows, kept.dropped, len(cand), n_wanted, outside
+
+
+def _chunk_windows(chunk: Chunk, neg: pd.DataFrame, order: dict[str, int], territories: dict):
+    """A chunk's positives and negatives with their split, boundary-dropped, sorted and
+    de-duplicated as the single job did: (windows with a `split` column, labels, boundary drops)."""
+    pos = chunk.windows().assign(name="peak")
+    y_pos = chunk.labels()
+    windows = pd.concat([pos, neg], ignore_index=True).astype({"start": np.int64, "end": np.int64})
+    y = np.concatenate([y_pos, np.zeros((len(neg), y_pos.shape[1]), np.uint8)])
+    if windows.empty:
+        return windows.assign(split=pd.Series(dtype=object)), y, 0
+    split = splits.assign_splits(windows, territories)
+    keep = split != ""
+    windows, y = windows.assign(split=split)[keep].reset_index(drop=True), y[keep]
+    key = windows["chrom"].map(order).to_numpy(np.int64)
+    start, end = windows["start"].to_numpy(np.int64), windows["end"].to_numpy(np.int64)
+    rank = np.lexsort((end, start, key))  # stable: ties keep positives first, negatives in draw order
+    key, start, end = key[rank], start[rank], end[rank]
+    first = np.ones(len(rank), dtype=bool)
+    first[1:] = (key[1:] != key[:-1]) | (start[1:] != start[:-1]) | (end[1:] != end[:-1])
+    rank = rank[first]
+    return windows.iloc[rank].reset_index(drop=True), y[rank], int((~keep).sum())
+
+
+class _DropTasks(Exception):
+    """min_positives drops tasks: the files are written again without them."""
+
+
+def _write_splits(chunks, negs, run: Run, bed_paths: dict, task_names: list[str], kept_tasks: list[str],
+                  check=None, task_rows=None, bin_size: int = 200) -> dict:  # fmt: skip
+    """Stream every chunk's windows into the split files; per split the window counts and
+    per-task positives of `kept_tasks`. `check(counts)` runs before the files are renamed into
+    place (an exception leaves none). `task_rows`: add signal targets and measured masks."""
+    order = {c: i for i, c in enumerate(run.chrom_sizes)}
+    columns = [task_names.index(t) for t in kept_tasks]
+    counts = {s: {"all": 0, "positive": 0, "tasks": np.zeros(len(kept_tasks), np.int64)} for s in splits.SPLITS}
+    boundary = orphans = 0
+    out_tasks, dtype = kept_tasks, np.uint8
+    if task_rows is not None:
+        from .signals import add_task_targets
+
+        out_tasks = [row["name"] for row in task_rows]
+        dtype = np.float32 if any(row.get("type") == "signal" or "measured" in row for row in task_rows) else np.uint8
+    target_warnings = []
+    with ExitStack() as stack:
+        writers = {s: stack.enter_context(windows_file.WindowsWriter(bed_paths[s], out_tasks, dtype)) for s in splits.SPLITS}
+        for chunk, neg in zip(chunks, negs):
+            windows, y, dropped = _chunk_windows(chunk, neg, order, run.territories)
+            boundary += dropped
+            y = y[:, columns]
+            if len(kept_tasks) < len(task_names):  # positives left without a kept task hold peaks: dropped
+                orphan = (windows["name"] == "peak").to_numpy() & (y.sum(axis=1) == 0)
+                orphans += int(orphan.sum())
+                windows, y = windows[~orphan].reset_index(drop=True), y[~orphan]
+            split = windows["split"].to_numpy(object)
+            for s in splits.SPLITS:
+                mine = split == s
+                if not mine.any():
+                    continue
+                part, y_part = windows[mine].reset_index(drop=True), y[mine]
+                c = counts[s]
+                c["all"] += len(part)
+                c["positive"] += int((part["name"] == "peak").sum())
+                c["tasks"] += y_part.sum(axis=0, dtype=np.int64)
+                if task_rows is not None:
+                    frame = pd.concat([part, pd.DataFrame(y_part, columns=kept_tasks)], axis=1)
+                    frame, _, found = add_task_targets(frame, task_rows, run.chrom_sizes, bin_size)
+                    target_warnings += [w for w in found if w not in target_warnings]
+                    y_part = frame[out_tasks].to_numpy(dtype)
+                writers[s].write(part, y_part)
+        counts["_boundary"], counts["_orphans"], counts["_target_warnings"] = boundary, orphans, target_warnings
+        if check is not None:
+            check(counts)
+    return counts
+
+
+def gather_chunks(chunk_paths, genome_path, tasks: dict[str, str], prepare_cfg: dict, split_cfg: dict, seed: int,
+                  bed_paths: dict, blacklist_path=None, chromosomes=None, regions=None, task_rows=None) -> Gathered:  # fmt: skip
+    """Every chunk -> the split files (`bed_paths`: split -> windows BED; its labels file beside
+    it), equal to the single job's; returns the tasks kept, the stats and the warnings.
+
+    `task_rows` (the tasks sheet's rows): add signal targets and measured-region masks
+    (`deepcis.signals.add_task_targets`) to the labels as they are written.
+    """
+    run = open_run(genome_path, prepare_cfg, split_cfg, seed, chromosomes, regions)
+    try:
+        names = np.array(list(run.chrom_sizes), dtype=object)
+        chunks = [Chunk(p, names) for p in chunk_paths]
+        planned = plan_chunks(run.chrom_sizes, len(chunks))
+        for c, want in zip(chunks, planned):
+            if c.summary["chroms"] != want or c.summary["tasks"] != list(tasks):
+                raise ConfigError(f"{c.path}: a chunk of another run (chromosomes {c.summary['chroms'][:5]}, "
+                                  f"expected {want[:5]}); rerun its prepare_chunk job")  # fmt: skip
+        warnings = run.warnings + (chunks[0].summary["peak_warnings"] if chunks else [])
+        neg, neg_dropped, n_cand, n_wanted, neg_outside = _negatives(run, chunks, prepare_cfg, seed, blacklist_path)
+        if len(neg) < n_wanted:
+            strategy = prepare_cfg["negatives"]["strategy"]
+            warnings.append(f"negatives: asked for {n_wanted} ({strategy}), found {len(neg)} that pass the filters")
+        chrom = neg["chrom"].to_numpy(object)
+        negs = [neg[np.isin(chrom, c.summary["chroms"])] for c in chunks]
+        del neg, chrom
+        task_names = list(tasks)
+        min_positives = int(prepare_cfg.get("min_positives", 0))
+        bin_size = int(prepare_cfg["deepsea"]["bin_size"])
+        state = {}
+
+        def check(counts):
+            n_all = sum(counts[s]["all"] for s in splits.SPLITS)
+            for s in splits.SPLITS:
+                if counts[s]["all"] == 0:
+                    raise ConfigError(
+                        f"split {s!r} is empty: no window of the {n_all} kept falls in it "
+                        f"(split mode {split_cfg['mode']!r}); check the split settings against where the peaks are"
+                    )
+            short = rare_tasks(counts, task_names, min_positives)
+            state["short"] = short
+            if short:
+                raise _DropTasks()
+
+        try:
+            counts = _write_splits(chunks, negs, run, bed_paths, task_names, task_names, check, task_rows, bin_size)
+            kept, short = task_names, []
+        except _DropTasks:
+            short = state["short"]
+            dropped = list(dict.fromkeys(t for t, _, _ in short))
+            kept = [t for t in task_names if t not in dropped]
+            counts = _write_splits(chunks, negs, run, bed_paths, task_names, kept, None, task_rows, bin_size)
+    finally:
+        run.close()
+    for task, split_name, n in short:
+        warnings.append(f"task {task!r} dropped: {n} positive window(s) in split {split_name!r} < prepare.min_positives "
+                        f"{min_positives}")  # fmt: skip
+    summaries = [c.summary for c in chunks]
+    pos_dropped = {r: sum(s["drops"][r] for s in summaries) for r in window_filters.REASONS}
+    rows = []
+    for s in splits.SPLITS:
+        c = counts[s]
+        rows += [("windows", s, "all", c["all"]), ("windows", s, "positive", c["positive"]),
+                 ("windows", s, "negative", c["all"] - c["positive"])]  # fmt: skip
+        rows += [("positives", s, task, int(n)) for task, n in zip(kept, c["tasks"])]
+    rows += [("drops", "positive", reason, n) for reason, n in pos_dropped.items()]
+    rows += [("drops", "negative_candidate", reason, n) for reason, n in neg_dropped.items()]
+    rows += [
+        ("drops", "all", "split_boundary", counts["_boundary"]),
+        ("input", "all", "positive_windows_before_filters", sum(s["positive_windows_before_filters"] for s in summaries)),
+        ("input", "all", "negative_candidates_after_filters", n_cand),
+        ("input", "all", "negatives_wanted", n_wanted),
+    ]
+    for row in rows:
+        if row[0] == "positives" and row[3] == 0:
+            # a task that cannot be trained or evaluated there: said on the console (deepcis.jobs), not only logged
+            warnings.append(f"task {row[2]!r} has no positive window in the {row[1]} split (peaks: "
+                            f"{tasks.get(row[2], '?')}); its metrics there will be NA")  # fmt: skip
+    if run.region is not None:
+        rows += [("drops", "positive", "outside_regions", sum(s["outside_regions"] for s in summaries)),
+                 ("drops", "negative_candidate", "outside_regions", neg_outside)]  # fmt: skip
+    clamped = summaries[0]["summits_clamped"] if summaries else []
+    rows += [("summits_clamped", "all", path, n) for path, n in clamped if n]
+    rows += [("input", "all", "summits_clamped", sum(n for _, n in clamped))]
+    rows += [("tasks_dropped", s, task, n) for task, s, n in short]
+    if short:
+        rows += [("drops", "positive", "task_dropped", counts["_orphans"])]
+    stats = pd.DataFrame(rows, columns=["section", "split", "item", "value"])
+    for message in warnings:
+        log.warning(message)
+    for message in counts["_target_warnings"]:
+        log.warning(message)
+    return Gathered(tasks=kept, stats=stats, warnings=warnings)
+
+
+def rare_tasks(counts: dict, tasks: list[str], min_positives: int) -> list[tuple[str, str, int]]:
+    """(task, split, positives) below `min_positives` in some split; ConfigError when no task is left."""
+    if min_positives <= 0:
+        return []
+    short = [(t, s, int(counts[s]["tasks"][i])) for i, t in enumerate(tasks) for s in splits.SPLITS
+             if counts[s]["tasks"][i] < min_positives]  # fmt: skip
+    if short and len({t for t, _, _ in short}) == len(tasks):
+        raise ConfigError(f"prepare.min_positives {min_positives}: every task has fewer positive windows in some split "
+                          f"({', '.join(f'{t} {n} in {s}' for t, s, n in short[:10])}); lower it or change the split")  # fmt: skip
+    return short
