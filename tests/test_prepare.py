@@ -10,6 +10,7 @@ from deepcis.genome import Genome
 from deepcis.intervals import bedtools_tempdir, overlaps_any
 from deepcis.peaks import read_intervals
 from deepcis.prepare import prepare_windows, read_windows_bed, write_windows_bed
+from deepcis.prepare_chunks import plan_chunks
 from deepcis.window_filters import filter_windows
 
 SIZES = {"chrA": 10_000, "chrB": 6_000, "chrC": 8_000}
@@ -134,6 +135,13 @@ def test_split_by_fractions_is_seeded():
 
 
 # -- the whole stage ------------------------------------------------------------------
+
+
+def test_plan_chunks_groups_consecutive_chromosomes():
+    assert plan_chunks({"chr1": 100, "chr2": 90, "chrM": 1}, 4) == [["chr1"], ["chr2"], ["chrM"], []]
+    sizes = {"chr1": 100, "chr2": 90, "chr3": 80} | {f"un{i}": 1 for i in range(50)}
+    plan = plan_chunks(sizes, 4)  # the small contigs share chunks; none holds more than chr1
+    assert plan == [["chr1"], ["chr2"], ["chr3", *(f"un{i}" for i in range(20))], [f"un{i}" for i in range(20, 50)]]
 
 
 @pytest.mark.parametrize("mode", ["deepsea", "basset"])

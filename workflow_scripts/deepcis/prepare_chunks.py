@@ -41,10 +41,12 @@ LABEL_CHUNK_ROWS = 4096
 
 
 def plan_chunks(chrom_sizes: dict[str, int], n_chunks: int) -> list[list[str]]:
-    """`n_chunks` groups of consecutive chromosomes (genome order) with the smallest largest
-    total length contiguous groups allow: one chromosome per chunk when there are chunks
-    enough; small contigs share a chunk. Groups left over at the end are empty."""
+    """`n_chunks` groups of consecutive chromosomes (genome order): one chromosome per chunk
+    when there are chunks enough, else groups whose largest total length is the smallest
+    contiguous groups allow (small contigs share a chunk). Groups left over are empty."""
     names, sizes = list(chrom_sizes), list(chrom_sizes.values())
+    if n_chunks >= len(names):
+        return [[name] for name in names] + [[] for _ in range(n_chunks - len(names))]
 
     def greedy(capacity: int) -> list[list[str]]:
         groups, total = [], 0
