@@ -10,6 +10,8 @@ ENCODE_SETTINGS = stable(
         "config_sha256": DATA_CONFIG_SHA256,
         "label_dtype": LABEL_DTYPE,
         "x_encoding": config["encode"]["x_encoding"],
+        # only when set, so that runs without flanks keep their params (and are not rerun)
+        **({"flank": config["encode"]["flank"]} if config["encode"]["flank"] else {}),
     }
 )
 

@@ -29,5 +29,6 @@ n = encode_bed(
     workers=snakemake.threads,
     label_dtype=p["label_dtype"],
     x_encoding=p["x_encoding"],
+    flank=p.get("flank", 0),
 )
 log.info("encoded chunk %d of %d (%d windows) of %s", chunk[0], chunk[1], n, snakemake.input.bed)

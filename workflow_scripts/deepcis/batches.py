@@ -8,7 +8,9 @@ The order depends only on (seed, epoch), so a resumed run sees the same batches.
 A model may train on some of the file's tasks (`tasks`: label columns by name, in the model's
 order) and on a seeded fraction of its rows (`fraction`, e.g. a few-positives transfer study).
 Augmentation of training batches: reverse complement (probability 1/2) and a random shift of
-up to `shift` bases either way (N fill), drawn from the same (seed, epoch) generator.
+up to `shift` bases either way, drawn from the same (seed, epoch) generator. A file encoded
+with flanks (encode.flank k) is read wide and each window cropped at its shifted place, so a
+shift within k moves real genome bases in; only the part of a shift beyond k moves in N.
 Windows are read, cached, shuffled and augmented as base codes (one byte per base, whatever
 the file's layout: `dataset.XReader`), so the in-memory cache and the buffer hold a quarter of
 the one-hot bytes; `iterate` expands each batch to one-hot as it is yielded, `iterate_codes`
@@ -31,17 +33,27 @@ def shift_windows(x: np.ndarray, shifts: np.ndarray) -> np.ndarray:
     """Windows, one-hot (B, L, 4) or base codes (B, L), moved by `shifts` bases each (positive:
     towards the 3' end, the sequence read from `shift` bases upstream); the bases moved in are N
     (all-zero rows, code 4), as in Basenji's stochastic shift. A copy; x itself is untouched."""
-    out = np.zeros_like(x) if x.ndim == 3 else np.full_like(x, N_CODE)
-    length = x.shape[1]
+    return crop_shifted(x, 0, shifts)
+
+
+def crop_shifted(x: np.ndarray, flank: int, shifts: np.ndarray) -> np.ndarray:
+    """Windows of length L cut from rows read `flank` bases wider on both sides (base codes
+    (B, L + 2 flank) or one-hot (B, L + 2 flank, 4)), each moved by `shifts` bases in the
+    sense of `shift_windows` (positive: the window's bases read from `shift` bases upstream).
+    Within the flank the bases moved in are the genome's; beyond it, N. With flank 0 this is
+    `shift_windows`."""
+    shifts = np.asarray(shifts, dtype=np.int64)
+    length = x.shape[1] - 2 * flank
+    beyond = int(max(0, np.abs(shifts).max(initial=0) - flank))
+    if beyond:  # shifts past the flank: pad with N so every crop lies inside
+        pad = [(0, 0), (beyond, beyond)] + [(0, 0)] * (x.ndim - 2)
+        x = np.pad(x, pad, constant_values=0 if x.ndim == 3 else N_CODE)
+        flank += beyond
+    out = np.empty((x.shape[0], length) + x.shape[2:], dtype=x.dtype)
     for s in np.unique(shifts):
         rows = np.flatnonzero(shifts == s)
-        s = int(s)
-        if abs(s) >= length:
-            continue
-        if s >= 0:
-            out[rows, s:] = x[rows, : length - s]
-        else:
-            out[rows, :s] = x[rows, -s:]
+        lo = flank - int(s)
+        out[rows] = x[rows, lo : lo + length]
     return out
 
 
@@ -55,7 +67,7 @@ class BatchConfig:
     buffer_blocks: int = 32
     in_memory_bytes: int = 2 << 30
     reverse_complement: bool = False  # augmentation: each sample flipped with probability 1/2
-    shift: int = 0  # augmentation: each sample moved by a uniform -shift..+shift bases (N fill)
+    shift: int = 0  # augmentation: each sample moved by a uniform -shift..+shift bases (genome flanks, then N)
     seed: int = 0
     drop_remainder: bool = False
 
@@ -88,6 +100,8 @@ class HDF5Batches:
                 self._columns = None
         self.window_length = int(self._file.attrs["window_length"])
         self._x = XReader(self._file)
+        # the flanks are kept (read, cached) only where a shift will crop into them
+        self.flank = self._x.flank if config.shift else 0
         n = self._x.shape[0]
         self.lo, self.hi = (0, n) if rows is None else (rows.start or 0, min(rows.stop or n, n))
         if not 0 < fraction <= 1:
@@ -100,14 +114,14 @@ class HDF5Batches:
             rng = np.random.default_rng([config.seed, 104729])
             self._index = self.lo + np.sort(rng.choice(total, size=keep, replace=False))
         self.n = self.hi - self.lo if self._index is None else len(self._index)
-        row_bytes = self.window_length + len(self.tasks) * 4  # base codes and float32 labels
+        row_bytes = self.window_length + 2 * self.flank + len(self.tasks) * 4  # base codes and float32 labels
         self._cache = None
         if self.n * row_bytes <= config.in_memory_bytes:
             parts = [self._read_file(lo, min(lo + 65536, self.n)) for lo in range(0, self.n, 65536)]
             if parts:
                 self._cache = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
             else:
-                self._cache = (np.zeros((0, self.window_length), np.uint8), np.zeros((0, len(self.tasks)), np.float32))
+                self._cache = (np.zeros((0, self.window_length + 2 * self.flank), np.uint8), np.zeros((0, len(self.tasks)), np.float32))
 
     def close(self):
         self._file.close()
@@ -127,8 +141,12 @@ class HDF5Batches:
         return self._read_file(lo, hi)
 
     def _read_file(self, lo: int, hi: int):
-        """Rows lo:hi of the kept rows (x base codes (n, L), y float32 of the selected tasks)."""
-        codes = self._x.codes
+        """Rows lo:hi of the kept rows (x base codes (n, L + 2 flank), y float32 of the selected tasks)."""
+        full = bool(self.flank)
+
+        def codes(sel):
+            return self._x.codes(sel, full=full)
+
         if self._index is None:
             x = codes(slice(self.lo + lo, self.lo + hi))
             y = self._file["y"][self.lo + lo : self.lo + hi]
@@ -191,9 +209,10 @@ class HDF5Batches:
             yield self._augment(carry_x, rng), carry_y
 
     def _augment(self, x, rng):
-        """Base codes (B, L), shifted and reverse-complemented as configured (a copy when changed)."""
+        """Base codes (B, L), shifted (cropped from the flanks) and reverse-complemented as
+        configured (a copy when changed)."""
         if self.config.shift:
-            x = shift_windows(x, rng.integers(-self.config.shift, self.config.shift + 1, len(x)))
+            x = crop_shifted(x, self.flank, rng.integers(-self.config.shift, self.config.shift + 1, len(x)))
         if self.config.reverse_complement:
             flip = rng.random(len(x)) < 0.5
             if flip.any():

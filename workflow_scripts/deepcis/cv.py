@@ -267,7 +267,7 @@ def write_fold_dataset(sources: dict, assignment: pd.DataFrame, k: int, n_folds:
                        attrs: dict, block_rows: int = 8192) -> int:  # fmt: skip
     """The HDF5 dataset of one part of fold `k`: the rows of the source splits assigned to it,
     in assignment order, `block_rows` at a time. Returns its number of rows."""
-    from .dataset import XReader, create_dataset, dataset_tasks, open_dataset, write_rows
+    from .dataset import XReader, create_dataset, dataset_tasks, flank_of, open_dataset, write_rows
 
     mask = fold_parts(assignment["fold"].to_numpy(), k, n_folds) == part
     chosen = assignment[mask]
@@ -277,14 +277,15 @@ def write_fold_dataset(sources: dict, assignment: pd.DataFrame, k: int, n_folds:
         tasks = dataset_tasks(first)
         window_length = int(first.attrs["window_length"])
         for split, h in handles.items():
-            if dataset_tasks(h) != tasks or int(h.attrs["window_length"]) != window_length:
-                raise InputError(sources[split], "has other tasks or another window length than the other splits")
+            if dataset_tasks(h) != tasks or int(h.attrs["window_length"]) != window_length or flank_of(h) != flank_of(first):
+                raise InputError(sources[split], "has other tasks, another window length or other flanks than the other splits")
         unknown = sorted(set(chosen["source"]) - set(handles))
         if unknown:
             raise InputError(sources[next(iter(sources))], f"the fold assignment names split(s) {unknown} not given")
         merged = {key: first.attrs[key] for key in first.attrs if key not in ("n_windows", "chunk")}
         merged |= attrs | {"split": part, "cv_fold": fold_name(k), "cv_folds": int(n_folds)}
-        with create_dataset(out_path, len(chosen), window_length, tasks, merged, label_dtype=first["y"].dtype) as out:
+        with create_dataset(out_path, len(chosen), window_length, tasks, merged, label_dtype=first["y"].dtype,
+                            flank=flank_of(first)) as out:  # fmt: skip
             offset = 0
             # consecutive runs of one source split, read in blocks of sorted rows (h5py needs increasing indices)
             runs = (chosen["source"] != chosen["source"].shift()).cumsum()
@@ -295,7 +296,7 @@ def write_fold_dataset(sources: dict, assignment: pd.DataFrame, k: int, n_folds:
                     raise InputError(sources[run["source"].iloc[0]], "fold assignment rows are not increasing")
                 for lo in range(0, len(rows), block_rows):
                     idx = rows[lo : lo + block_rows]
-                    write_rows(out, offset, XReader(h).codes(idx), h["y"][idx], h["chrom"][idx], h["start"][idx], h["end"][idx])
+                    write_rows(out, offset, XReader(h).codes(idx, full=True), h["y"][idx], h["chrom"][idx], h["start"][idx], h["end"][idx])
                     offset += len(idx)
     finally:
         for h in handles.values():

@@ -7,6 +7,10 @@ NaN = missing); `chrom` (N,) UTF-8 strings; `start`, `end` (N,) int64; `tasks` (
 Attributes: genome, genome_sha256, window_length, label_mode, split, deepcis_version,
 config_sha256 (plus n_windows, x_encoding). Files are written to a temp path and renamed when
 complete. Read `x` through `XReader` (one-hot whatever the layout; `.codes()` for base codes).
+Optional attribute `flank` k (encode.flank; absent = 0): each row of `x` holds k genome bases
+on both sides of its window (L + 2k bases; beyond a chromosome end, N). `XReader` gives the
+centre L bases; only the training loader's shift augmentation reads the flanks
+(`XReader.codes(sel, full=True)`).
 """
 
 from __future__ import annotations
@@ -50,22 +54,32 @@ def _create_contiguous(f, name: str, shape, dtype):
     return f[name]
 
 
-def x_shape(n: int, window_length: int, x_encoding: str) -> tuple:
-    """Shape of `x` on disk for a layout."""
+def x_shape(n: int, window_length: int, x_encoding: str, flank: int = 0) -> tuple:
+    """Shape of `x` on disk for a layout (rows of window_length + 2 flank bases)."""
     if x_encoding not in X_ENCODINGS:
         raise ValueError(f"x_encoding must be one of {X_ENCODINGS}; got {x_encoding!r}")
-    return (n, window_length) if x_encoding == "base_codes" else (n, window_length, 4)
+    stored = window_length + 2 * flank
+    return (n, stored) if x_encoding == "base_codes" else (n, stored, 4)
+
+
+def flank_of(f) -> int:
+    """Flank bases stored on each side of every window of an open dataset (0 without the attribute)."""
+    return int(f.attrs.get("flank", 0))
 
 
 @contextmanager
 def create_dataset(path, n: int, window_length: int, tasks: list[str], attrs: dict, label_dtype=np.uint8,
-                   x_encoding: str = "base_codes"):  # fmt: skip
+                   x_encoding: str = "base_codes", flank: int = 0):  # fmt: skip
     """Open a new dataset file of `n` rows for writing; it appears at `path` only on success.
 
     `x_encoding`: "base_codes" (default; one byte per base) or "one_hot" (X_ENCODINGS).
+    `flank`: genome bases stored on each side of every window (rows of `x` are L + 2 flank
+    long; recorded as attribute `flank`, written only when > 0 so flank-0 files are as before).
     """
     h5py = _h5py()
-    shape = x_shape(n, window_length, x_encoding)
+    if not (isinstance(flank, (int, np.integer)) and flank >= 0):
+        raise ValueError(f"flank must be an integer >= 0; got {flank!r}")
+    shape = x_shape(n, window_length, x_encoding, int(flank))
     label_bytes = np.dtype(label_dtype).itemsize * len(tasks)
     # x, y, coordinates, chromosome names (variable-length strings: ~32 bytes each) and metadata
     needed = n * (int(np.prod(shape[1:])) + label_bytes + 16 + 32) + (1 << 20)
@@ -83,6 +97,9 @@ def create_dataset(path, n: int, window_length: int, tasks: list[str], attrs: di
             f.attrs["window_length"] = int(window_length)
             f.attrs["n_windows"] = int(n)
             f.attrs["x_encoding"] = x_encoding
+            f.attrs.pop("flank", None)  # set below from the argument, never copied from attrs
+            if flank:
+                f.attrs["flank"] = int(flank)
             yield f
         fsync_file(tmp)  # durable before it becomes visible under its final name
 
@@ -149,10 +166,13 @@ def _x_problem(f) -> str | None:
     encoding = x_encoding_of(f)
     if encoding not in X_ENCODINGS:
         return f"x_encoding {encoding!r} is not one of {X_ENCODINGS}"
-    x, n, length = f["x"], f["start"].shape[0], int(f.attrs["window_length"])
-    want = x_shape(n, length, encoding)
+    x, n, length, flank = f["x"], f["start"].shape[0], int(f.attrs["window_length"]), flank_of(f)
+    if flank < 0:
+        return f"attribute flank is {flank}; it must be >= 0"
+    want = x_shape(n, length, encoding, flank)
     if x.dtype != np.uint8 or x.shape != want:
-        return f"x is {x.dtype} {x.shape}, but {encoding} x of {n:,} windows of {length} bp is uint8 {want}"
+        flanks = f" with {flank} flank bases a side" if flank else ""
+        return f"x is {x.dtype} {x.shape}, but {encoding} x of {n:,} windows of {length} bp{flanks} is uint8 {want}"
     return None
 
 
@@ -162,15 +182,22 @@ class XReader:
     `reader[sel]` takes what h5py takes on the first axis (a slice, sorted unique rows, one
     row); `reader.codes(sel)` gives base codes (rows, L) instead. Base codes above 4 (not a
     base: a damaged file) are refused with an InputError naming the file and rows.
+    A file with flanks (attribute `flank` k) gives the centre L bases of its rows, so every
+    reader sees the windows of the contract; `codes(sel, full=True)` gives all L + 2k.
     """
 
     def __init__(self, f):
         self.file = f
         self.encoding = x_encoding_of(f)
         self._x = f["x"]
-        n, length = self._x.shape[:2]
-        self.shape = (n, length, 4)
+        self.flank = flank_of(f)
+        n, stored = self._x.shape[:2]
+        self.shape = (n, stored - 2 * self.flank, 4)
         self.dtype = np.dtype(np.uint8)
+
+    def _crop(self, x: np.ndarray) -> np.ndarray:
+        k = self.flank
+        return np.ascontiguousarray(x[:, k:-k] if x.ndim == self._x.ndim else x[k:-k]) if k else x
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -181,9 +208,11 @@ class XReader:
         except OSError as error:  # h5py's read error (a truncated file); name the file
             raise InputError(self.file.filename, f"cannot read x rows {_rows_text(sel)}: {error}") from None
 
-    def codes(self, sel=slice(None)) -> np.ndarray:
-        """Base codes (rows, L) of the rows `sel`."""
+    def codes(self, sel=slice(None), full: bool = False) -> np.ndarray:
+        """Base codes (rows, L) of the rows `sel`; with `full`, (rows, L + 2 flank) with the flanks."""
         raw = self._raw(sel)
+        if not full:
+            raw = self._crop(raw)
         if self.encoding == "one_hot":
             try:
                 return one_hot_to_codes(raw)
@@ -196,7 +225,7 @@ class XReader:
 
     def __getitem__(self, sel) -> np.ndarray:
         if self.encoding == "one_hot":
-            return self._raw(sel)
+            return self._crop(self._raw(sel))
         return codes_to_one_hot(self.codes(sel))
 
 
@@ -225,23 +254,24 @@ def concatenate(parts: list, path, attrs: dict | None = None, block_rows: int = 
     try:
         first = handles[0]
         tasks = dataset_tasks(first)
-        window_length = int(first.attrs["window_length"])
+        window_length, flank = int(first.attrs["window_length"]), flank_of(first)
         for p, h in zip(parts, handles):
-            if dataset_tasks(h) != tasks or int(h.attrs["window_length"]) != window_length:
-                raise InputError(p, "chunk has other tasks or another window length than the first chunk")
+            if dataset_tasks(h) != tasks or int(h.attrs["window_length"]) != window_length or flank_of(h) != flank:
+                raise InputError(p, "chunk has other tasks, another window length or other flanks than the first chunk")
         n = sum(h["start"].shape[0] for h in handles)
         merged_attrs = {k: first.attrs[k] for k in first.attrs if k not in ("n_windows", "chunk")}
         merged_attrs.update(attrs or {})
         encoding = x_encoding or x_encoding_of(first)
         merged_attrs.pop("x_encoding", None)
-        with create_dataset(path, n, window_length, tasks, merged_attrs, label_dtype=first["y"].dtype, x_encoding=encoding) as out:
+        with create_dataset(path, n, window_length, tasks, merged_attrs, label_dtype=first["y"].dtype, x_encoding=encoding,
+                            flank=flank) as out:  # fmt: skip
             offset = 0
             for h in handles:
                 m = h["start"].shape[0]
                 x = XReader(h)
                 for lo in range(0, m, block_rows):
                     hi = min(m, lo + block_rows)
-                    write_rows(out, offset + lo, x.codes(slice(lo, hi)), h["y"][lo:hi], h["chrom"][lo:hi], h["start"][lo:hi], h["end"][lo:hi])
+                    write_rows(out, offset + lo, x.codes(slice(lo, hi), full=True), h["y"][lo:hi], h["chrom"][lo:hi], h["start"][lo:hi], h["end"][lo:hi])
                 offset += m
     finally:
         for h in handles:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import dataset, windows_file
 from .errors import InputError
-from .genome import BASE_CODES, Genome
+from .genome import BASE_CODES, Genome, one_hot_encode
 from .prepare import read_windows_header
 
 
@@ -63,25 +63,48 @@ def block_byte_ranges(bed_path, lo: int, hi: int, block_rows: int) -> list[tuple
     return [(a, b - a, marks[a], marks[b]) for a, b in zip(wanted[:-1], wanted[1:])]
 
 
-def encode_rows(genome: Genome, frame: pd.DataFrame, window_length: int, x_encoding: str = "one_hot") -> np.ndarray:
+def encode_rows(genome: Genome, frame: pd.DataFrame, window_length: int, x_encoding: str = "one_hot",
+                flank: int = 0) -> np.ndarray:  # fmt: skip
     """One-hot (n, L, 4), or base codes (n, L) with `x_encoding="base_codes"`, of the windows
-    in `frame` (any order, several chromosomes)."""
+    in `frame` (any order, several chromosomes). With `flank` k each row is read k bases wider
+    on both sides (L + 2k; bases beyond a chromosome end are N)."""
     codes = x_encoding == "base_codes"
     read = genome.fetch_windows if codes else genome.one_hot_windows
-    x = np.empty(dataset.x_shape(len(frame), window_length, x_encoding), dtype=np.uint8)
+    x = np.empty(dataset.x_shape(len(frame), window_length, x_encoding, flank), dtype=np.uint8)
     starts = frame["start"].to_numpy(np.int64)
     bad = np.flatnonzero(frame["end"].to_numpy(np.int64) - starts != window_length)
     if bad.size:
         row = frame.iloc[bad[0]]
         raise ValueError(f"window {row['chrom']}:{row['start']}-{row['end']} is not {window_length} bp long")
+    stored = window_length + 2 * flank
     for chrom, rows in frame.groupby("chrom", sort=False).indices.items():
+        wide = starts[rows] - flank
+        edge = np.zeros(rows.size, bool)
+        if flank:
+            edge = (wide < 0) | (wide + stored > genome.chrom_sizes[chrom])
+        if edge.any():  # flanks running off the chromosome: the bases there are N
+            for r, s in zip(rows[edge], wide[edge]):
+                x[r] = _read_padded(genome, chrom, int(s), stored, codes)
+            rows, wide = rows[~edge], wide[~edge]
+            if not rows.size:
+                continue
         if rows[-1] - rows[0] + 1 == rows.size:  # contiguous (sorted BED): encode in place
-            read(chrom, starts[rows], window_length, out=x[rows[0] : rows[-1] + 1])
+            read(chrom, wide, stored, out=x[rows[0] : rows[-1] + 1])
         else:
-            x[rows] = read(chrom, starts[rows], window_length)
+            x[rows] = read(chrom, wide, stored)
     if codes:  # ASCII -> base codes, in place
         np.take(BASE_CODES, x, out=x)
     return x
+
+
+def _read_padded(genome: Genome, chrom: str, start: int, length: int, ascii_codes: bool) -> np.ndarray:
+    """[start, start + length) of a chromosome as ASCII codes (or one-hot), N beyond its ends."""
+    size = genome.chrom_sizes[chrom]
+    row = np.full(length, ord("N"), np.uint8)
+    lo, hi = max(start, 0), min(start + length, size)
+    if hi > lo:
+        row[lo - start : hi - start] = genome.fetch(chrom, lo, hi)
+    return row if ascii_codes else one_hot_encode(row)
 
 
 # Per-process state of the block workers (set once by _init_worker, or directly when serial).
@@ -89,9 +112,10 @@ _STATE: dict = {}
 
 
 def _init_worker(genome_path, bed_path, out_path, x_offset, columns, window_length, label_dtype="uint8",
-                 x_encoding="base_codes"):  # fmt: skip
+                 x_encoding="base_codes", flank=0):  # fmt: skip
     _STATE.update(
         x_encoding=x_encoding,
+        flank=flank,
         label_dtype=np.dtype(label_dtype),
         genome=Genome(genome_path),
         bed=open(bed_path, "rb"),
@@ -131,7 +155,7 @@ def _encode_block(block):
             raise InputError(s["labels"].filename, f"labels must be 0 or 1 ({where})")
     elif np.isinf(labels).any():
         raise InputError(s["labels"].filename, f"infinite targets ({where})")
-    x = encode_rows(s["genome"], frame, length, s["x_encoding"])
+    x = encode_rows(s["genome"], frame, length, s["x_encoding"], s.get("flank", 0))
     row_bytes = x[0].nbytes if len(x) else 0
     view, at = memoryview(x).cast("B"), s["x_offset"] + first_row * row_bytes
     first, size = at, view.nbytes
@@ -160,6 +184,7 @@ def encode_bed(
     chunk: tuple[int, int] | None = None,
     label_dtype: str = "uint8",
     x_encoding: str = "base_codes",
+    flank: int = 0,
 ) -> int:
     """Encode rows of a windows BED into a new HDF5 dataset (docs/architecture.md).
 
@@ -190,6 +215,10 @@ def encode_bed(
     x_encoding : {"base_codes", "one_hot"}
         Layout of `x`: one base code per base (A=0 C=1 G=2 T=3 N=4; read it with
         `dataset.XReader`), or one-hot (N, L, 4).
+    flank : int
+        Genome bases stored on each side of every window (encode.flank; rows L + 2 flank long,
+        N beyond a chromosome end; readers crop the centre L, the training loader's shift
+        augmentation reads the flanks).
 
     Returns
     -------
@@ -210,9 +239,10 @@ def encode_bed(
     blocks = [(a - lo, n, b0, b1, a) for a, n, b0, b1 in block_byte_ranges(bed_path, lo, hi, block_rows)]
     Genome(genome_path).close()  # fail on a bad genome before any file is created
     with dataset.create_dataset(out_path, max(0, hi - lo), window_length, tasks, attrs, label_dtype=np.dtype(label_dtype),
-                                x_encoding=x_encoding) as f:  # fmt: skip
+                                x_encoding=x_encoding, flank=flank) as f:  # fmt: skip
         f.flush()
-        args = (genome_path, bed_path, f.filename, f["x"].id.get_offset() or 0, columns, window_length, label_dtype, x_encoding)
+        args = (genome_path, bed_path, f.filename, f["x"].id.get_offset() or 0, columns, window_length, label_dtype, x_encoding,
+                flank)  # fmt: skip
         if workers > 1 and len(blocks) > 1:
             pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=args)
             results = pool.map(_encode_block, blocks)

@@ -312,6 +312,12 @@ GENOME_STAGES = (
         lambda c: c["interpret"]["enabled"],
         "interpretation reads its windows from a genome: set interpret.enabled: false",
     ),
+    (
+        "encode.flank",
+        lambda c: c["encode"].get("flank", 0),
+        "flanks are genome bases beyond each window and a sequence has none (train.shift still moves "
+        "the sequences, with N fill): set encode.flank: 0",
+    ),
     ("tracks.enabled", lambda c: c["tracks"]["enabled"], "genome tracks tile a genome: set tracks.enabled: false"),
     ("design.enabled", lambda c: c["design"]["enabled"], "sequence design starts from genome windows: set design.enabled: false"),
 )

@@ -350,6 +350,19 @@ def _load_resume(resume_dir: Path, fingerprint: str):
     return state
 
 
+def split_batches(train_path, valid_path, cfg: dict, seed: int, tasks: list[str] | None = None):
+    """The training loader (shuffled; reverse-complement and shift augmentation as `cfg`, a
+    resolved training section, says) and the validation loader (file order, never augmented:
+    the centre windows, as evaluation sees them)."""
+    batch_cfg = dict(batch_size=cfg["batch_size"], block_rows=cfg["shuffle_block_rows"], buffer_blocks=cfg["shuffle_buffer_blocks"],
+                     in_memory_bytes=int(cfg["in_memory_max_mb"] * 2**20), seed=seed)  # fmt: skip
+    train = HDF5Batches(train_path, BatchConfig(**batch_cfg, shuffle=True, reverse_complement=cfg["reverse_complement"], shift=cfg["shift"]),
+                        tasks=tasks, fraction=cfg["fraction"])  # fmt: skip
+    valid = HDF5Batches(valid_path, BatchConfig(**batch_cfg, shuffle=False), tasks=tasks)
+    check_compatible(train, valid)
+    return train, valid
+
+
 def train_model(
     train_path,
     valid_path,
@@ -384,12 +397,7 @@ def train_model(
 
     from . import keras_objects, models
 
-    batch_cfg = dict(batch_size=cfg["batch_size"], block_rows=cfg["shuffle_block_rows"], buffer_blocks=cfg["shuffle_buffer_blocks"],
-                     in_memory_bytes=int(cfg["in_memory_max_mb"] * 2**20), seed=seed)  # fmt: skip
-    train = HDF5Batches(train_path, BatchConfig(**batch_cfg, shuffle=True, reverse_complement=cfg["reverse_complement"], shift=cfg["shift"]),
-                        tasks=tasks, fraction=cfg["fraction"])  # fmt: skip
-    valid = HDF5Batches(valid_path, BatchConfig(**batch_cfg, shuffle=False), tasks=tasks)
-    check_compatible(train, valid)
+    train, valid = split_batches(train_path, valid_path, cfg, seed, tasks)
     transfer_info = None
     if transfer is not None:
         from . import transfer as transfer_lib
