@@ -5,7 +5,7 @@
 rule attention_maps:
     input:
         model="results/models/{model}/model.keras",
-        genome=config["genome"],
+        genome=INTERPRET_SEQUENCES,
         windows="results/interpret/{model}/windows.tsv",
     output:
         maps="results/interpret/{model}/attention.h5",

@@ -198,6 +198,9 @@ SCORING_VCF = (
 SCORING_MODELS = (config["variants"]["models"] or MODELS) if VCF else []
 SCORE_CHUNKS = list(range(config["variants"]["chunks"]))
 INTERPRET = config["interpret"]
+# The bases of the interpretation windows: the genome's, or for sequence-table inputs (no
+# genome; windows chosen by sequence ID) the encoded test split's.
+INTERPRET_SEQUENCES = config["genome"] or "results/encode/test.h5"
 INTERPRET_MODELS = [
     m
     for m in ((INTERPRET["models"] or MODELS) if INTERPRET["enabled"] else [])

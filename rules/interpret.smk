@@ -5,7 +5,7 @@
 rule interpret_windows:
     input:
         model="results/models/{model}/model.keras",
-        genome=config["genome"],
+        genome=INTERPRET_SEQUENCES,
         windows=interpret_window_inputs,
         check=lambda wc: [check_gate("bed")] if INTERPRET["windows"] == "bed" else [],
     output:

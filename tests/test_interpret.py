@@ -242,3 +242,37 @@ def test_variant_windows_are_centred_and_clipped(tmp_path):
                   "abs_diff": [0.1, 0.9, 0.5]}).to_csv(effects, sep="\t", index=False)  # fmt: skip
     windows = select_windows("variants", {"chr1": 1000}, 200, ["A", "B"], 1, effects=effects)
     assert windows[["start", "end", "task"]].values.tolist() == [[0, 200, "A"], [599, 799, "B"]]
+
+
+def test_interpretation_of_sequence_table_windows_by_id(tmp_path, small_model):
+    """Without a genome (sequence tables) the top predicted test sequences are chosen by ID and
+    their bases read from the encoded split (what ISM, attributions and attention maps then
+    explain: `explain_windows` and `attention_maps` read them through `windows_x`); window
+    sources that name genome positions are refused."""
+    from deepcis import dataset
+    from deepcis.interpret import windows_x
+    from deepcis.keras_objects import with_metadata
+    from deepcis.predict import predict_dataset
+    from deepcis.seqtable import GENOME_STAGES
+
+    codes = np.random.default_rng(2).integers(0, 5, (12, 80))
+    attrs = {"genome": "none (sequence table)", "genome_sha256": "", "label_mode": "sequence_table", "split": "test",
+             "config_sha256": "0"}  # fmt: skip
+    ids = [f"seq{i}" for i in range(12)]
+    with dataset.create_dataset(tmp_path / "test.h5", 12, 80, ["A", "B"], attrs) as f:
+        dataset.write_rows(f, 0, codes, np.tile([[1, 1], [0, 0]], (6, 1)), ids, np.zeros(12), np.full(12, 80))
+    with_metadata(small_model, ["A", "B"], 80).save(tmp_path / "model.keras")
+    predict_dataset(tmp_path / "model.keras", tmp_path / "test.h5", tmp_path / "test.predictions.h5")
+    windows = select_windows("top_predicted", None, 80, ["A", "B"], 2, predictions=tmp_path / "test.predictions.h5")
+    assert len(windows) == 4 and set(windows["chrom"]) <= set(ids[::2])  # positives only, by ID
+    x = windows_x(tmp_path / "test.h5", windows, 80, tmp_path / "model.keras")
+    np.testing.assert_array_equal(x, np.eye(5, dtype=np.uint8)[codes[[ids.index(c) for c in windows["chrom"]]], :4])
+    unknown = windows.assign(chrom="seq99")
+    with pytest.raises(InputError, match="no sequence 'seq99'"):
+        windows_x(tmp_path / "test.h5", unknown, 80, tmp_path / "model.keras")
+    with pytest.raises(ValueError, match="names genome positions"):
+        select_windows("bed", None, 80, ["A", "B"], bed=tmp_path / "x.bed")
+    cfg = {"interpret": {"enabled": True, "windows": "bed"}}
+    refused = [why for key, asked, why in GENOME_STAGES if key == "interpret.windows" and asked(cfg)]
+    assert refused and "top_predicted" in refused[0]
+    assert not [k for k, asked, _ in GENOME_STAGES if k.startswith("interpret") and asked({"interpret": {"enabled": True, "windows": "top_predicted"}})]

@@ -1,5 +1,7 @@
 """Rule interpret_windows: choose windows, then ISM and gradient attributions on them."""
 
+import h5py
+
 from deepcis.genome import Genome
 from deepcis.interpret import explain_windows, select_windows
 from deepcis.io_utils import atomic_path
@@ -12,8 +14,10 @@ configure_runtime(snakemake.threads, snakemake.params.seed, deterministic=True)
 from deepcis.keras_objects import load_model, model_metadata  # noqa: E402
 
 meta = model_metadata(load_model(snakemake.input.model))
-with Genome(snakemake.input.genome) as genome:
-    sizes = genome.chrom_sizes
+sizes = None  # sequence-table inputs: the windows' bases come from the encoded test split, by ID
+if not h5py.is_hdf5(snakemake.input.genome):
+    with Genome(snakemake.input.genome) as genome:
+        sizes = genome.chrom_sizes
 source = snakemake.input.windows[0]
 windows = select_windows(
     cfg["windows"],

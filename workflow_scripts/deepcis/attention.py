@@ -68,17 +68,12 @@ def attention_maps(model_path, genome_path, windows: pd.DataFrame, out_h5, out_p
     over heads, one row per window, one panel per block)."""
     import h5py
 
-    from .genome import Genome
+    from .interpret import windows_x
     from .keras_objects import load_model, model_metadata
 
     model = load_model(model_path)
     length = int(model_metadata(model)["window_length"])
-    with Genome(genome_path) as genome:
-        x = np.zeros((len(windows), length, 4), np.uint8)
-        for i, r in enumerate(windows.itertuples()):
-            if r.end - r.start != length:
-                raise InputError(model_path, f"window {r.chrom}:{r.start}-{r.end} is not {length} bp long")
-            x[i] = genome.one_hot_windows(r.chrom, np.array([r.start]), length)[0]
+    x = windows_x(genome_path, windows, length, model_path)  # a genome, or the test split of a sequence table
     scores = attention_scores(model, x)
     step = resolution(model)
     with atomic_path(out_h5) as tmp:

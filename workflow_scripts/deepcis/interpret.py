@@ -10,6 +10,9 @@ windows labelled positive with the highest predictions, from the predictions fil
 effects table), "bed" (a BED of regions, each exactly one model window long and inside
 the genome; anything else is refused naming the file and line). File layouts:
 docs/interpretation.md.
+The windows' bases come from the genome, or, for sequence-table inputs (no genome), from the
+encoded test split, where `chrom` is the sequence ID (`windows_x`; "top_predicted" only:
+the other sources name genome positions).
 """
 
 from __future__ import annotations
@@ -88,8 +91,9 @@ def select_windows(source: str, chrom_sizes: dict[str, int], window_length: int,
     ----------
     source : {"top_predicted", "variants", "bed"}
         Where the windows come from (config key ``interpret.windows``).
-    chrom_sizes : dict of str to int
-        Chromosome lengths (bp); windows must lie inside them.
+    chrom_sizes : dict of str to int, or None
+        Chromosome lengths (bp); windows must lie inside them. None: no genome (sequence-table
+        inputs; the windows are sequence IDs, checked when `windows_x` reads them).
     window_length : int
         The model's window length (bp).
     tasks : list of str
@@ -104,6 +108,8 @@ def select_windows(source: str, chrom_sizes: dict[str, int], window_length: int,
     pandas.DataFrame
         One row per window, 0-based half-open coordinates.
     """
+    if chrom_sizes is None and source != "top_predicted":
+        raise ValueError(f"window source {source!r} names genome positions; without a genome only top_predicted")
     if source == "top_predicted":
         windows = top_predicted_windows(predictions, tasks, n_per_task)
     elif source == "variants":
@@ -112,6 +118,8 @@ def select_windows(source: str, chrom_sizes: dict[str, int], window_length: int,
         windows = read_region_bed(bed, chrom_sizes, window_length, tasks)
     else:
         raise ValueError(f"window source {source!r} must be top_predicted, variants or bed")
+    if chrom_sizes is None:  # sequence-table inputs: windows named by sequence ID, read from the dataset
+        return windows.reset_index(drop=True)
     for r in windows.itertuples():
         if r.end - r.start != window_length or r.chrom not in chrom_sizes or r.end > chrom_sizes[r.chrom] or r.start < 0:
             raise InputError(predictions or effects or bed, f"window {r.chrom}:{r.start}-{r.end} does not fit the "
@@ -142,33 +150,69 @@ def _write_maps(path, windows: pd.DataFrame, x: np.ndarray, maps: dict[str, np.n
         fsync_file(tmp)
 
 
-def explain_windows(model_path, genome_path, windows: pd.DataFrame, ism_h5, attributions_h5, ism_png,
-                    attributions_png, ism_method: str = "fast", reverse_complement: bool = True,
-                    ig_steps: int = 32, ig_baseline: str = "uniform", seed: int = 0,
-                    batch_size: int = 256, plot_windows: int = 5) -> dict:  # fmt: skip
-    """ISM (all tasks) and attributions (the window's task) of each window; HDF5 + figures."""
-    from .attributions import METHODS, attribute
-    from .genome import Genome
-    from .interpret_plots import attribution_figure, ism_figure
-    from .ism import FastISM, ism
-    from .keras_objects import load_model, model_metadata
-    from .predict import resolve_model_file
+def windows_x(sequences_path, windows: pd.DataFrame, length: int, model_file) -> np.ndarray:
+    """One-hot (n, L, 4) of the windows (chrom, start, end): from a genome (FASTA or 2bit), or
+    from an encoded dataset (HDF5; sequence-table inputs), where `chrom` is the sequence ID and
+    `start`/`end` must be the ones stored for it."""
+    import h5py
 
-    model_file = resolve_model_file(model_path)
-    with Genome(genome_path) as genome:
+    if h5py.is_hdf5(sequences_path):
+        return _dataset_windows(sequences_path, windows, length)
+    from .genome import Genome
+
+    with Genome(sequences_path) as genome:
         sizes = genome.chrom_sizes
-        model = load_model(model_file)
-        meta = model_metadata(model)
-        tasks, length = meta["tasks"], int(meta["window_length"])
         for r in windows.itertuples():
             if r.chrom not in sizes or r.start < 0 or r.end > sizes[r.chrom]:
-                raise InputError(genome_path, f"window {r.chrom}:{r.start}-{r.end} is outside the genome")
+                raise InputError(sequences_path, f"window {r.chrom}:{r.start}-{r.end} is outside the genome")
             if r.end - r.start != length:
                 raise InputError(model_file, f"window {r.chrom}:{r.start}-{r.end} is {r.end - r.start} bp; the "
                                              f"model's window length is {length} bp")  # fmt: skip
         x = np.zeros((len(windows), length, 4), np.uint8)
         for i, r in enumerate(windows.itertuples()):
             x[i] = genome.one_hot_windows(r.chrom, np.array([r.start]), length)[0]
+    return x
+
+
+def _dataset_windows(path, windows: pd.DataFrame, length: int) -> np.ndarray:
+    """The encoded windows of the sequence IDs `windows["chrom"]` (rows of an HDF5 dataset)."""
+    from .dataset import XReader, open_dataset
+
+    with open_dataset(path) as f:
+        if int(f.attrs["window_length"]) != length:
+            raise InputError(path, f"window length {int(f.attrs['window_length'])} differs from the model's {length} bp")
+        ids = pd.Index([c.decode() if isinstance(c, bytes) else str(c) for c in f["chrom"][()]])
+        if not ids.is_unique:
+            raise InputError(path, "sequence IDs (chrom) are not unique: windows cannot be chosen by ID")
+        rows = ids.get_indexer(windows["chrom"].astype(str))
+        for r, row in zip(windows.itertuples(), rows):
+            if row < 0:
+                raise InputError(path, f"no sequence {r.chrom!r} (the window {r.chrom}:{r.start}-{r.end} to interpret)")
+            if (int(f["start"][row]), int(f["end"][row])) != (r.start, r.end):
+                raise InputError(path, f"sequence {r.chrom!r} holds bases {int(f['start'][row])}-{int(f['end'][row])}, "
+                                       f"not {r.start}-{r.end}")  # fmt: skip
+        if not len(rows):
+            return np.zeros((0, length, 4), np.uint8)
+        unique, back = np.unique(rows, return_inverse=True)  # h5py reads sorted, unique rows
+        return XReader(f)[unique][back]
+
+
+def explain_windows(model_path, genome_path, windows: pd.DataFrame, ism_h5, attributions_h5, ism_png,
+                    attributions_png, ism_method: str = "fast", reverse_complement: bool = True,
+                    ig_steps: int = 32, ig_baseline: str = "uniform", seed: int = 0,
+                    batch_size: int = 256, plot_windows: int = 5) -> dict:  # fmt: skip
+    """ISM (all tasks) and attributions (the window's task) of each window; HDF5 + figures."""
+    from .attributions import METHODS, attribute
+    from .interpret_plots import attribution_figure, ism_figure
+    from .ism import FastISM, ism
+    from .keras_objects import load_model, model_metadata
+    from .predict import resolve_model_file
+
+    model_file = resolve_model_file(model_path)
+    model = load_model(model_file)
+    meta = model_metadata(model)
+    tasks, length = meta["tasks"], int(meta["window_length"])
+    x = windows_x(genome_path, windows, length, model_file)
     engine = None
     if ism_method != "naive":
         try:

@@ -308,9 +308,10 @@ GENOME_STAGES = (
         "variant scoring needs a genome (allele windows at VCF positions); sequence-table inputs have no coordinates: set variants.vcf: null",
     ),
     (
-        "interpret.enabled",
-        lambda c: c["interpret"]["enabled"],
-        "interpretation reads its windows from a genome: set interpret.enabled: false",
+        "interpret.windows",
+        lambda c: c["interpret"]["enabled"] and c["interpret"]["windows"] != "top_predicted",
+        "windows from a BED or around variants are genome positions; sequence-table inputs interpret "
+        "the top predicted test sequences (chosen by sequence ID): set interpret.windows: top_predicted",
     ),
     (
         "encode.flank",
