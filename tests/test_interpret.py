@@ -253,7 +253,6 @@ def test_interpretation_of_sequence_table_windows_by_id(tmp_path, small_model):
     from deepcis.interpret import windows_x
     from deepcis.keras_objects import with_metadata
     from deepcis.predict import predict_dataset
-    from deepcis.seqtable import GENOME_STAGES
 
     codes = np.random.default_rng(2).integers(0, 5, (12, 80))
     attrs = {"genome": "none (sequence table)", "genome_sha256": "", "label_mode": "sequence_table", "split": "test",
@@ -272,7 +271,3 @@ def test_interpretation_of_sequence_table_windows_by_id(tmp_path, small_model):
         windows_x(tmp_path / "test.h5", unknown, 80, tmp_path / "model.keras")
     with pytest.raises(ValueError, match="names genome positions"):
         select_windows("bed", None, 80, ["A", "B"], bed=tmp_path / "x.bed")
-    cfg = {"interpret": {"enabled": True, "windows": "bed"}}
-    refused = [why for key, asked, why in GENOME_STAGES if key == "interpret.windows" and asked(cfg)]
-    assert refused and "top_predicted" in refused[0]
-    assert not [k for k, asked, _ in GENOME_STAGES if k.startswith("interpret") and asked({"interpret": {"enabled": True, "windows": "top_predicted"}})]

@@ -137,8 +137,11 @@ def test_genome_stages_refused_clearly(tmp_path):
     path = str(planted_table(tmp_path / "t.tsv", n=10))
     base = {"sequence_table": {"train": [path]}, "interpret": {"enabled": False}}
     assert [t["type"] for t in plan_sequence_table(validate_config(base))] == ["binary", "signal"]
+    plan_sequence_table(validate_config(base | {"interpret": {"enabled": True}}))  # top predicted test sequences, by ID
     for patch, message in [({"variants": {"vcf": "v.vcf.gz"}}, "variants.vcf: not available with sequence_table inputs: variant scoring needs a genome"),
-                           ({"interpret": {"enabled": True}}, "interpret.enabled"),
+                           ({"interpret": {"enabled": True, "windows": "bed", "bed": "r.bed"}},
+                            "interpret.windows: not available .* set interpret.windows: top_predicted"),
+                           ({"encode": {"flank": 20}}, "encode.flank: not available .* set encode.flank: 0"),
                            ({"tasks": "tasks.tsv"}, "exclusive"),
                            ({"genome": "g.fa"}, "leave genome out")]:  # fmt: skip
         with pytest.raises(ConfigError, match=message):

@@ -140,9 +140,3 @@ def test_shift_crops_from_flanks(flanked, shift):
     centres = np.concatenate([b for b, _ in valid.iterate_codes(0)])
     np.testing.assert_array_equal(centres, np.stack([_genome_codes(seq, int(a), 30) for a in starts]))
 
-
-def test_flank_refused_for_sequence_tables():
-    from deepcis.seqtable import GENOME_STAGES
-
-    (why,) = [w for key, asked, w in GENOME_STAGES if key == "encode.flank" and asked({"encode": {"flank": 20}})]
-    assert "set encode.flank: 0" in why
