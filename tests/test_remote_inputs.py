@@ -112,12 +112,14 @@ def _snakemake(workdir, *args):
 
 
 @pytest.mark.slow
-def test_example_from_urls_encodes_like_local_files(tmp_path, http_root):
+def test_example_from_urls_encodes_like_local_files(tmp_path, http_root, example_run):
     served, base = http_root
+    local, _ = example_run  # the example from local files (and its data for the server)
+    local_results = local / "results"
     workdir = copy_workflow(tmp_path / "wf")
     targets = [f"results/encode/{split}.h5" for split in ("train", "valid", "test")]
-    _snakemake(workdir, *targets)  # the example from local files (and its data for the server)
-    example = workdir / "resources" / "example"
+    example = local / "resources" / "example"
+    shutil.copytree(example, workdir / "resources" / "example")  # inputs the sheet keeps local (signal tracks)
     # serve it the way UCSC and ENCODE do: gzip genome (not bgzip), plain-gzip VCF
     (served / "genome.fa.gz").write_bytes(gzip.compress((example / "genome.fa").read_bytes()))
     with pysam.BGZFile(str(example / "variants.vcf.gz"), "rb") as bgzf:
@@ -125,7 +127,7 @@ def test_example_from_urls_encodes_like_local_files(tmp_path, http_root):
     shutil.copytree(example / "peaks", served / "peaks")
     shutil.copy(example / "blacklist.bed", served / "blacklist.bed")
     sheet = pd.read_csv(workdir / "config" / "tasks.tsv", sep="\t", dtype=str, keep_default_na=False)
-    from_url = sheet["peaks"].str.startswith(str(example.relative_to(workdir)))
+    from_url = sheet["peaks"].str.startswith(str(example.relative_to(local)))
     assert from_url.sum() >= 5
     sheet.loc[from_url, "peaks"] = [f"{base}/peaks/{Path(p).name}" for p in sheet.loc[from_url, "peaks"]]
     sheet.to_csv(workdir / "url_tasks.tsv", sep="\t", index=False)
@@ -134,8 +136,6 @@ def test_example_from_urls_encodes_like_local_files(tmp_path, http_root):
             "remote": {"dir": "downloads"}}  # fmt: skip
     cfg["variants"]["vcf"] = f"{base}/variants.vcf.gz"
     (workdir / "url.yaml").write_text(yaml.safe_dump(cfg))
-    local_results = workdir / "results_local"
-    (workdir / "results").rename(local_results)
 
     host = base.removeprefix("http://").replace(":", "_")
     copies = workdir / "downloads" / host
