@@ -1,5 +1,6 @@
 """Hyperparameter sweeps (deepcis.sweep, rules/sweep.smk): expansion and naming, the checks at
-config time, selection by validation metric only, the table, and a tiny end-to-end sweep of 4
+config time, selection by validation metric only, a diverged point recorded and skipped, the
+table, and a tiny end-to-end sweep of 4
 points (1 epoch) killed mid-way and rerun."""
 
 import hashlib
@@ -9,6 +10,7 @@ import re
 import signal
 import subprocess
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -17,11 +19,13 @@ import yaml
 from _utils import SNAKEMAKE, copy_workflow, run_snakemake, snakemake_env, tiny_config, write_tiny_inputs
 
 from deepcis.config import expand_per_task_models, validate_config
-from deepcis.errors import ConfigError, InputError
+from deepcis.errors import ConfigError, InputError, TrainingDivergedError
 from deepcis.sweep import (
     check_sweep_metric,
     plan_sweeps,
     point_name,
+    read_point_files,
+    record_divergence,
     select_point,
     sweep_figure,
     sweep_html,
@@ -214,8 +218,43 @@ def test_sweep_figure_and_page(tmp_path):
     sweep_figure(table, ["lr", "opt"], "auroc", tmp_path / "sweep.png")
     assert (tmp_path / "sweep.png").stat().st_size > 5000
     html = sweep_html("m", table, ["lr", "opt"], selection)
-    assert "selected by validation auroc" in html and html.count('class="best"') == 11  # the winner's row
+    assert "selected by validation auroc" in html and html.count('class="best"') == 12  # the winner's row
     assert "0.850" in html  # the winner's test AUROC (mean of 0.9 and 0.8), in its row only
+
+
+def test_a_diverged_point_is_recorded_and_skipped(tmp_path):
+    """What a point whose training diverged leaves (the error rule sweep_train catches; the
+    end-to-end test trains a real point at learning rate 1e38, NaN after one step): a record,
+    empty files, no resume state; the selection takes another point, the table says which failed."""
+    out = tmp_path / "sweep" / "m" / "learning_rate~1e+38"
+    (tmp_path / "sweep" / "m" / "learning_rate~1e+38.resume").mkdir(parents=True)
+    out.mkdir()
+    (out / "model.keras").write_bytes(b"left from a killed run")
+    outputs = {"model": "model.keras", "info": "model.json", "history": "history.tsv", "curves": "curves.png",
+               "valid_predictions": "v.h5", "test_predictions": "t.h5", "valid_metrics": "v.tsv", "test_metrics": "t.tsv"}  # fmt: skip
+    params = SimpleNamespace(spec={"train": {"learning_rate": 1e38}}, resume_dir=f"{out}.resume")
+    smk = SimpleNamespace(output=SimpleNamespace(**{k: str(out / v) for k, v in outputs.items()}),
+                          wildcards=SimpleNamespace(model="m"), params=params)  # fmt: skip
+    error = TrainingDivergedError(f"{out}: training diverged, so no model was saved: the training loss became nan")
+    info = record_divergence(smk, error)
+    assert info["status"] == "diverged" and "training loss became nan" in info["error"] and info["learning_rate"] == 1e38
+    assert json.loads((out / "model.json").read_text()) == info
+    assert all((out / v).stat().st_size == 0 for k, v in outputs.items() if k != "info")
+    assert not (tmp_path / "sweep" / "m" / "learning_rate~1e+38.resume").exists()
+    # the selection and the table: the diverged point has no score and is never chosen
+    points = ["learning_rate~1e+38", "learning_rate~0.001"]
+    infos = {points[0]: info, points[1]: INFOS["p1"]}
+    valid = {points[0]: None, points[1]: VALID["p1"]}
+    assert read_point_files(points, [out / "v.tsv", tmp_path / "none.tsv"], "metrics", skip=set(points))[points[0]] is None
+    for metric in ("auroc", "loss"):
+        winner, scores = select_point(valid, infos, metric)
+        assert winner == points[1] and np.isnan(scores[points[0]])
+    selection = {"winner": points[1], "scores": scores, "metric": "loss"}
+    table = sweep_table({p: {"lr": v} for p, v in zip(points, (1e38, 0.001))}, valid, infos, selection, VALID["p1"])
+    assert table["status"].tolist() == ["diverged", "trained"] and table["valid_auroc"].isna().tolist() == [True, False]
+    assert "<td>diverged</td>" in sweep_html("m", table, ["lr"], selection)
+    with pytest.raises(InputError, match=r"every point of the sweep diverged \(1\)"):
+        select_point({points[0]: None}, {points[0]: info}, "auroc")
 
 
 # --------------------------------------------------------------------------------------

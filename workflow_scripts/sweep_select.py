@@ -3,12 +3,12 @@
 
 from deepcis.io_utils import write_json
 from deepcis.jobs import start_job
-from deepcis.sweep import install_winner, read_point_files, select_point, selection_record
+from deepcis.sweep import diverged, install_winner, read_point_files, select_point, selection_record
 
 log = start_job(snakemake)
 model, points, metric = snakemake.wildcards.model, snakemake.params.points, snakemake.params.metric
-valid = read_point_files(points, snakemake.input.valid, "metrics")
 infos = read_point_files(points, snakemake.input.infos, "json")
+valid = read_point_files(points, snakemake.input.valid, "metrics", skip={p for p in points if diverged(infos[p])})
 winner, scores = select_point(valid, infos, metric)
 record = selection_record(model, winner, scores, snakemake.params.values, metric)
 i = points.index(winner)

@@ -7,7 +7,7 @@ from deepcis.io_utils import atomic_path
 from deepcis.jobs import start_job
 from deepcis.metrics import read_metrics, write_tsv
 from deepcis.report_tables import document
-from deepcis.sweep import read_point_files, sweep_figure, sweep_html, sweep_table
+from deepcis.sweep import diverged, read_point_files, sweep_figure, sweep_html, sweep_table
 
 log = start_job(snakemake)
 model, points = snakemake.wildcards.model, snakemake.params.points
@@ -16,8 +16,8 @@ with open(snakemake.input.selection) as handle:
 selection["scores"] = {p: float("nan") if s is None else s for p, s in selection["scores"].items()}
 values = snakemake.params.values
 keys = [k.rpartition(".")[2] for k in values[points[0]]]
-valid = read_point_files(points, snakemake.input.valid, "metrics")
 infos = read_point_files(points, snakemake.input.infos, "json")
+valid = read_point_files(points, snakemake.input.valid, "metrics", skip={p for p in points if diverged(infos[p])})
 winner_test = read_metrics(snakemake.input.test[points.index(selection["winner"])])  # the winner's only
 table = sweep_table({p: {k.rpartition(".")[2]: v for k, v in values[p].items()} for p in points}, valid, infos, selection,
                     winner_test)  # fmt: skip

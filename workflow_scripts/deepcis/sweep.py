@@ -5,7 +5,9 @@ the model (docs/sweeps.md).
 Points are named after their values, Snakemake Paramspace style (`learning_rate~0.001_conv_filters~32`),
 so a point keeps its name, folder and trained model when other values are added to the sweep.
 Selection reads validation metrics only (`select_point` takes no test metrics); the sweep table
-shows the winner's test metrics and no other point's.
+shows the winner's test metrics and no other point's. A point whose training diverges (NaN loss,
+or a loss that stays far above its start) is recorded as failed (`record_divergence`) and skipped by the
+selection instead of stopping the sweep.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ METRICS = ("auroc", "auprc", "pearson", "spearman", "loss")
 POINT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.~+-]*")
 MAX_NAME_LENGTH = 200
 SIGNIFICANT_DIGITS = 3  # random draws from a range are rounded to this many significant digits
+DIVERGED = "diverged"  # model.json's `status` of a point whose training diverged
 
 
 def _where(name: str, key: str) -> str:
@@ -240,9 +243,60 @@ def plan_sweeps(config: dict) -> dict[str, dict[str, dict]]:
 # --------------------------------------------------------------------------------------
 
 
-def point_score(metrics: pd.DataFrame, info: dict, metric: str) -> float:
+def diverged(info: dict) -> bool:
+    """Whether a point's model.json records a training that diverged."""
+    return info.get("status") == DIVERGED
+
+
+def record_divergence(smk, error: Exception) -> dict:
+    """What a sweep point whose training diverged leaves: model.json with `status: diverged`
+    and the error; the point's other outputs empty (0 bytes: Snakemake needs every output of a
+    finished job; nothing reads them, as the selection skips the point); no resume state, so a
+    forced rerun starts over. Returns model.json's record."""
+    import shutil
+    from pathlib import Path
+
+    from .io_utils import write_json
+
+    shutil.rmtree(smk.params.resume_dir, ignore_errors=True)
+    info = {"name": smk.wildcards.model, "status": DIVERGED, "error": str(error),
+            "learning_rate": smk.params.spec["train"].get("learning_rate")}  # fmt: skip
+    for key in ("model", "history", "curves", "valid_predictions", "test_predictions", "valid_metrics", "test_metrics"):
+        Path(getattr(smk.output, key)).write_bytes(b"")
+    write_json(info, smk.output.info)
+    return info
+
+
+def train_point(smk, log) -> dict:
+    """Rule sweep_train's work: train one point and (TensorFlow already loaded) predict the
+    validation and test splits and write their metrics. A training that diverges is recorded
+    (`record_divergence`), not raised. Returns model.json's record."""
+    from .errors import TrainingDivergedError
+    from .metrics import head_metrics, write_tsv
+    from .predict import predict_dataset
+    from .training import train_job
+
+    try:
+        info = train_job(smk)
+    except TrainingDivergedError as error:
+        log.warning("%s: recorded as diverged, skipped by the selection: %s", smk.output.info, error)
+        return record_divergence(smk, error)
+    log.info("best epoch %d of %d, val_loss %.5f", info["best_epoch"], info["epochs_run"], info["best_val_loss"])
+    for split in ("valid", "test"):
+        predictions = getattr(smk.output, f"{split}_predictions")
+        predict_dataset(smk.output.model, getattr(smk.input, split), predictions, batch_size=smk.params.batch_size,
+                        reverse_complement=smk.params.reverse_complement, threads=smk.threads)  # fmt: skip
+        metrics = head_metrics(predictions, smk.params.head, smk.params.kinds)
+        write_tsv(metrics, getattr(smk.output, f"{split}_metrics"))
+        log.info("%s:\n%s", split, metrics.to_string())
+    return info
+
+
+def point_score(metrics: pd.DataFrame | None, info: dict, metric: str) -> float:
     """A point's validation score: the mean of `metric` over the tasks where it is defined, or
-    (metric `loss`) the best validation loss of its training."""
+    (metric `loss`) the best validation loss of its training; NaN for a diverged point."""
+    if diverged(info):
+        return float("nan")
     if metric == "loss":
         return float(info["best_val_loss"])
     values = metrics[metric].astype(np.float64).dropna()
@@ -257,6 +311,10 @@ def select_point(valid_metrics: dict[str, pd.DataFrame], infos: dict[str, dict],
         raise ValueError(f"unknown sweep metric {metric!r} (one of {', '.join(METRICS)})")
     scores = {p: point_score(m, infos[p], metric) for p, m in valid_metrics.items()}
     defined = {p: s for p, s in scores.items() if np.isfinite(s)}
+    if not defined and all(diverged(infos[p]) for p in scores):
+        raise InputError(next(iter(valid_metrics), "sweep"), f"every point of the sweep diverged ({len(scores)}): "
+                         "nothing to select; lower the swept learning rates (each point's model.json holds "
+                         "its error)")  # fmt: skip
     if not defined:
         raise InputError(next(iter(valid_metrics), "sweep"), f"no point has a defined validation {metric}: nothing "
                          "to select on (are there positives and negatives in the validation split?)")  # fmt: skip
@@ -266,7 +324,9 @@ def select_point(valid_metrics: dict[str, pd.DataFrame], infos: dict[str, dict],
     return winner, scores
 
 
-def _overall(metrics: pd.DataFrame) -> dict:
+def _overall(metrics: pd.DataFrame | None) -> dict:
+    if metrics is None:  # a diverged point
+        return dict.fromkeys(("auroc", "auprc", "pearson", "spearman"), float("nan"))
     return {m: float(metrics[m].astype(np.float64).dropna().mean()) if metrics[m].notna().any() else float("nan")
             for m in ("auroc", "auprc", "pearson", "spearman")}  # fmt: skip
 
@@ -275,7 +335,7 @@ def sweep_table(values: dict[str, dict], valid_metrics: dict[str, pd.DataFrame],
                 selection: dict, winner_test: pd.DataFrame) -> pd.DataFrame:  # fmt: skip
     """One row per point: its values, the validation metrics (mean over tasks), the validation
     score selected on, best epoch and validation loss, training seconds, parameter count (of
-    each point's model.json, `infos`), `selected`; the test metrics (`test_<metric>`) in the
+    each point's model.json, `infos`), `status` (trained or diverged), `selected`; the test metrics (`test_<metric>`) in the
     winner's row only."""
     winner, scores = selection["winner"], selection["scores"]
     test = _overall(winner_test)
@@ -286,7 +346,8 @@ def sweep_table(values: dict[str, dict], valid_metrics: dict[str, pd.DataFrame],
         row |= {f"valid_{m}": v for m, v in _overall(valid_metrics[point]).items()}
         row |= {"score": scores[point], "best_epoch": info.get("best_epoch"), "best_val_loss": info.get("best_val_loss"),
                 "epochs_run": info.get("epochs_run"), "train_seconds": info.get("train_seconds"),
-                "parameters": info.get("parameters"), "selected": point == winner}  # fmt: skip
+                "parameters": info.get("parameters"), "status": DIVERGED if diverged(info) else "trained",
+                "selected": point == winner}  # fmt: skip
         row |= {f"test_{m}": (v if point == winner else float("nan")) for m, v in test.items()}
         rows.append(row)
     table = pd.DataFrame(rows)
@@ -334,11 +395,12 @@ def sweep_html(model: str, table: pd.DataFrame, keys: list[str], selection: dict
     metric_cols = [c for c in table.columns if c.startswith("valid_")]
     test_cols = [c for c in table.columns if c.startswith("test_")]
     header = ["point", *keys, *[c.replace("valid_", "valid ").upper() for c in metric_cols], "score", "best epoch",
-              "train s", "parameters", *[c.replace("test_", "test ").upper() for c in test_cols]]  # fmt: skip
+              "train s", "parameters", "status", *[c.replace("test_", "test ").upper() for c in test_cols]]  # fmt: skip
     rows, best = [], set()
     for i, (_, r) in enumerate(table.iterrows()):
         rows.append([_fmt(r["point"]), *[_fmt(r[k]) for k in keys], *[_fmt(r[c]) for c in metric_cols], _fmt(r["score"], 4),
-                     _fmt(r["best_epoch"]), _fmt(float(r["train_seconds"]), 1), f"{int(r['parameters']):,}",
+                     _fmt(r["best_epoch"]), _fmt(float(r["train_seconds"]), 1),
+                     f"{int(r['parameters']):,}" if pd.notna(r["parameters"]) else "", r["status"],
                      *[_fmt(r[c]) if r["selected"] else "" for c in test_cols]])  # fmt: skip
         if r["selected"]:
             best |= {(i, j) for j in range(len(header))}
@@ -384,15 +446,16 @@ def install_winner(model: str, winner: str, files: dict[str, str], outputs: dict
     write_json(info, outputs["info"])
 
 
-def read_point_files(points: list[str], paths: list[str], what: str) -> dict:
+def read_point_files(points: list[str], paths: list[str], what: str, skip=()) -> dict:
     """{point: the file's content} for point files given in the rule's point order: metrics
-    tables (`what` "metrics") or JSON records."""
+    tables (`what` "metrics") or JSON records; None for the points in `skip` (diverged: their
+    files are empty)."""
     from .metrics import read_metrics
 
     if len(points) != len(paths):
         raise ValueError(f"{len(points)} points but {len(paths)} {what} files")
     if what == "metrics":
-        return {p: read_metrics(path) for p, path in zip(points, paths)}
+        return {p: None if p in skip else read_metrics(path) for p, path in zip(points, paths)}
     out = {}
     for p, path in zip(points, paths):
         with open(path) as handle:
