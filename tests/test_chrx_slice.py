@@ -97,11 +97,12 @@ def test_chrx_slice_with_scanning_evaluation(tmp_path):
     assert "Scanning evaluation sets" in data_summary and "Tasks dropped" in data_summary and "summits clamped" in data_summary
 
 
-@pytest.mark.parametrize("variant", ["cpu", "all_109_tasks", "gpu"])
+@pytest.mark.parametrize("variant", ["cpu", "all_109_tasks", "gpu", "tuning"])
 def test_chrx_configs_pass_the_config_checks(monkeypatch, variant):
-    """config/encode_dream_chrX (and its two documented variants) against the checks the workflow
+    """config/encode_dream_chrX (and its documented variants) against the checks the workflow
     makes at parse time: schema, models, the tasks sheet (the data set's recommended flag), the
-    split blocks inside chrX and apart, the scanning evaluation of the test block."""
+    split blocks inside chrX and apart, the scanning evaluation of the test block (of the
+    validation block only, for the tuning overlay: tuning never sees the test block)."""
     from deepcis.config import (
         check_model_tasks,
         check_regions,
@@ -117,6 +118,10 @@ def test_chrx_configs_pass_the_config_checks(monkeypatch, variant):
     raw = yaml.safe_load((folder / ("gpu.yaml" if variant == "gpu" else "config.yaml")).read_text())
     if variant == "all_109_tasks":  # the documented --config tasks=... override
         raw["tasks"] = "config/encode_dream_chrX/tasks_all.tsv"
+    if variant == "tuning":  # overlaid as a second --configfile: nested keys merge, the rest stay
+        overlay = yaml.safe_load((folder / "tune_training.yaml").read_text())
+        raw["evaluate"] = {**raw["evaluate"], **overlay["evaluate"]}
+        raw["models"] = {**raw["models"], **overlay["models"]}
     config = validate_config(raw)
     tasks = read_tasks(config["tasks"])
     check_model_tasks(config, [t["name"] for t in tasks])
@@ -132,8 +137,12 @@ def test_chrx_configs_pass_the_config_checks(monkeypatch, variant):
     assert all(Path(t["peaks"]).is_file() and "/conservative/" in t["peaks"] for t in tasks)
     blocks = {s: config["split"]["regions"][s] for s in ("valid", "test")}
     assert blocks == {"valid": ["chrX:15000000-20000000"], "test": ["chrX:35000000-45000000"]}
-    assert config["evaluate"]["scan"]["splits"] == ["test"] and config["prepare"]["min_positives"] == 20
-    assert sorted(spec["architecture"] for spec in config["models"].values()) == ["basset", "danq", "deepsea"]
+    assert config["evaluate"]["scan"]["splits"] == (["valid"] if variant == "tuning" else ["test"])
+    assert config["prepare"]["min_positives"] == 20
+    assert sorted({spec["architecture"] for spec in config["models"].values()}) == ["basset", "danq", "deepsea"]
+    if variant == "tuning":  # each tuning model is danq_cpu with one training key changed
+        tuned = [config["models"][name] for name in overlay["models"]]
+        assert len(tuned) == 7 and all(spec["hyperparameters"] == config["models"]["danq_cpu"]["hyperparameters"] for spec in tuned)
     if variant == "gpu":  # published sizes: the architectures' defaults
         from deepcis.models import default_hyperparameters
 
