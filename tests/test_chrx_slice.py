@@ -97,7 +97,7 @@ def test_chrx_slice_with_scanning_evaluation(tmp_path):
     assert "Scanning evaluation sets" in data_summary and "Tasks dropped" in data_summary and "summits clamped" in data_summary
 
 
-@pytest.mark.parametrize("variant", ["cpu", "all_109_tasks", "gpu", "tuning"])
+@pytest.mark.parametrize("variant", ["cpu", "all_109_tasks", "gpu", "tuning", "motifs"])
 def test_chrx_configs_pass_the_config_checks(monkeypatch, variant):
     """config/encode_dream_chrX (and its documented variants) against the checks the workflow
     makes at parse time: schema, models, the tasks sheet (the data set's recommended flag), the
@@ -122,6 +122,8 @@ def test_chrx_configs_pass_the_config_checks(monkeypatch, variant):
         overlay = yaml.safe_load((folder / "tune_training.yaml").read_text())
         raw["evaluate"] = {**raw["evaluate"], **overlay["evaluate"]}
         raw["models"] = {**raw["models"], **overlay["models"]}
+    if variant == "motifs":  # the interpretation overlay of docs/interpretation.md ("Real data")
+        raw["interpret"] = yaml.safe_load((folder / "motifs.yaml").read_text())["interpret"]
     config = validate_config(raw)
     tasks = read_tasks(config["tasks"])
     check_model_tasks(config, [t["name"] for t in tasks])
@@ -140,6 +142,9 @@ def test_chrx_configs_pass_the_config_checks(monkeypatch, variant):
     assert config["evaluate"]["scan"]["splits"] == (["valid"] if variant == "tuning" else ["test"])
     assert config["prepare"]["min_positives"] == 20
     assert sorted({spec["architecture"] for spec in config["models"].values()}) == ["basset", "danq", "deepsea"]
+    if variant == "motifs":  # the explained tasks are recommended ones the model predicts
+        assert set(config["interpret"]["deeplift"]["tasks"]) <= {t["name"] for t in tasks}
+        assert config["interpret"]["models"] == ["deepsea_cpu"] and "deepsea_cpu" in config["models"]
     if variant == "tuning":  # each tuning model is danq_cpu with one training key changed
         tuned = [config["models"][name] for name in overlay["models"]]
         assert len(tuned) == 7 and all(spec["hyperparameters"] == config["models"]["danq_cpu"]["hyperparameters"] for spec in tuned)
