@@ -55,16 +55,13 @@ def candidate_negatives(
     chrom_sizes: dict[str, int],
     window_length: int,
     rng: np.random.Generator,
-    bin_size: int | None = None,
-    flank_min: int | None = None,
-    flank_max: int | None = None,
-    oversample: float = 3.0,
-    spans: pd.DataFrame | None = None,
+    **draw_options,
 ) -> pd.DataFrame:
     """Candidate negative windows (chrom, start, end), free of peaks, de-duplicated; random
-    candidates are drawn inside `spans` (chrom/start/end) when given, else anywhere."""
-    cand, core = draw_candidates(strategy, n_wanted, positives, chrom_sizes, window_length, rng, bin_size=bin_size,
-                                 flank_min=flank_min, flank_max=flank_max, oversample=oversample, spans=spans)  # fmt: skip
+    candidates are drawn inside `spans` (chrom/start/end) when given, else anywhere.
+    `draw_options` are `draw_candidates`' keywords (bin_size, flank_min, flank_max, oversample,
+    spans)."""
+    cand, core = draw_candidates(strategy, n_wanted, positives, chrom_sizes, window_length, rng, **draw_options)
     return cand[~intervals.overlaps_any(core, peak_regions)].reset_index(drop=True)
 
 
