@@ -97,7 +97,7 @@ def test_chrx_slice_with_scanning_evaluation(tmp_path):
     assert "Scanning evaluation sets" in data_summary and "Tasks dropped" in data_summary and "summits clamped" in data_summary
 
 
-@pytest.mark.parametrize("variant", ["cpu", "all_109_tasks", "gpu", "tuning", "motifs"])
+@pytest.mark.parametrize("variant", ["cpu", "all_109_tasks", "gpu", "tuning", "motifs", "shift"])
 def test_chrx_configs_pass_the_config_checks(monkeypatch, variant):
     """config/encode_dream_chrX (and its documented variants) against the checks the workflow
     makes at parse time: schema, models, the tasks sheet (the data set's recommended flag), the
@@ -118,9 +118,10 @@ def test_chrx_configs_pass_the_config_checks(monkeypatch, variant):
     raw = yaml.safe_load((folder / ("gpu.yaml" if variant == "gpu" else "config.yaml")).read_text())
     if variant == "all_109_tasks":  # the documented --config tasks=... override
         raw["tasks"] = "config/encode_dream_chrX/tasks_all.tsv"
-    if variant == "tuning":  # overlaid as a second --configfile: nested keys merge, the rest stay
-        overlay = yaml.safe_load((folder / "tune_training.yaml").read_text())
+    if variant in ("tuning", "shift"):  # overlaid as a second --configfile: nested keys merge, the rest stay
+        overlay = yaml.safe_load((folder / ("tune_training.yaml" if variant == "tuning" else "shift.yaml")).read_text())
         raw["evaluate"] = {**raw["evaluate"], **overlay["evaluate"]}
+        raw["encode"] = {**raw["encode"], **overlay.get("encode", {})}
         raw["models"] = {**raw["models"], **overlay["models"]}
     if variant == "motifs":  # the interpretation overlay of docs/interpretation.md ("Real data")
         raw["interpret"] = yaml.safe_load((folder / "motifs.yaml").read_text())["interpret"]
@@ -139,9 +140,11 @@ def test_chrx_configs_pass_the_config_checks(monkeypatch, variant):
     assert all(Path(t["peaks"]).is_file() and "/conservative/" in t["peaks"] for t in tasks)
     blocks = {s: config["split"]["regions"][s] for s in ("valid", "test")}
     assert blocks == {"valid": ["chrX:15000000-20000000"], "test": ["chrX:35000000-45000000"]}
-    assert config["evaluate"]["scan"]["splits"] == (["valid"] if variant == "tuning" else ["test"])
+    assert config["evaluate"]["scan"]["splits"] == (["valid"] if variant in ("tuning", "shift") else ["test"])
     assert config["prepare"]["min_positives"] == 20
     assert sorted({spec["architecture"] for spec in config["models"].values()}) == ["basset", "danq", "deepsea"]
+    if variant == "shift":  # the shift is read wide: the flank covers it
+        assert config["models"]["danq_cpu_shift20"]["train"]["shift"] <= config["encode"]["flank"] == 20
     if variant == "motifs":  # the explained tasks are recommended ones the model predicts
         assert set(config["interpret"]["deeplift"]["tasks"]) <= {t["name"] for t in tasks}
         assert config["interpret"]["models"] == ["deepsea_cpu"] and "deepsea_cpu" in config["models"]
