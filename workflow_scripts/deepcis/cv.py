@@ -218,12 +218,12 @@ def fold_parts(fold: np.ndarray, k: int, n_folds: int) -> np.ndarray:
 def read_windows(sources: dict) -> pd.DataFrame:
     """The windows of the encoded splits {split: HDF5 path}, in split order then row order,
     with their source split and row (the columns of the fold assignment but `fold`)."""
-    from .dataset import open_dataset
+    from .dataset import decode_strings, open_dataset
 
     frames = []
     for split, path in sources.items():
         with open_dataset(path) as f:
-            chrom = np.array([c.decode() if isinstance(c, bytes) else str(c) for c in f["chrom"][()]], dtype=object)
+            chrom = np.array(decode_strings(f["chrom"][()]), dtype=object)
             frames.append(pd.DataFrame({"chrom": chrom, "start": f["start"][()], "end": f["end"][()],
                                         "source": split, "row": np.arange(len(chrom), dtype=np.int64)}))  # fmt: skip
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ASSIGNMENT_COLUMNS[:-1])

@@ -104,6 +104,11 @@ def create_dataset(path, n: int, window_length: int, tasks: list[str], attrs: di
         fsync_file(tmp)  # durable before it becomes visible under its final name
 
 
+def decode_strings(values) -> list[str]:
+    """HDF5 string values (bytes or str, as h5py returns them) as Python str."""
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+
+
 def x_encoding_of(f) -> str:
     """Layout of an open dataset's `x` (X_ENCODINGS); files older than the attribute are one-hot."""
     value = f.attrs.get("x_encoding", "one_hot")
@@ -243,7 +248,7 @@ def read_x(f, sel=slice(None)) -> np.ndarray:
 
 def dataset_tasks(f) -> list[str]:
     """Task names of an open dataset, in `y` column order."""
-    return [t.decode() if isinstance(t, bytes) else str(t) for t in f["tasks"][()]]
+    return decode_strings(f["tasks"][()])
 
 
 def concatenate(parts: list, path, attrs: dict | None = None, block_rows: int = 8192, x_encoding: str | None = None):

@@ -176,12 +176,12 @@ def windows_x(sequences_path, windows: pd.DataFrame, length: int, model_file) ->
 
 def _dataset_windows(path, windows: pd.DataFrame, length: int) -> np.ndarray:
     """The encoded windows of the sequence IDs `windows["chrom"]` (rows of an HDF5 dataset)."""
-    from .dataset import XReader, open_dataset
+    from .dataset import XReader, decode_strings, open_dataset
 
     with open_dataset(path) as f:
         if int(f.attrs["window_length"]) != length:
             raise InputError(path, f"window length {int(f.attrs['window_length'])} differs from the model's {length} bp")
-        ids = pd.Index([c.decode() if isinstance(c, bytes) else str(c) for c in f["chrom"][()]])
+        ids = pd.Index(decode_strings(f["chrom"][()]))
         if not ids.is_unique:
             raise InputError(path, "sequence IDs (chrom) are not unique: windows cannot be chosen by ID")
         rows = ids.get_indexer(windows["chrom"].astype(str))
