@@ -137,7 +137,7 @@ def copy_workflow(dest: Path) -> Path:
 # two epochs: this checks the plumbing; the README's command runs the full example. The test split
 # only: predicting and scoring the valid split is the same rules on another file (split wildcard,
 # dry-run checked in tests/test_workflow.py), and saves a TensorFlow start per model and split.
-QUICK_EXAMPLE = {"train": {"epochs": 2, "batch_size": 64}, "threads": {"train": 2, "predict": 2, "score": 2, "interpret": 2},
+QUICK_EXAMPLE = {"train": {"epochs": 2, "batch_size": 64}, "threads": {"train": 1, "predict": 1, "score": 1, "interpret": 1},
                  "evaluate": {"splits": ["test"]}}  # fmt: skip
 # trained at the example's own settings: tests/test_ground_truth.py checks what it learned
 FULLY_TRAINED = "danq_small"

@@ -63,7 +63,7 @@ def explain_positives(model_path, dataset_path, out_h5, summary_tsv, figure_png,
     binary task of the model); writes the HDF5 file, a per-task summary and a figure."""
     import h5py
 
-    from .dataset import XReader, dataset_tasks, open_dataset
+    from .dataset import XReader, dataset_tasks, decode_strings, open_dataset
     from .deeplift import check_summation, choose_method, deep_lift_shap
     from .keras_objects import load_model, model_metadata
     from .predict import model_task_columns, resolve_model_file
@@ -109,7 +109,7 @@ def explain_positives(model_path, dataset_path, out_h5, summary_tsv, figure_png,
                     worst = check_summation(result, limit, on_error, what=f"{task}: ")
                     g = out.create_group(task)
                     g.create_dataset("x", data=XReader(f)[rows] if len(rows) else np.zeros((0, *XReader(f).shape[1:]), np.uint8))
-                    chrom = [c.decode() if isinstance(c, bytes) else str(c) for c in f["chrom"][rows]] if len(rows) else []
+                    chrom = decode_strings(f["chrom"][rows]) if len(rows) else []
                     g.create_dataset("chrom", data=np.array(chrom, dtype=object), dtype=h5py.string_dtype())
                     for name in ("start", "end"):
                         g.create_dataset(name, data=f[name][rows] if len(rows) else np.zeros(0, np.int64))
@@ -142,11 +142,13 @@ def read_contributions(path, task: str) -> dict:
     """One task's group of a contributions file as arrays (keys as in the module doc)."""
     import h5py
 
+    from .dataset import decode_strings
+
     with h5py.File(path, "r", locking=False) as f:
         if task not in f:
             raise InputError(path, f"holds no attributions for task {task!r}; it has {sorted(f.keys())}")
         g = f[task]
         out = {k: g[k][()] for k in g.keys()}
-        out["chrom"] = [c.decode() if isinstance(c, bytes) else str(c) for c in out["chrom"]]
+        out["chrom"] = decode_strings(out["chrom"])
         out["method"] = str(g.attrs["method"])
     return out

@@ -90,7 +90,7 @@ def random_seeds(n: int, length: int, gc: float, seed: int) -> np.ndarray:
 
 def window_seeds(dataset_path, n: int, task_column: int, seed: int) -> tuple[np.ndarray, pd.DataFrame]:
     """N windows of a dataset split labelled 0 for the task (random, seeded) and their coordinates."""
-    from .dataset import XReader, open_dataset
+    from .dataset import XReader, decode_strings, open_dataset
 
     with open_dataset(dataset_path) as f:
         y = np.asarray(f["y"][:, task_column], np.float32)
@@ -98,7 +98,7 @@ def window_seeds(dataset_path, n: int, task_column: int, seed: int) -> tuple[np.
         pool = negative if len(negative) >= n else np.arange(len(y))
         rows = np.sort(np.random.default_rng([int(seed), 2]).choice(pool, size=min(n, len(pool)), replace=False))
         x = XReader(f)[rows]
-        chrom = [c.decode() if isinstance(c, bytes) else str(c) for c in f["chrom"][rows]]
+        chrom = decode_strings(f["chrom"][rows])
         where = pd.DataFrame({"chrom": chrom, "start": f["start"][rows], "end": f["end"][rows]})
     return x, where
 

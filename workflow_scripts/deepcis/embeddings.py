@@ -31,7 +31,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from .dataset import XReader, dataset_tasks, open_dataset
+from .dataset import XReader, dataset_tasks, decode_strings, open_dataset
 from .errors import InputError
 from .io_utils import atomic_path, fsync_file
 
@@ -99,7 +99,7 @@ def read_embeddings(path, max_rows: int | None = None, seed: int = 0) -> dict:
             rows = np.sort(np.random.default_rng(seed).choice(n, int(max_rows), replace=False))
         out = {
             "embedding": f["embedding"][rows], "y": f["y"][rows], "tasks": dataset_tasks(f),
-            "chrom": np.array([c.decode() if isinstance(c, bytes) else str(c) for c in f["chrom"][rows]], dtype=object),
+            "chrom": np.array(decode_strings(f["chrom"][rows]), dtype=object),
             "start": f["start"][rows], "end": f["end"][rows], "attrs": attrs,
             "rows": np.arange(n)[rows],
         }  # fmt: skip
