@@ -29,6 +29,7 @@ def _slice(workdir, **patch):
         "split": {"mode": "regions", "regions": {"valid": ["chrX:47000000-47400000"], "test": ["chrX:48500000-49000000"]}},
         "encode": {"chunks": 1},
         "train": {"epochs": 1, "batch_size": 64},
+        "threads": {"train": 1, "predict": 1, "score": 1, "interpret": 1},  # two jobs at once on 2 cores
         "models": {"tiny": {"architecture": "deepsea", "hyperparameters": {"conv_filters": [32, 32], "dropout": 0.1, "kernel_size": 8,
                                                                               "pool_size": 4, "dense_units": 32}}},
         "evaluate": {"splits": ["test"], "scan": {"splits": ["test"], "block_bins": 1000}},
