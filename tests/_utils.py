@@ -3,6 +3,7 @@ workflow (a copy as a fresh clone has it, snakemake with the venv on PATH, the b
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -143,18 +144,47 @@ QUICK_EXAMPLE = {"train": {"epochs": 2, "batch_size": 64}, "threads": {"train": 
 FULLY_TRAINED = "danq_small"
 
 
-def run_bundled_example(dest: Path):
+class BundledExampleRun:
     """The bundled example in a fresh copy in `dest`, every model at QUICK_EXAMPLE settings (2
-    epochs: plumbing) except FULLY_TRAINED, which keeps the example's own training settings:
-    (workdir, config path). Run once per test session by the `example_run` fixture."""
-    workdir = copy_workflow(dest)
-    example_train = yaml.safe_load((workdir / "config" / "config.yaml").read_text())["train"]
-    quick = write_config(workdir, QUICK_EXAMPLE)
-    cfg = yaml.safe_load(quick.read_text())
-    cfg["models"][FULLY_TRAINED]["train"] = example_train
-    quick.write_text(yaml.safe_dump(cfg))
-    run_snakemake(workdir, "--configfile", str(quick))
-    return workdir, quick
+    epochs: plumbing) except FULLY_TRAINED, which keeps the example's own training settings,
+    started in the background (its own process group; output in `dest`/example_run.log).
+    `result()` waits for it: (workdir, config path). Run once per test session by the
+    `example_run` fixture."""
+
+    def __init__(self, dest: Path):
+        self.workdir = copy_workflow(dest)
+        example_train = yaml.safe_load((self.workdir / "config" / "config.yaml").read_text())["train"]
+        self.config = write_config(self.workdir, QUICK_EXAMPLE)
+        cfg = yaml.safe_load(self.config.read_text())
+        cfg["models"][FULLY_TRAINED]["train"] = example_train
+        self.config.write_text(yaml.safe_dump(cfg))
+        self.log = self.workdir / "example_run.log"
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(
+                [*SNAKEMAKE, "--cores", "2", "--configfile", str(self.config)], cwd=self.workdir, env=snakemake_env(),
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+
+    def result(self, timeout=SNAKEMAKE_TIMEOUT_S):
+        try:
+            returncode = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise AssertionError(f"the example run took over {timeout} s:\n{self.log.read_text()[-4000:]}") from None
+        if returncode != 0:
+            raise AssertionError(f"the example run failed ({returncode}):\n{self.log.read_text()[-8000:]}")
+        return self.workdir, self.config
+
+    def stop(self):
+        """Kill the run (and its jobs) if it is still going: a session that ends early."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def run_bundled_example(dest: Path):
+    """The bundled example run in the foreground (see BundledExampleRun): (workdir, config)."""
+    return BundledExampleRun(dest).result()
 
 
 def write_config(workdir, patch: dict) -> Path:
