@@ -40,7 +40,7 @@ def measure(architecture, args, tmp):
     n = args.batches * args.batch_size
     parity.write_random_dataset(path, n, args.length, args.tasks)
     models = parity.variants(architecture, args.length, args.tasks, args.optimizer, ablate=args.ablate,
-                             add_one=args.add_one, keras_penalties=args.keras_penalties)  # fmt: skip
+                             add_one=args.add_one, keras_penalties=args.keras_penalties, xla=args.xla)  # fmt: skip
     # The bare steps read the same rows as the loop, held in memory (float32, as the loop feeds them).
     in_memory = [(x.astype("float32"), y) for x, y in HDF5Batches(path, BatchConfig(batch_size=args.batch_size, shuffle=False)).iterate(0)]
     streamed = HDF5Batches(path, BatchConfig(batch_size=args.batch_size, in_memory_bytes=0, reverse_complement=True, seed=1))
@@ -90,6 +90,10 @@ def report(architecture, rates, params, plain_params):
     for name in rates:
         if name.endswith("[Keras' penalties]") and not name.startswith("+ "):
             row("deepcis bare step, Keras' L2 and MaxNorm", name, plain, "plain")
+    if "deepcis [XLA]" in rates:
+        row("deepcis bare step, XLA (train.xla)", "deepcis [XLA]", plain, "plain")
+        row("plain Keras reference, XLA", "plain [XLA]", plain, "plain")
+        row("deepcis bare step, XLA, against plain XLA", "deepcis [XLA]", rates["plain [XLA]"], "plain XLA")
     for name in rates:
         if name.startswith("no "):
             row(f"deepcis, {name}", name, bare, "deepcis")
@@ -117,6 +121,8 @@ def main(argv=None):
     parser.add_argument("--keras-penalties", action="store_true",
                         help="also time deepcis (and each '+ l2' / '+ max_norm') with Keras' own L2 and MaxNorm: the "
                              "step before issue 16's fused penalties")  # fmt: skip
+    parser.add_argument("--xla", action="store_true",
+                        help="also time deepcis and the plain model compiled with XLA (train.xla)")
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     args = parser.parse_args(argv)
     from deepcis.training import configure_runtime

@@ -156,6 +156,15 @@ def test_threads_section_and_the_moved_train_threads_key():
         validate_config(MINIMAL | {"models": {"m": {"architecture": "mlp", "train": {"threads": 4}}}})
 
 
+def test_xla_with_op_determinism_is_refused():
+    """Keras compiles without XLA (a warning only) while TensorFlow's op determinism is on."""
+    with pytest.raises(ConfigError, match=r"config key train.xla: XLA needs train.deterministic: false"):
+        validate_config(MINIMAL | {"train": {"xla": True}})
+    with pytest.raises(ConfigError, match=r"config key models.m.train.xla: XLA needs models.m.train.deterministic"):
+        validate_config(MINIMAL | {"models": {"m": {"architecture": "mlp", "train": {"xla": True}}}})
+    assert validate_config(MINIMAL | {"train": {"xla": True, "deterministic": False}})["train"]["xla"]
+
+
 def _chrx_like(tmp_path):
     """A genome index and a gzip narrowPeak file with peaks at 1.2 Mb and 5 Mb of chrX."""
     import gzip

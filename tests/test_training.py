@@ -183,3 +183,21 @@ def test_mixed_precision_setting_is_checked():
     assert resolve_training({"mixed_precision": "bfloat16"})["mixed_precision"] == "bfloat16"
     with pytest.raises(ConfigError, match="mixed_precision: 'float8' is not one of false, true, float16, bfloat16"):
         resolve_training({"mixed_precision": "float8"})
+
+
+def test_deepsea_trains_with_xla(splits, tmp_path):
+    """`train.xla: true` (with `deterministic: false`: under op determinism Keras compiles without
+    XLA) compiles DeepSEA's step, max-norm included: XLA has no kernel for the fused norm of
+    deepcis.penalties, so the constraint takes Keras' formula there."""
+    import warnings
+
+    import keras
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        info = run_training(tmp_path / "m", *splits, training={"epochs": 1, "deterministic": False, "xla": True})
+    assert not [w for w in caught if "jit_compile" in str(w.message)], "Keras fell back to no XLA"
+    assert info["epochs_run"] == 1
+    model = keras.saving.load_model(tmp_path / "m" / "model.keras")
+    dense = model.get_layer("dense1").kernel.numpy()
+    assert np.sqrt((dense**2).sum(axis=0)).max() <= 0.9 + 1e-5  # the max-norm held under XLA

@@ -255,6 +255,12 @@ GENERATIVE_KEYS = {
 }
 
 
+def _check_xla(train: dict, key: str):
+    if train.get("xla") and train.get("deterministic"):
+        raise ConfigError(f"config key {key}.xla: XLA needs {key}.deterministic: false (with TensorFlow's op "
+                          "determinism on, Keras compiles without XLA)")  # fmt: skip
+
+
 def _check_models(config: dict, explicit_train: dict, explicit_keys: dict | None = None):
     """Resolve each model's hyperparameters (no TensorFlow needed) and its training settings;
     refuse keys of the other model family."""
@@ -269,6 +275,7 @@ def _check_models(config: dict, explicit_train: dict, explicit_keys: dict | None
     if trained and not config["tasks"] and not config["sequence_table"]["train"]:
         raise ConfigError(f"config key tasks: a tasks sheet is required to train model(s) {trained} (or sequence_table.train; only a config whose "
                           "models are all external, models.<name>.external, runs without one)")  # fmt: skip
+    _check_xla(config["train"], "train")
     for name, spec in models.items():
         if spec.get("external"):
             # (a config validated before has the global values filled in: those pass)
@@ -294,6 +301,7 @@ def _check_models(config: dict, explicit_train: dict, explicit_keys: dict | None
             except ModelConfigError as error:
                 raise ConfigError(f"config key models.{name}: {error}") from None
         spec["train"] = config["train"] | {k: spec["train"][k] for k in explicit_train.get(name, ())}
+        _check_xla(spec["train"], f"models.{name}.train")
         if spec.get("architecture") in GENERATIVE_KEYS:  # no output head, no class weights
             for key in SUPERVISED_ONLY_TRAIN_KEYS:
                 spec["train"].pop(key, None)

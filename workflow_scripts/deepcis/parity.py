@@ -63,15 +63,18 @@ def compile_model(model, optimizer: str, masked_loss: bool = True, jit_compile: 
     import keras
 
     from .keras_objects import loss_for_head
+    from .penalties import for_xla
     from .training import _optimizer
 
     loss = loss_for_head("sigmoid") if masked_loss else keras.losses.BinaryCrossentropy()
+    for_xla(model, jit_compile)
     model.compile(optimizer=_optimizer(optimizer, 1e-3), loss=loss, jit_compile=jit_compile)
     return model
 
 
 def variants(architecture: str, window_length: int, n_tasks: int, optimizer: str, ablate: bool = False,
-             hyperparameters: dict | None = None, add_one: bool = False, keras_penalties: bool = False) -> dict:  # fmt: skip
+             hyperparameters: dict | None = None, add_one: bool = False, keras_penalties: bool = False,
+             xla: bool = False) -> dict:  # fmt: skip
     """{name: compiled model}: "deepcis" (the default recipe) and "plain" (the reference).
 
     `ablate` adds deepcis with one extra switched off per entry ("no <extra>"); `add_one` adds
@@ -80,14 +83,16 @@ def variants(architecture: str, window_length: int, n_tasks: int, optimizer: str
     (EXTRA_SWITCHES), the masked loss and the metadata layer. `keras_penalties` adds, where the
     architecture has L2 / max-norm, deepcis (and with `add_one` each such "+ <extra>") with
     Keras' own L2 and MaxNorm instead of deepcis.penalties' ("... [Keras' penalties]"): the
-    step before and after issue 16's fix, in one run.
+    step before and after issue 16's fix, in one run. `xla` adds deepcis and the plain model
+    compiled with XLA (`train.xla`): "deepcis [XLA]", "plain [XLA]".
     """
     hp = dict(hyperparameters or {})
     off = plain_hyperparameters(architecture)
 
-    def make(hp_, masked_loss=True, metadata=True, keras_ones=False):
+    def make(hp_, masked_loss=True, metadata=True, keras_ones=False, jit_compile=False):
         model = build(architecture, window_length, n_tasks, hp_, metadata=metadata)
-        return compile_model(with_keras_penalties(model) if keras_ones else model, optimizer, masked_loss=masked_loss)
+        return compile_model(with_keras_penalties(model) if keras_ones else model, optimizer, masked_loss=masked_loss,
+                             jit_compile=jit_compile)  # fmt: skip
 
     switches = EXTRA_SWITCHES.get(architecture, {})
     swappable = {name for name in switches if name in PENALTY_EXTRAS}
@@ -107,6 +112,9 @@ def variants(architecture: str, window_length: int, n_tasks: int, optimizer: str
                 out[f"+ {name} [Keras' penalties]"] = make(one, False, False, keras_ones=True)
         out["+ masked loss"] = make(hp | off, masked_loss=True, metadata=False)
         out["+ metadata layer"] = make(hp | off, masked_loss=False, metadata=True)
+    if xla:
+        out["deepcis [XLA]"] = make(hp, jit_compile=True)
+        out["plain [XLA]"] = make(hp | off, masked_loss=False, metadata=False, jit_compile=True)
     out["plain"] = make(hp | off, masked_loss=False, metadata=False)
     return out
 

@@ -11,7 +11,9 @@ with fewer passes over the weights on TensorFlow (DeepSEA's hidden dense kernel 
 - `MaxNorm`: the norms by one fused reduction (`tf.math.reduce_euclidean_norm`) instead of
   w^2 then a sum; the same rescaling. Equal to Keras' up to float rounding of the norms.
 
-Other backends fall back to Keras' formulas. Both are registered (package "deepcis") and
+XLA (`train.xla`) has no kernel for the fused Euclidean norm: `for_xla(model, True)` makes a
+model's `MaxNorm`s use Keras' formula, which XLA fuses itself. Other backends fall back to
+Keras' formulas. Both are registered (package "deepcis") and
 subclass Keras' own, so saved models load once deepcis.keras_objects is imported.
 """
 
@@ -45,11 +47,21 @@ class L2(keras.regularizers.L2):
 class MaxNorm(keras.constraints.MaxNorm):
     """`keras.constraints.MaxNorm` with the norms computed by one fused reduction."""
 
+    fused_norm = True  # False under XLA (for_xla)
+
     def __call__(self, w):
         tf = _tensorflow()
-        if tf is None:
+        if tf is None or not self.fused_norm:
             return super().__call__(w)
         w = ops.convert_to_tensor(w)
         norms = tf.math.reduce_euclidean_norm(w, axis=self.axis, keepdims=True)
         desired = ops.clip(norms, 0, self.max_value)
         return w * (desired / (keras.backend.epsilon() + norms))
+
+
+def for_xla(model, xla: bool):
+    """Set `model`'s max-norm constraints for a train step compiled with XLA (`xla`) or not:
+    call before the step is traced (the first `fit` / `train_on_batch`)."""
+    for variable in model.trainable_variables:
+        if isinstance(getattr(variable, "constraint", None), MaxNorm):
+            variable.constraint.fused_norm = not xla

@@ -395,7 +395,7 @@ def train_model(
     configure_runtime(threads, seed, cfg["deterministic"], cfg["cpu_devices"], cfg["mixed_precision"])
     import keras
 
-    from . import keras_objects, models
+    from . import keras_objects, models, penalties
 
     train, valid = split_batches(train_path, valid_path, cfg, seed, tasks)
     transfer_info = None
@@ -461,6 +461,7 @@ def train_model(
             model.compile(optimizer=_optimizer(cfg["optimizer"], learning_rate), loss=loss, jit_compile=bool(cfg["xla"]))
             state = {"epoch": 0, "best_val_loss": float("inf"), "best_epoch": 0, "wait": 0, "lr_wait": 0, "history": [],
                      "stopped_early": False, "stage": 1, "stage2_start": None, "transfer": transfer_info}  # fmt: skip
+    penalties.for_xla(model, bool(cfg["xla"]))  # XLA lacks the fused max-norm's kernel
     state["train_rows"] = train.n
     transfer_info = state.get("transfer", transfer_info)
     monitor = _make_monitor(out_dir, resume_dir, cfg, fingerprint, state)
