@@ -225,12 +225,9 @@ def predict_dataset(model_path, dataset_path, out_path, batch_size: int = 256, r
 
 
 def _predict_block(model, x: np.ndarray, batch_size: int, rc: bool) -> np.ndarray:
-    xf = x.astype(np.float32)
-    p = np.asarray(model.predict(xf, batch_size=batch_size, verbose=0), dtype=np.float32)
-    if rc:
-        p_rc = np.asarray(model.predict(np.ascontiguousarray(reverse_complement(xf)), batch_size=batch_size, verbose=0), dtype=np.float32)
-        p = (p + p_rc) / np.float32(2)
-    return p
+    # predict_windows, not model.predict: the latter's per-call set-up cost DanQ half its speed
+    # on 512-window blocks (bench/bench_predict.py, docs/benchmarks.md)
+    return predict_windows(model, x, batch_size, reverse_complement_average=rc)
 
 
 def predict_windows(model, x: np.ndarray, batch_size: int = 256, reverse_complement_average: bool = True) -> np.ndarray:
