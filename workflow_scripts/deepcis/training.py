@@ -82,6 +82,11 @@ def configure_runtime(threads: int, seed: int, deterministic: bool = True, cpu_d
     keras.utils.set_random_seed(int(seed))
     if deterministic:
         tf.config.experimental.enable_op_determinism()
+    else:  # an earlier run in this process (a notebook, a test session) may have turned it on
+        from tensorflow.python.framework import config as tf_config
+
+        if tf_config.is_op_determinism_enabled():
+            tf_config.disable_op_determinism()
     keras.mixed_precision.set_global_policy(PRECISION_POLICIES[mixed_precision])
 
 
