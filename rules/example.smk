@@ -15,6 +15,8 @@ rule simulate_example:
         signal=f"{EXAMPLE_DIR}/signal/CTCF.bw",
         sites=f"{EXAMPLE_DIR}/motif_sites.bed",
         seqtable=f"{EXAMPLE_DIR}/sequence_table.tsv",
+        reads=f"{EXAMPLE_DIR}/reads/CTCF.bam",
+        reads_index=f"{EXAMPLE_DIR}/reads/CTCF.bam.bai",
         summary=f"{EXAMPLE_DIR}/summary.json",
     log:
         "logs/example/simulate_example.log",

@@ -1,22 +1,24 @@
 """Coverage bigWigs from BAM and fragment files: exact counts per mode (extension, cut sites,
-the Tn5 shift), MAPQ and duplicate filters, CPM, bad inputs refused naming the file, peaks at
-simulated binding sites, and the workflow path reads -> bigWig -> HDF5 signal targets."""
+the Tn5 shift), MAPQ and duplicate filters, CPM, bad inputs refused naming the file, and the
+workflow path on the example generator's BAM: reads -> bigWig (peaking at the planted sites) ->
+HDF5 signal targets."""
 
 import gzip
 import json
+import shutil
 
 import h5py
 import numpy as np
+import pandas as pd
 import pyBigWig
 import pysam
 import pytest
 import yaml
-from _utils import copy_workflow, random_sequence, run_snakemake, write_bed, write_fasta
+from _utils import copy_workflow, run_snakemake
 
 from deepcis.config import read_tasks
-from deepcis.coverage import check_contigs, check_reads, plan_reads_tasks, reads_coverage
+from deepcis.coverage import check_contigs, check_reads, enrichment_at_sites, plan_reads_tasks, reads_coverage
 from deepcis.errors import ConfigError, InputError
-from deepcis.simulate.reads import write_reads_bam
 
 SIZES = {"chr1": 2000, "chr2": 1000}
 
@@ -152,47 +154,35 @@ def test_tasks_sheet_reads_planned_and_refused(tmp_path):
         plan_reads_tasks(read_tasks(sheet))
 
 
-def test_coverage_peaks_at_simulated_sites(tmp_path):
-    """Reads simulated from 30 sites (half of 20k reads; MAPQ < 10 and duplicates sprinkled):
-    the coverage's maximum near each site is within 50 bp of it, and the mean coverage
-    within 100 bp of the sites is many times the genome's mean."""
-    sizes = {"chr1": 300_000, "chr2": 200_000}
-    rng = np.random.default_rng(3)
-    sites = [("chr1", int(p)) for p in rng.choice(np.arange(2000, 298_000, 5000), 20, replace=False)]
-    sites += [("chr2", int(p)) for p in rng.choice(np.arange(2000, 198_000, 5000), 10, replace=False)]
-    bam = write_reads_bam(tmp_path / "sim.bam", sizes, sites, n_reads=20_000, seed=5)
-    out = tmp_path / "sim.bw"
-    summary = reads_coverage(bam, out, sizes, mode="extend", fragment_length=200)
-    assert 0.8 * 20_000 < summary["counted"] < 0.9 * 20_000  # about 10% low MAPQ, 5% duplicates left out
-    tracks = {c: _values(out, c) for c in sizes}
-    genome_mean = np.mean(np.concatenate(list(tracks.values())))
-    near = np.concatenate([tracks[c][p - 100 : p + 100] for c, p in sites])
-    assert near.mean() > 20 * genome_mean
-    offsets = [int(np.argmax(tracks[c][p - 1000 : p + 1000])) - 1000 for c, p in sites]
-    assert max(abs(o) for o in offsets) <= 50, offsets
-
-
-def test_workflow_reads_task_to_hdf5(tmp_path):
-    """A tasks sheet with a BAM signal task: reads_coverage makes the bigWig, prepare_windows
-    reads it, the encoded HDF5 holds its targets (high at the simulated sites)."""
+def test_workflow_reads_task_to_hdf5(tmp_path, example_run):
+    """The example generator's BAM (reads/CTCF.bam) as a signal task beside the CTCF peaks:
+    reads_coverage makes the bigWig, which peaks at the planted bound CTCF sites, prepare_windows
+    reads it, the encoded HDF5 holds its targets (high in the CTCF-bound windows)."""
+    example = example_run[0] / "resources/example"
     workdir = copy_workflow(tmp_path / "wf")
-    records = {f"chr{i}": random_sequence(60_000, i) for i in (1, 2, 3)}
-    genome = write_fasta(workdir / "genome.fa", records)
-    sites = [(c, p) for c in records for p in range(5_000, 55_000, 5_000)]
-    peaks = write_bed(workdir / "peaks.bed", [(c, p - 200, p + 200) for c, p in sites])
-    bam = write_reads_bam(workdir / "reads.bam", {c: len(s) for c, s in records.items()}, sites, n_reads=6000, seed=1)
-    (workdir / "tasks.tsv").write_text(f"name\tpeaks\ttype\tsignal\tassay\nTF\t{peaks}\tbinary\t\tChIP-seq\n"
-                                       f"TF_reads\t\tsignal\t{bam}\tChIP-seq\n")  # fmt: skip
-    cfg = {"genome": str(genome), "tasks": "tasks.tsv", "split": {"valid": ["chr2"], "test": ["chr3"]},
-           "models": {}, "baseline": {"enabled": False}, "coverage": {"min_mapq": 20}}  # fmt: skip
+    for name in ("CTCF.bam", "CTCF.bam.bai"):  # copied: the index is deleted below
+        shutil.copy(example / "reads" / name, workdir / name)
+    (workdir / "tasks.tsv").write_text(f"name\tpeaks\ttype\tsignal\tassay\nTF\t{example}/peaks/CTCF.narrowPeak\tbinary\t\tChIP-seq\n"
+                                       "TF_reads\t\tsignal\tCTCF.bam\tChIP-seq\n")  # fmt: skip
+    cfg = {"genome": str(example / "genome.fa"), "tasks": "tasks.tsv", "split": {"valid": ["chr2"], "test": ["chr3"]},
+           "prepare": {"window_length": 600, "chunks": 1}, "encode": {"chunks": 1}, "models": {},
+           "baseline": {"enabled": False}, "coverage": {"min_mapq": 20}}  # fmt: skip
     (workdir / "reads.yaml").write_text(yaml.safe_dump(cfg))
-    run_snakemake(workdir, "results/encode/train.h5", "--configfile", "reads.yaml")
-    assert (workdir / "results/coverage/TF_reads.bw").is_file()
+    run_snakemake(workdir, "results/encode/test.h5", "--configfile", "reads.yaml")
+    # the coverage peaks at the bound CTCF instances the reads were simulated from, not at the
+    # unbound ones (the motif without binding)
+    sites = pd.read_csv(example / "motif_sites.bed", sep="\t", names=["chrom", "start", "end", "motif", "score", "strand",
+                                                                      "kind", "tasks", "group"])  # fmt: skip
+    ctcf = sites[sites["motif"] == "MA0139.1"].assign(centre=lambda d: (d["start"] + d["end"]) // 2)
+    bigwig = workdir / "results/coverage/TF_reads.bw"
+    at = {kind: enrichment_at_sites(bigwig, list(zip(rows["chrom"], rows["centre"]))) for kind, rows in ctcf.groupby("kind")}
+    assert at["bound"]["ratio"] > 10 and at["bound"]["offset_p95"] <= 60, at["bound"]
+    assert at["unbound"]["ratio"] < 2, at["unbound"]
     # the input check looked at the BAM (header and index), not at the bigWig made of it
     checked = {c["role"]: c for c in json.loads((workdir / "results/check/data.json").read_text())["data"]}
     assert checked["reads:TF_reads"]["kind"] == "bam" and checked["reads:TF_reads"]["records"] > 0
     assert "signal:TF_reads" not in checked
-    with h5py.File(workdir / "results/encode/train.h5") as f:
+    with h5py.File(workdir / "results/encode/test.h5") as f:
         tasks = [t.decode() for t in f["tasks"][:]]
         y = f["y"][:]
     assert tasks == ["TF", "TF_reads"]
@@ -200,7 +190,7 @@ def test_workflow_reads_task_to_hdf5(tmp_path):
     assert bound.any() and (~bound).any()
     assert signal[bound].mean() > 3 * signal[~bound].mean()
     # a BAM without its index stops the run at parse time, naming task and file
-    (workdir / "reads.bam.bai").unlink()
+    (workdir / "CTCF.bam.bai").unlink()
     result = run_snakemake(workdir, "-n", "--configfile", "reads.yaml", check=False)
     output = result.stdout + result.stderr
     assert result.returncode != 0 and "task 'TF_reads'" in output and "has no index" in output and "Traceback" not in output

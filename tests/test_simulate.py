@@ -110,7 +110,8 @@ def _best(motif, seq):
 
 def test_same_seed_gives_identical_files(runs):
     a, b = _hashes(runs["a"]), _hashes(runs["b"])
-    assert sorted(a) == sorted(params.OUTPUT_FILES)
+    assert sorted(a) == sorted(params.OUTPUT_FILES + params.READS_FILES)
+    assert not set(params.READS_FILES) & set(runs["summary"]["files_sha256"])  # summary.json as without the BAM
     assert a == b
     assert runs["summary"] == runs["summary_b"]
     assert json.loads((runs["a"] / "summary.json").read_text()) == runs["summary"]
@@ -518,3 +519,31 @@ def test_signal_track_follows_the_bound_ctcf_sites(out, sites):
     assert np.median(at_others) == 0 and (at_others < 1).mean() > 0.9  # far from CTCF sites (a few are near one)
     scores = np.array([s["score"] for s in ctcf])
     assert np.corrcoef(scores, at_ctcf)[0, 1] > 0.3
+
+
+def test_reads_bam_is_sorted_indexed_and_reads_the_genome(out, genome, sites):
+    """reads/CTCF.bam: a coordinate-sorted, indexed BAM of READS_COUNT reads less those over an
+    N, every read's bases the genome's at its place; half the fragments come from the bound
+    CTCF instances (where the coverage peaks: tests/test_coverage.py, docs/reads.md)."""
+    from deepcis.coverage import check_reads
+
+    bam = out / "reads" / "CTCF.bam"
+    assert check_reads(bam) == "bam"
+    with pysam.AlignmentFile(str(bam)) as f:
+        assert dict(zip(f.references, f.lengths)) == CHROM_SIZES
+        reads = list(f.fetch())
+    assert 0.95 * params.READS_COUNT < len(reads) <= params.READS_COUNT
+    assert [(r.reference_id, r.reference_start) for r in reads] == sorted((r.reference_id, r.reference_start) for r in reads)
+    for r in reads[::97]:
+        assert r.query_sequence == genome[r.reference_name][r.reference_start : r.reference_end].upper()
+    assert not any("N" in r.query_sequence for r in reads)
+    bound = [s for s in sites if s["motif"] == "MA0139.1" and s["kind"] == "bound"]
+    centres = {c: np.sort([(s["start"] + s["end"]) // 2 for s in bound if s["chrom"] == c]) for c in CHROM_SIZES}
+
+    def distance(read):  # of its fragment's centre (fragments ~200 bp) to the nearest bound site
+        mid = read.reference_end - 100 if read.is_reverse else read.reference_start + 100
+        c = centres[read.reference_name]
+        j = np.searchsorted(c, mid)
+        return min(abs(mid - c[k]) for k in (j - 1, j) if 0 <= k < len(c))
+
+    assert 0.45 < np.mean([distance(r) <= 150 for r in reads]) < 0.6

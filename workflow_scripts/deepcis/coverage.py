@@ -297,6 +297,25 @@ def reads_coverage(path, out_path, chrom_sizes: dict[str, int], mode: str = "ext
             "min_mapq": min_mapq, "duplicates": duplicates, "contigs_not_in_genome": extra}  # fmt: skip
 
 
+def enrichment_at_sites(bigwig, sites, half: int = 100, search: int = 500) -> dict:
+    """How a coverage bigWig peaks at known sites, (chrom, position) pairs: the mean coverage
+    within `half` bp of them, the genome-wide mean and their ratio, and how far the coverage
+    maximum within `search` bp of each site lies from it (median, 95th percentile, largest)."""
+    import pyBigWig
+
+    with pyBigWig.open(str(bigwig)) as bw:
+        sizes = bw.chroms()
+        tracks = {c: np.nan_to_num(np.asarray(bw.values(c, 0, n), dtype=np.float64)) for c, n in sizes.items()}
+    genome_mean = sum(t.sum() for t in tracks.values()) / sum(sizes.values())
+    near = float(np.mean([tracks[c][max(0, p - half) : p + half].mean() for c, p in sites]))
+    offsets = np.abs([int(np.argmax(tracks[c][p - search : p + search])) - search
+                      for c, p in sites if search <= p <= sizes[c] - search])  # fmt: skip
+    return {"sites": len(sites), "mean_near_sites": near, "genome_mean": float(genome_mean),
+            "ratio": near / genome_mean if genome_mean else float("inf"),
+            "offset_median": float(np.median(offsets)), "offset_p95": float(np.percentile(offsets, 95)),
+            "offset_max": int(offsets.max())}  # fmt: skip
+
+
 def coverage_bigwig_path(task: str) -> str:
     """Where rule reads_coverage writes a reads task's coverage bigWig."""
     return f"results/coverage/{task}.bw"

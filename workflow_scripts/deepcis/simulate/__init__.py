@@ -3,9 +3,10 @@
 ``simulate_example(out_dir, motif_file, seed)`` writes a 4.4 Mb synthetic genome with a
 realistic background (isochores, CpG depletion, soft-masked interspersed and tandem repeats,
 N gaps), real JASPAR motifs planted at known places, ChIP-seq-like peaks of five tasks driven
-by those motifs, artefact regions (the blacklist), and a VCF of variants whose effect on the
-motifs (destroy / create / neutral) is known. Everything is drawn from numpy generators
-seeded by ``seed``: the same seed gives byte-identical files.
+by those motifs, artefact regions (the blacklist), a VCF of variants whose effect on the
+motifs (destroy / create / neutral) is known, a CTCF signal track and aligned reads (BAM) that
+peak at the bound CTCF sites, and a sequence table cut from the genome. Everything is drawn
+from numpy generators seeded by ``seed``: the same seed gives byte-identical files.
 
 Coordinates are 0-based half-open everywhere except VCF POS (1-based).
 
@@ -39,8 +40,9 @@ def simulate_example(out_dir: str | os.PathLike, motif_file: str | os.PathLike, 
     """Write the example data set into ``out_dir`` and return its summary (also ``summary.json``).
 
     Files: genome.fa (+ .fai), peaks/<TASK>.narrowPeak, blacklist.bed, motif_sites.bed,
-    variants.vcf.gz (+ .tbi), variants_truth.tsv, summary.json. Each file is written under a
-    temporary name and renamed into place when complete.
+    variants.vcf.gz (+ .tbi), variants_truth.tsv, signal/CTCF.bw, sequence_table.tsv,
+    reads/CTCF.bam (+ .bai), summary.json. Each file is written under a temporary name and
+    renamed into place when complete.
     """
     if isinstance(seed, bool) or int(seed) != seed or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")

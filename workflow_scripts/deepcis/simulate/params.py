@@ -90,6 +90,15 @@ SIGNAL_SCALE, SIGNAL_SD, SIGNAL_HALF_WIDTH, SIGNAL_NOISE = 4.0, 60.0, 180, 0.2
 # planted instance. `activity`, an MPRA-like readout, is the sum over the bound instances held
 # of (1 + relative motif strength), plus normal noise of sd TABLE_ACTIVITY_NOISE.
 TABLE_LENGTH, TABLE_PER_TASK, TABLE_HARD, TABLE_BACKGROUND, TABLE_ACTIVITY_NOISE = 200, 300, 340, 1200, 0.25
+# Aligned reads (docs/reads.md, "The example's BAM"): READS_COUNT single-end reads
+# (deepcis.simulate.reads, its defaults: 50 bp reads of ~200 bp fragments, half centred on the
+# bound SIGNAL_TASK instances, where the signal track peaks, with a 30 bp sd jitter, half
+# uniform; 10% MAPQ < 10, 5% flagged duplicates), drawn from their own stream and carrying the
+# genome's bases; reads over an N are left out. The BAM and its index are left out of
+# summary.json's checksums (READS_FILES): the other files are byte for byte those of versions
+# without the BAM, and BAM bytes depend on the zlib build behind pysam.
+READS_COUNT = 100_000
+READS_FILES = ("reads/CTCF.bam", "reads/CTCF.bam.bai")
 TRUTH_COLUMNS = (
     "chrom", "pos", "id", "ref", "alt", "kind", "effect", "motif_id", "tasks",
     "expected_sign", "site_start", "site_end",

@@ -1,5 +1,6 @@
 """The example's files: FASTA (+ index), peaks, blacklist, motif sites, VCF (+ index), truth
-table, signal track and summary, each written to a temp name and renamed into place."""
+table, signal track, sequence table, reads BAM (+ index) and summary, each written to a temp
+name and renamed into place."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from .params import (
     FACTORS,
     GENOME_NAME,
     OUTPUT_FILES,
+    READS_COUNT,
+    READS_FILES,
     SIGNAL_HALF_WIDTH,
     SIGNAL_NOISE,
     SIGNAL_SCALE,
@@ -47,10 +50,21 @@ class WritersMixin:
         self._write_truth(out / "variants_truth.tsv")
         self._write_signal(out / "signal" / f"{SIGNAL_TASK}.bw")
         self._write_sequence_table(out / "sequence_table.tsv")
+        self._write_reads(out / READS_FILES[0])
         summary = self._summary(out, motif_file)
         with atomic_path(out / "summary.json") as tmp:
             Path(tmp).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         return summary
+
+    def signal_sites(self) -> list[tuple]:
+        """(chrom, centre, instance) of the bound SIGNAL_TASK instances, in planting order: where
+        the signal track and the simulated reads peak."""
+        return [
+            (g.chrom, (i.start + i.end) // 2, i)
+            for g in self.groups
+            for i in g.instances
+            if i.kind == "bound" and SIGNAL_TASK in i.tasks
+        ]
 
     def signal_tracks(self) -> dict[str, np.ndarray]:
         """Per-base signal of the bound SIGNAL_TASK instances, per chromosome (float32)."""
@@ -58,15 +72,11 @@ class WritersMixin:
         offsets = np.arange(-SIGNAL_HALF_WIDTH, SIGNAL_HALF_WIDTH + 1)
         bump = np.exp(-0.5 * (offsets / SIGNAL_SD) ** 2)
         tracks = {name: np.zeros(length, dtype=np.float64) for name, length in CHROMOSOMES}
-        for g in self.groups:
-            for i in g.instances:
-                if i.kind != "bound" or SIGNAL_TASK not in i.tasks:
-                    continue
-                height = SIGNAL_SCALE * (1 + 9 * self._strength(i)) * rng.lognormal(0.0, SIGNAL_NOISE)
-                centre = (i.start + i.end) // 2
-                at = centre + offsets
-                keep = (at >= 0) & (at < len(tracks[g.chrom]))
-                tracks[g.chrom][at[keep]] += height * bump[keep]
+        for chrom, centre, i in self.signal_sites():
+            height = SIGNAL_SCALE * (1 + 9 * self._strength(i)) * rng.lognormal(0.0, SIGNAL_NOISE)
+            at = centre + offsets
+            keep = (at >= 0) & (at < len(tracks[chrom]))
+            tracks[chrom][at[keep]] += height * bump[keep]
         return {c: np.round(t, 2).astype(np.float32) for c, t in tracks.items()}
 
     def _strength(self, instance) -> float:
@@ -115,6 +125,13 @@ class WritersMixin:
     def _write_sequence_table(self, path: Path) -> None:
         header = ("id", "sequence", *TASKS, "activity")
         self._write_rows(path, [header, *self.sequence_table()])
+
+    def _write_reads(self, path: Path) -> None:
+        from .reads import write_reads_bam
+
+        sites = [(chrom, centre) for chrom, centre, _ in self.signal_sites()]
+        codes = {name: self.chroms[name].codes for name, _ in CHROMOSOMES}
+        write_reads_bam(path, dict(CHROMOSOMES), sites, n_reads=READS_COUNT, seed=[self.seed, 0xBA5], sequences=codes)
 
     def _write_signal(self, path: Path) -> None:
         from ..signals import write_bigwig
