@@ -529,16 +529,16 @@ def test_reads_bam_is_sorted_indexed_and_reads_the_genome(out, genome, sites):
 
     bam = out / "reads" / "CTCF.bam"
     assert check_reads(bam) == "bam"
-    with pysam.AlignmentFile(str(bam)) as f:
+    with pysam.AlignmentFile(str(bam)) as f:  # (samtools index refuses an unsorted BAM)
         assert dict(zip(f.references, f.lengths)) == CHROM_SIZES
-        reads = list(f.fetch())
-    assert 0.95 * params.READS_COUNT < len(reads) <= params.READS_COUNT
-    assert [(r.reference_id, r.reference_start) for r in reads] == sorted((r.reference_id, r.reference_start) for r in reads)
+        assert 0.95 * params.READS_COUNT < sum(s.mapped for s in f.get_index_statistics()) <= params.READS_COUNT
+        reads = list(f.fetch("chr2"))  # one chromosome is enough below
     for r in reads[::97]:
         assert r.query_sequence == genome[r.reference_name][r.reference_start : r.reference_end].upper()
     assert not any("N" in r.query_sequence for r in reads)
     bound = [s for s in sites if s["motif"] == "MA0139.1" and s["kind"] == "bound"]
     centres = {c: np.sort([(s["start"] + s["end"]) // 2 for s in bound if s["chrom"] == c]) for c in CHROM_SIZES}
+    assert len(reads) > 10_000 and len(centres["chr2"]) > 100
 
     def distance(read):  # of its fragment's centre (fragments ~200 bp) to the nearest bound site
         mid = read.reference_end - 100 if read.is_reverse else read.reference_start + 100
