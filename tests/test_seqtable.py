@@ -179,12 +179,16 @@ def test_example_sequence_table_holds_what_its_labels_say(example_run):
 def test_workflow_sequence_table_to_evaluation(tmp_path, example_run):
     """600 rows of the example generator's sequence table (task CTCF and the continuous
     activity): snakemake runs them through prepare_sequence_table, training, evaluation, the
-    baseline and the report tables."""
+    baseline, interpretation (ISM and attributions of the top predicted test sequences by ID,
+    filter motifs, DeepLIFT/DeepSHAP; tiny sizes) and the report tables."""
     workdir = copy_workflow(tmp_path / "wf")
     example = pd.read_csv(example_run[0] / "resources/example/sequence_table.tsv", sep="\t")
     example.sample(600, random_state=1)[["id", "sequence", "CTCF", "activity"]].to_csv(workdir / "table.tsv", sep="\t", index=False)
+    interpret = {"ig_steps": 8, "plot_windows": 2, "jaspar": {"file": "resources/motifs/planted_motifs.jaspar"},
+                 "filters": {"windows": 200, "logos": 2},
+                 "deeplift": {"enabled": True, "max_windows": 4, "n_shuffles": 2}, "modisco": {"enabled": False}}  # fmt: skip
     cfg = {"sequence_table": {"train": ["table.tsv"]}, "prepare": {"window_length": 200},
-           "interpret": {"enabled": False}, "evaluate": {"splits": ["test"]},
+           "interpret": interpret, "evaluate": {"splits": ["test"]},
            "train": {"epochs": 6, "batch_size": 32, "learning_rate": 0.003},
            "models": {"cnn": {"architecture": "deepsea", "hyperparameters": {"conv_filters": [16], "kernel_size": 10,
                                                                               "dense_units": 16, "dropout": [0.1]}}}}  # fmt: skip
@@ -198,6 +202,21 @@ def test_workflow_sequence_table_to_evaluation(tmp_path, example_run):
         assert f["chrom"][0].decode().startswith("chr")  # the sequence IDs (chrom:start-end) are the coordinates
     counts = json.loads((workdir / "results/prepare/sequence_table.json").read_text())
     assert counts["split_test"] == 60
+    # interpretation of a table: windows named by sequence ID, one per task, from the test split
+    with h5py.File(workdir / "results/encode/test.h5") as f:
+        test_ids = set(f["chrom"].asstr()[:])
+    # (top_predicted and DeepLIFT take windows labelled 1: none of the continuous `activity`)
+    windows = pd.read_csv(workdir / "results/interpret/cnn/windows.tsv", sep="\t")
+    assert list(windows["task"]) == ["CTCF"] and set(windows["chrom"]) <= test_ids, windows
+    for name in ("ism.h5", "attributions.h5", "contributions.h5"):
+        with h5py.File(workdir / "results/interpret/cnn" / name) as f:
+            paths = []
+            f.visit(paths.append)
+            arrays = [f[k][()] for k in paths if isinstance(f[k], h5py.Dataset) and f[k].dtype.kind == "f" and f[k].size]
+            if name == "contributions.h5":
+                assert len(f["CTCF/chrom"]) == 4 and set(f["CTCF/chrom"].asstr()[:]) <= test_ids
+        assert arrays and all(np.isfinite(a).all() for a in arrays) and any(a.any() for a in arrays), name
+    assert (workdir / "results/interpret/cnn/filters.tsv").is_file()
     checked = json.loads((workdir / "results/check/data.json").read_text())["data"]
     assert [(c["role"], c["kind"], c["records"]) for c in checked] == [("sequence_table:train:0", "sequence_table", 600)]
     # a config edit reruns only what reads it: training keys retrain without re-preparing; a
