@@ -176,6 +176,7 @@ rule train_gan:
 rule sample_generative:
     input:
         generator="results/models/{model}/generator.keras",
+        info="results/models/{model}/model.json",
     output:
         "results/generate/{model}/samples.fa",
     log:

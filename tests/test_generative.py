@@ -148,6 +148,26 @@ def test_gan_trains_samples_and_saves(splits, tmp_path):
     np.testing.assert_array_equal(gan.sample(load_model(tmp_path / "g2" / "generator.keras"), 10, seed=1), x)
     with pytest.raises(ValueError, match="fewer than one batch"):
         gan.train_gan(splits["valid"], splits["valid"], tmp_path / "g3", "g", hp, QUICK | {"batch_size": 64}, seed=5)
+    # output gumbel: the critic sees one-hots drawn from the softmax; samples are drawn the same way
+    info = gan.train_gan(splits["train"], splits["valid"], tmp_path / "g4", "g", hp | {"output": "gumbel"}, settings,
+                         seed=5)  # fmt: skip
+    history = pd.read_csv(tmp_path / "g4" / "history.tsv", sep="\t")
+    assert info["hyperparameters"]["output"] == "gumbel" and np.isfinite(history["valid_wasserstein"]).all()
+    assert 0.25 <= history["max_probability"].iloc[0] <= 1
+    generator = load_model(tmp_path / "g4" / "generator.keras")
+    drawn = gan.sample(generator, 10, seed=1, output="gumbel")
+    assert drawn.shape == (10, 32, 4) and (drawn.sum(-1) == 1).all()
+    np.testing.assert_array_equal(drawn, gan.sample(generator, 10, seed=1, output="gumbel"))
+
+
+def test_draw_bases_argmax_or_drawn_from_the_soft_one_hot():
+    p = np.tile(np.array([0.1, 0.6, 0.1, 0.2], np.float32), (200, 50, 1))
+    assert (gan.draw_bases(p, "soft", np.random.default_rng(0)).argmax(-1) == 1).all()
+    drawn = gan.draw_bases(p, "gumbel", np.random.default_rng(0))
+    assert (drawn.sum(-1) == 1).all() and drawn.dtype == np.uint8
+    np.testing.assert_allclose(drawn.mean(axis=(0, 1)), [0.1, 0.6, 0.1, 0.2], atol=0.01)  # 10,000 draws
+    certain = np.eye(4, dtype=np.float32)[np.random.default_rng(1).integers(0, 4, (5, 30))]
+    np.testing.assert_array_equal(gan.draw_bases(certain, "gumbel", np.random.default_rng(2)), certain)
 
 
 def test_sequence_metrics_baselines_and_motifs(tmp_path):

@@ -14,7 +14,9 @@ windows; Adam (learning rate `train.learning_rate`, beta1 0.5, beta2 0.9).
 
 Real windows are the training split's, cropped to their central `length` bases (0 = the whole
 window); windows with an N are left out (an all-zero row is not a soft one-hot). One epoch
-is one pass of the critic over them. Samples are the argmax of the soft one-hot per position.
+is one pass of the critic over them. Samples are the argmax of the soft one-hot per position;
+with `output: gumbel` the critic sees a one-hot drawn from the softmax instead (straight-through
+Gumbel-max: the gradient is the softmax's), and samples are drawn the same way.
 No resume: a killed job starts again and, seeded, ends with the same generator.
 """
 
@@ -42,6 +44,10 @@ GAN_PARAMS = {
     "kernel_size": Param(5, "int", "conv kernel width ('same' padding)"),
     "critic_steps": Param(5, "int", "critic updates per generator update"),
     "gradient_penalty": Param(10.0, "float", "weight of the gradient penalty"),
+    "output": Param("soft", "choice", "what the critic sees of a generated sequence, and how samples are drawn: "
+                    "soft (the softmax itself; samples are its argmax) or gumbel (a one-hot drawn from the "
+                    "softmax, straight-through gradients; samples are drawn the same way)",
+                    choices=("soft", "gumbel")),
 }  # fmt: skip
 
 
@@ -137,15 +143,25 @@ def real_windows(path, length: int, max_rows: int | None = MAX_REAL_ROWS, seed: 
     return np.concatenate(parts) if parts else np.zeros((0, length, 4), np.uint8)
 
 
-def sample(generator, n: int, seed: int, batch_size: int = 256) -> np.ndarray:
-    """Sample `n` sequences from a generator: the argmax of its soft one-hot, uint8 one-hot (n, length, 4)."""
+def draw_bases(p: np.ndarray, output: str, rng: np.random.Generator) -> np.ndarray:
+    """One-hot uint8 sequences from soft one-hots p (n, length, 4): the argmax per position
+    (`output` soft) or a base drawn from p per position (gumbel, as in its training)."""
+    if output == "soft":
+        return np.eye(4, dtype=np.uint8)[p.argmax(axis=-1)]
+    u = rng.random(p.shape[:-1] + (1,))
+    return np.eye(4, dtype=np.uint8)[np.minimum((np.cumsum(p, axis=-1) < u).sum(axis=-1), 3)]
+
+
+def sample(generator, n: int, seed: int, batch_size: int = 256, output: str = "soft") -> np.ndarray:
+    """Sample `n` sequences from a generator as uint8 one-hot (n, length, 4): the argmax of its
+    soft one-hot per position, or with `output` gumbel a base drawn from it (the generator's
+    `output` hyperparameter, model.json)."""
     rng = np.random.default_rng(seed)
     latent = int(generator.inputs[0].shape[-1])
     out = []
     for lo in range(0, n, batch_size):
         z = rng.standard_normal((min(batch_size, n - lo), latent)).astype(np.float32)
-        p = np.asarray(generator.predict_on_batch(z))
-        out.append(np.eye(4, dtype=np.uint8)[p.argmax(axis=-1)])
+        out.append(draw_bases(np.asarray(generator.predict_on_batch(z)), output, rng))
     return np.concatenate(out) if out else np.zeros((0, 0, 4), np.uint8)
 
 
@@ -186,11 +202,26 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
     c_opt = keras.optimizers.Adam(cfg["learning_rate"], beta_1=0.5, beta_2=0.9)
     weight = float(hp["gradient_penalty"])
     batch = int(cfg["batch_size"])
+    gumbel = hp["output"] == "gumbel"
+
+    def fake_batch(z, u):
+        # gumbel: a one-hot drawn from the softmax (Gumbel-max with the uniforms u) in the forward
+        # pass, the softmax's gradient in the backward pass (straight-through; Jang et al. 2017),
+        # so the critic judges the same hard sequences that sampling gives
+        p = generator(z, training=True)
+        if not gumbel:
+            return p
+        noise = -tf.math.log(-tf.math.log(u + 1e-20) + 1e-20)
+        hard = tf.one_hot(tf.argmax(tf.math.log(p + 1e-20) + noise, axis=-1), 4, dtype=p.dtype)
+        return hard + p - tf.stop_gradient(p)
+
+    def uniforms(rng):
+        return tf.constant(rng.random((batch, length, 4), dtype=np.float32) if gumbel else np.zeros((1,), np.float32))
 
     @tf.function
-    def critic_step(x_real, z, eps):
+    def critic_step(x_real, z, eps, u):
         with tf.GradientTape() as tape:
-            x_fake = generator(z, training=True)
+            x_fake = fake_batch(z, u)
             mix = eps * x_real + (1.0 - eps) * x_fake
             with tf.GradientTape() as inner:
                 inner.watch(mix)
@@ -205,9 +236,9 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
         return loss, d_real - d_fake, gp
 
     @tf.function
-    def generator_step(z):
+    def generator_step(z, u):
         with tf.GradientTape() as tape:
-            loss = -tf.reduce_mean(critic(generator(z, training=True), training=True))
+            loss = -tf.reduce_mean(critic(fake_batch(z, u), training=True))
         g_opt.apply_gradients(zip(tape.gradient(loss, generator.trainable_variables), generator.trainable_variables))
         return loss
 
@@ -225,21 +256,25 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
                 x_real[flip] = x_real[flip, ::-1, ::-1]
             z = rng.standard_normal((batch, hp["latent_dim"])).astype(np.float32)
             eps = rng.random((batch, 1, 1)).astype(np.float32)
-            loss, w, gp = critic_step(tf.constant(x_real), tf.constant(z), tf.constant(eps))
+            loss, w, gp = critic_step(tf.constant(x_real), tf.constant(z), tf.constant(eps), uniforms(rng))
             c_loss.append(float(loss))
             w_est.append(float(w))
             gps.append(float(gp))
             if (step + 1) % hp["critic_steps"] == 0:
                 z = rng.standard_normal((batch, hp["latent_dim"])).astype(np.float32)
-                g_loss.append(float(generator_step(tf.constant(z))))
-        z = np.random.default_rng([seed, epoch, 1]).standard_normal((len(valid), hp["latent_dim"])).astype(np.float32)
-        fake = np.asarray(generator.predict_on_batch(z))
+                g_loss.append(float(generator_step(tf.constant(z), uniforms(rng))))
+        valid_rng = np.random.default_rng([seed, epoch, 1])
+        z = valid_rng.standard_normal((len(valid), hp["latent_dim"])).astype(np.float32)
+        soft = np.asarray(generator.predict_on_batch(z))
+        fake = draw_bases(soft, "gumbel", valid_rng).astype(np.float32) if gumbel else soft
         valid_w = float(np.mean(critic.predict_on_batch(valid)) - np.mean(critic.predict_on_batch(fake)))
         seconds = time.perf_counter() - t0
         history.append({"epoch": epoch + 1, "critic_loss": float(np.mean(c_loss)),
                         "generator_loss": float(np.mean(g_loss)) if g_loss else float("nan"),
                         "wasserstein": float(np.mean(w_est)), "valid_wasserstein": valid_w,
-                        "gradient_penalty": float(np.mean(gps)), "generator_steps": len(g_loss), "seconds": seconds})  # fmt: skip
+                        "gradient_penalty": float(np.mean(gps)), "generator_steps": len(g_loss),
+                        # how close the soft one-hots are to one-hot (1 = every position decided)
+                        "max_probability": float(soft.max(axis=-1).mean()), "seconds": seconds})  # fmt: skip
         log.info("epoch %d: critic loss %.4f, generator loss %.4f, W estimate %.4f (valid %.4f), GP %.4f (%.1f s)",
                  epoch + 1, history[-1]["critic_loss"], history[-1]["generator_loss"], history[-1]["wasserstein"],
                  valid_w, history[-1]["gradient_penalty"], seconds)  # fmt: skip
