@@ -305,13 +305,15 @@ def write_config(folder: Path, cores: int, chunks: int) -> Path:
     return path
 
 
-def run_workflow(folder: Path, config: Path, cores: int, until: str = "encode") -> float:
+def run_workflow(folder: Path, config: Path, cores: int, until: str = "encode", notemp: bool = False) -> float:
     if until == "prepare":
         targets = ["results/prepare/stats.tsv"]
     else:
         targets = [f"results/encode/{s}.h5" for s in ("train", "valid", "test")]
     command = [sys.executable, "-m", "snakemake", *targets, "--snakefile", str(REPO / "Snakefile"), "--directory",
                str(folder), "--configfile", str(config), "--cores", str(cores), "--quiet", "rules"]  # fmt: skip
+    if notemp:  # keep the prepare chunk files, e.g. to rerun the gather alone
+        command.append("--notemp")
     print("  $", " ".join(command[2:]), flush=True)
     start = time.perf_counter()
     done = subprocess.run(command, cwd=folder, capture_output=True, text=True)
@@ -369,7 +371,7 @@ def run_scale(out: Path, scale: Fraction, args) -> dict:
           f"{made['peaks']:,} peaks ({made['peaks_min']:,}-{made['peaks_max']:,} per task), {made['variants']:,} variants "
           f"in {made['generate_wall_s']} s", flush=True)  # fmt: skip
     config = write_config(folder / "inputs", args.cores, args.chunks)
-    wall = run_workflow(folder, config, args.cores, args.until)
+    wall = run_workflow(folder, config, args.cores, args.until, args.notemp)
     jobs = read_benchmarks(folder)
     sizes = sizes_of(folder)
     summary = {"scale": str(scale), "made": made, "wall_s": round(wall, 1), "jobs": jobs, "sizes": sizes,
@@ -429,6 +431,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--generate-only", action="store_true", help="write the inputs and stop")
     parser.add_argument("--keep", action="store_true", help="keep inputs and results (default: only summary.json)")
+    parser.add_argument("--notemp", action="store_true", help="keep temporary files too (the prepare chunk files)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     for scale in args.scales:

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from _utils import random_sequence, toy_inputs, write_bed, write_fasta
 
-from deepcis import labels, negatives, splits
+from deepcis import labels, negatives, prepare_chunks, splits
 from deepcis.config import validate_config
 from deepcis.errors import ConfigError, InputError
 from deepcis.genome import Genome
@@ -85,6 +85,39 @@ def test_gc_matched_selection_follows_positive_histogram():
     assert abs(cand_gc[random_pick].mean() - 0.5) < 0.03
 
 
+@pytest.mark.parametrize("bin_size", [None, 200])
+def test_random_draw_replays_the_one_shot_draw(bin_size):
+    # block by block, replayed from the generator's state: the windows and the generator's next
+    # state equal drawing every window at once (rng.choice of chromosomes, then the starts)
+    rng, again = np.random.default_rng(4), np.random.default_rng(4)
+    usable = np.array(list(SIZES.values())) - 1000
+    which = rng.choice(3, size=1001, p=usable / usable.sum())
+    starts = (rng.random(1001) * usable[which]).astype(np.int64)
+    if bin_size:
+        starts = ((starts + 400) // 200) * 200 - 400
+    draw = negatives.random_draw(1001, SIZES, 1000, again, bin_size)
+    for size in (1, 64, None):
+        code, start = draw.pick(np.arange(1001), size)
+        assert code.tolist() == which.tolist() and start.tolist() == starts.tolist()
+    assert rng.random() == again.random()
+    index, code, start = draw.take(np.array([False, True, False]), 100)
+    assert index.tolist() == np.flatnonzero(which == 1).tolist() and start.tolist() == starts[which == 1].tolist()
+
+
+def test_select_in_bins_is_select_negatives_from_counts():
+    rng = np.random.default_rng(1)
+    cand_gc, pos_gc = rng.random(5000), np.clip(rng.normal(0.5, 0.1, 300), 0, 1)
+    chosen = negatives.select_negatives("gc_matched", 300, cand_gc, pos_gc, np.random.default_rng(2), gc_bins=10)
+    # the reference: per bin, a permutation of that bin's candidates in draw order, cut at its target
+    ref_rng, bins = np.random.default_rng(2), negatives.gc_bin(cand_gc, 10)
+    target = np.floor(np.bincount(negatives.gc_bin(pos_gc, 10), minlength=10) / 300 * 300 + ref_rng.random(10))
+    ref = np.concatenate([ref_rng.permutation(np.flatnonzero(bins == b))[: int(target[b])] for b in range(10)])
+    assert chosen.tolist() == np.sort(ref).tolist()
+    ranks = negatives.select_in_bins("gc_matched", 300, np.bincount(bins, minlength=10),
+                                     np.bincount(negatives.gc_bin(pos_gc, 10), minlength=10), 300, np.random.default_rng(2))  # fmt: skip
+    assert np.sort(np.concatenate([np.flatnonzero(bins == b)[r] for b, r in enumerate(ranks)])).tolist() == np.sort(ref).tolist()
+
+
 def test_filters_count_each_reason(small_genome, tmp_path):
     path, records = small_genome
     genome = Genome(path)
@@ -146,7 +179,7 @@ def test_plan_chunks_groups_consecutive_chromosomes():
 
 @pytest.mark.parametrize("mode", ["deepsea", "basset"])
 @pytest.mark.parametrize("strategy", ["random", "flanking", "gc_matched", "none"])
-def test_prepare_windows_end_to_end(tmp_path, mode, strategy):
+def test_prepare_windows_end_to_end(tmp_path, monkeypatch, mode, strategy):
     genome, tasks, blacklist = toy_inputs(tmp_path)
     cfg = validate_config({"genome": str(genome), "tasks": "x", "prepare": {"mode": mode, "negatives": {"strategy": strategy}},
                            "split": {"valid": ["chr2"], "test": ["chr3"]}})  # fmt: skip
@@ -168,7 +201,10 @@ def test_prepare_windows_end_to_end(tmp_path, mode, strategy):
     assert drops[("positive", "blacklist")] > 0
     assert drops[("positive", "too_many_n")] > 0  # peaks near the N block
     # same seed, same windows and stats, whether the positives are built in one chunk or one
-    # chunk per chromosome (the workflow's prepare_chunk jobs); the BED round-trips
+    # chunk per chromosome (the workflow's prepare_chunk jobs), and whether the gather replays
+    # and filters its negative candidates in one block or in many small ones; the BED round-trips
+    monkeypatch.setattr(negatives, "DRAW_BLOCK", 13)
+    monkeypatch.setattr(prepare_chunks, "FILTER_ROWS", 97)
     again = prepare_windows(genome, tasks, cfg["prepare"], cfg["split"], seed=3, blacklist_path=blacklist, n_chunks=3)
     pd.testing.assert_frame_equal(w, again.windows)
     pd.testing.assert_frame_equal(out.stats, again.stats)

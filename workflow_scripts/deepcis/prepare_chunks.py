@@ -10,13 +10,19 @@ chromosome, so these are exactly the single job's rows for those chromosomes.
 The gather (`gather_chunks`) does what is genome-wide, in the single job's order and with its
 one random stream, so that its files equal the single job's: the number of negatives (ratio x
 every positive), the candidates drawn from one RNG seeded from the config, their exclusion
-(one chunk's peak regions at a time) and filters, GC matching against every positive's GC;
-then, chunk by chunk in genome order, split assignment, `min_positives`, the stats and the
-three windows files, streamed (`deepcis.windows_file.WindowsWriter`).
+and filters, GC matching against every positive's GC; then, chunk by chunk in genome order,
+split assignment, `min_positives`, the stats and the three windows files, streamed
+(`deepcis.windows_file.WindowsWriter`). The candidates are numbers replayed block by block
+from the RNG's state (`deepcis.negatives.CandidateDraw`) and filtered one chunk at a time;
+what stays is one byte per drawn candidate (its GC bin) until the pick (`_negatives`).
 
 Memory: a chunk job holds its chromosomes' peaks, bins and positive windows x T labels; the
-gather holds the negative candidates' coordinates and GC (no labels), every positive's GC
-(8 bytes each) and one chunk's windows x T labels at a time. Neither holds the genome's labels.
+gather holds one chunk's candidates (de-duplicated, filtered `FILTER_ROWS` at a time) or one
+chunk's windows x T labels at a time, plus, genome-wide, one byte per drawn candidate
+(`oversample` x wanted; 10 x positives for 1:1 GC-matched negatives), a permutation of the
+largest GC bin's candidates (4 bytes each) and the chosen negatives (16 bytes each); for
+flanking negatives also every positive's start (16 bytes) and the draw (16 bytes a candidate).
+Neither holds the genome's labels.
 """
 
 from __future__ import annotations
@@ -204,6 +210,11 @@ class Chunk:
         with h5py.File(self.path, "r", locking=False) as f:
             return [f[k][()] for k in keys]
 
+    def numbers(self) -> tuple[np.ndarray, np.ndarray]:
+        """The positive windows' chromosome indices and starts (int64)."""
+        chrom, start = self._read("chrom", "start")
+        return chrom.astype(np.int64), start.astype(np.int64)
+
     def windows(self) -> pd.DataFrame:
         chrom, start, end = self._read("chrom", "start", "end")
         return pd.DataFrame({"chrom": self.names[chrom], "start": start, "end": end})
@@ -231,9 +242,65 @@ class Gathered:
     warnings: list[str]
 
 
-def _negatives(run: Run, chunks: list[Chunk], prepare_cfg: dict, seed: int, blacklist_path):
-    """The single job's negatives, from every chunk's positives: (windows in draw order,
-    filter drops, candidates after the filters, wanted, outside-regions count or None)."""
+FILTER_ROWS = 1 << 21  # candidates filtered at a time (peak exclusion, regions, blacklist, N, GC)
+
+
+@dataclass
+class Negatives:
+    """The gather's negatives: per chunk the chosen windows as numbers (chromosome index,
+    start; draw order), the drops of the candidate filters, candidates left, wanted, and the
+    candidates outside the run's regions (None when the run is not restricted)."""
+
+    per_chunk: list[tuple[np.ndarray, np.ndarray]]
+    dropped: dict[str, int]
+    n_candidates: int
+    n_wanted: int
+    outside: int | None
+
+    @property
+    def n_chosen(self) -> int:
+        return sum(len(start) for _, start in self.per_chunk)
+
+
+def _filter_chunk_candidates(run: Run, chunk: Chunk, code, start, window_length: int, bin_size, blacklist,
+                             max_n_fraction: float, counts: dict):  # fmt: skip
+    """Which of one chunk's unique candidates pass (core inside the chromosome and free of the
+    chunk's peak regions, inside the run's regions, the window filters) and their GC, in
+    blocks of `FILTER_ROWS`; the drops are added to `counts`."""
+    names = np.array(list(run.chrom_sizes), dtype=object)
+    sizes = np.array(list(run.chrom_sizes.values()), np.int64)
+    core_start, core_end = negatives.core_bounds(start, window_length, bin_size)
+    valid = (core_start >= 0) & (core_end <= sizes[code])
+    keep, gc = np.zeros(len(start), dtype=bool), np.full(len(start), np.nan)
+    regions = chunk.peak_regions()
+    for lo in range(0, len(start), FILTER_ROWS):
+        rows = lo + np.flatnonzero(valid[lo : lo + FILTER_ROWS])
+        chrom = names[code[rows]]
+        core = pd.DataFrame({"chrom": chrom, "start": core_start[rows], "end": core_end[rows]})
+        rows = rows[~intervals.overlaps_any(core, regions)]
+        cand = pd.DataFrame({"chrom": names[code[rows]], "start": start[rows], "end": start[rows] + window_length})
+        if run.region is not None:
+            inside = splits.inside_any(cand, run.region)
+            counts["outside"] += int((~inside).sum())
+            rows, cand = rows[inside], cand[inside].reset_index(drop=True)
+        kept = window_filters.filter_windows(cand, run.chrom_sizes, run.genome, blacklist, max_n_fraction)
+        for reason, n in kept.dropped.items():
+            counts["dropped"][reason] += n
+        keep[rows[kept.keep]] = True
+        gc[rows[kept.keep]] = kept.gc_fraction[kept.keep]
+    return keep, gc
+
+
+def _negatives(run: Run, chunks: list[Chunk], prepare_cfg: dict, seed: int, blacklist_path) -> Negatives:
+    """The single job's negatives from every chunk's positives, with memory bounded by a chunk.
+
+    The candidates are drawn as in one job (one RNG seeded from the config; `oversample` x
+    wanted), but as numbers and replayed block by block (`negatives.CandidateDraw`): for each
+    chunk its candidates are collected, de-duplicated, freed of its peak regions and filtered;
+    a candidate that passes leaves only its GC bin (one byte per drawn candidate). The GC-
+    matched pick (`negatives.select_negatives`: per bin a permutation of the bin's candidates
+    in draw order) then runs on the bin counts, and one more replay takes the chosen ones.
+    """
     neg_cfg = prepare_cfg["negatives"]
     strategy = neg_cfg["strategy"]
     window_length = int(prepare_cfg["window_length"])
@@ -241,37 +308,77 @@ def _negatives(run: Run, chunks: list[Chunk], prepare_cfg: dict, seed: int, blac
     n_wanted = int(round(float(neg_cfg["ratio"]) * n_pos)) if strategy != "none" else 0
     oversample = float(neg_cfg["gc_oversample"] if strategy == "gc_matched" else 3.0)
     bin_size = int(prepare_cfg["deepsea"]["bin_size"]) if prepare_cfg["mode"] == "deepsea" else None
-    positives = pd.concat([c.windows() for c in chunks], ignore_index=True) if strategy == "flanking" else None
+    positives = None
+    if strategy == "flanking":  # the positives as numbers (12 bytes each), in the single job's order
+        parts = [c.numbers() for c in chunks]
+        positives = tuple(np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, np.int64) for i in (0, 1))
     rng = np.random.default_rng(seed)
-    cand, core = negatives.draw_candidates(
+    draw = negatives.candidate_draw(
         strategy, n_wanted, positives, run.chrom_sizes, window_length, rng, bin_size=bin_size,
         flank_min=int(neg_cfg["flank_min"]), flank_max=int(neg_cfg["flank_max"]), oversample=oversample, spans=run.region,
     )  # fmt: skip
     del positives
-    free = np.ones(len(cand), dtype=bool)
-    chrom = core["chrom"].to_numpy(object)
-    for c in chunks:  # one chunk's peak regions at a time
-        rows = np.flatnonzero(np.isin(chrom, c.summary["chroms"]))
-        if rows.size:
-            free[rows] = ~intervals.overlaps_any(core.iloc[rows].reset_index(drop=True), c.peak_regions())
-    cand = cand[free].reset_index(drop=True)
-    outside = None
-    if run.region is not None:
-        inside = splits.inside_any(cand, run.region)
-        outside = int((~inside).sum())
-        cand = cand[inside].reset_index(drop=True)
+    counts = {"dropped": dict.fromkeys(window_filters.REASONS, 0), "outside": 0}
+    outside = 0 if run.region is not None else None
+    empty = [(np.zeros(0, np.int64), np.zeros(0, np.int64)) for _ in chunks]
+    if draw is None or draw.n == 0:
+        return Negatives(empty, counts["dropped"], 0, n_wanted, outside)
+    gc_bins = int(neg_cfg["gc_bins"]) if strategy == "gc_matched" else 1
+    bin_of = np.full(draw.n, -1, dtype=np.int8 if gc_bins < 128 else np.int32)  # a passing candidate's GC bin
     blacklist = read_blacklist(blacklist_path, run.all_sizes, run.chrom_sizes)
-    kept = window_filters.filter_windows(cand, run.chrom_sizes, run.genome, blacklist, float(prepare_cfg["max_n_fraction"]))
-    cand = cand[kept.keep].reset_index(drop=True)
-    pos_gc = np.concatenate([c.gc() for c in chunks]) if chunks else np.zeros(0)
-    chosen = negatives.select_negatives(strategy, n_wanted, kept.gc_fraction[kept.keep], pos_gc, rng, int(neg_cfg["gc_bins"]))
-    chosen_windows = cand.iloc[chosen].reset_index(drop=True).assign(name=f"negative_{strategy}")
-    return chosen_windows, kept.dropped, len(cand), n_wanted, outside
+    code_of = {name: i for i, name in enumerate(run.chrom_sizes)}
+    for chunk in chunks:
+        mine = np.zeros(len(code_of), dtype=bool)
+        mine[[code_of[name] for name in chunk.summary["chroms"]]] = True
+        index, code, start = draw.take(mine)
+        unique = negatives.first_unique(code, start)  # chunks share no chromosome: unique genome-wide
+        index, code, start = index[unique], code[unique], start[unique]
+        keep, gc = _filter_chunk_candidates(run, chunk, code, start, window_length, bin_size, blacklist,
+                                            float(prepare_cfg["max_n_fraction"]), counts)  # fmt: skip
+        bin_of[index[keep]] = negatives.gc_bin(gc[keep], gc_bins)
+        del index, code, start, keep, gc
+    passed = bin_of >= 0
+    n_cand = int(passed.sum())
+    outside = counts["outside"] if run.region is not None else None
+    if n_cand == 0:
+        return Negatives(empty, counts["dropped"], 0, n_wanted, outside)
+    per_bin = np.bincount(bin_of[passed], minlength=gc_bins)
+    del passed
+    pos_bins = np.zeros(gc_bins, np.int64)
+    if strategy == "gc_matched":
+        for chunk in chunks:
+            pos_bins += np.bincount(negatives.gc_bin(chunk.gc(), gc_bins), minlength=gc_bins)
+    chosen_ranks = negatives.select_in_bins(strategy, n_wanted, per_bin, pos_bins, n_pos, rng)
+    chosen = _ranks_to_draws(bin_of, chosen_ranks)
+    del bin_of
+    code, start = draw.pick(chosen)
+    chunk_of = np.zeros(len(code_of), np.int64)
+    for i, chunk in enumerate(chunks):
+        chunk_of[[code_of[name] for name in chunk.summary["chroms"]]] = i
+    which = chunk_of[code]
+    per_chunk = [(code[which == i], start[which == i]) for i in range(len(chunks))]
+    return Negatives(per_chunk, counts["dropped"], n_cand, n_wanted, outside)
+
+
+def _ranks_to_draws(bin_of: np.ndarray, chosen_ranks: list[np.ndarray], block: int = 1 << 22) -> np.ndarray:
+    """Sorted draw indices of the chosen candidates: per bin, the candidates whose rank among
+    that bin's passing candidates (draw order) is in `chosen_ranks[bin]` (sorted)."""
+    seen = np.zeros(len(chosen_ranks), np.int64)
+    found = [np.zeros(0, np.int64)]
+    for lo in range(0, len(bin_of), block):
+        part = bin_of[lo : lo + block]
+        for b, ranks in enumerate(chosen_ranks):
+            rows = np.flatnonzero(part == b)
+            first, last = np.searchsorted(ranks, [seen[b], seen[b] + len(rows)])
+            found.append(lo + rows[ranks[first:last] - seen[b]])
+            seen[b] += len(rows)
+    return np.sort(np.concatenate(found))
 
 
 def _chunk_windows(chunk: Chunk, neg: pd.DataFrame, order: dict[str, int], territories: dict):
-    """A chunk's positives and negatives with their split, boundary-dropped, sorted and
-    de-duplicated as the single job did: (windows with a `split` column, labels, boundary drops)."""
+    """A chunk's positives and negatives (chrom/start/end/name) with their split, boundary-
+    dropped, sorted and de-duplicated as the single job did: (windows with a `split` column,
+    labels, boundary drops)."""
     pos = chunk.windows().assign(name="peak")
     y_pos = chunk.labels()
     windows = pd.concat([pos, neg], ignore_index=True).astype({"start": np.int64, "end": np.int64})
@@ -296,11 +403,15 @@ class _DropTasks(Exception):
 
 
 def _write_splits(chunks, negs, run: Run, bed_paths: dict, task_names: list[str], kept_tasks: list[str],
-                  check=None, task_rows=None, bin_size: int = 200) -> dict:  # fmt: skip
+                  check=None, task_rows=None, bin_size: int = 200, window_length: int = 1000,
+                  neg_name: str = "negative") -> dict:  # fmt: skip
     """Stream every chunk's windows into the split files; per split the window counts and
-    per-task positives of `kept_tasks`. `check(counts)` runs before the files are renamed into
-    place (an exception leaves none). `task_rows`: add signal targets and measured masks."""
+    per-task positives of `kept_tasks`. `negs`: per chunk its negatives' chromosome indices and
+    starts (`window_length` long, named `neg_name`). `check(counts)` runs before the files are
+    renamed into place (an exception leaves none). `task_rows`: add signal targets and
+    measured masks."""
     order = {c: i for i, c in enumerate(run.chrom_sizes)}
+    names = np.array(list(run.chrom_sizes), dtype=object)
     columns = [task_names.index(t) for t in kept_tasks]
     counts = {s: {"all": 0, "positive": 0, "tasks": np.zeros(len(kept_tasks), np.int64)} for s in splits.SPLITS}
     boundary = orphans = 0
@@ -313,7 +424,9 @@ def _write_splits(chunks, negs, run: Run, bed_paths: dict, task_names: list[str]
     target_warnings = []
     with ExitStack() as stack:
         writers = {s: stack.enter_context(windows_file.WindowsWriter(bed_paths[s], out_tasks, dtype)) for s in splits.SPLITS}
-        for chunk, neg in zip(chunks, negs):
+        for chunk, (neg_code, neg_start) in zip(chunks, negs):
+            neg = pd.DataFrame({"chrom": names[neg_code], "start": neg_start, "end": neg_start + window_length,
+                                "name": neg_name})  # fmt: skip
             windows, y, dropped = _chunk_windows(chunk, neg, order, run.territories)
             boundary += dropped
             y = y[:, columns]
@@ -361,16 +474,16 @@ def gather_chunks(chunk_paths, genome_path, tasks: dict[str, str], prepare_cfg: 
                 raise ConfigError(f"{c.path}: a chunk of another run (chromosomes {c.summary['chroms'][:5]}, "
                                   f"expected {want[:5]}); rerun its prepare_chunk job")  # fmt: skip
         warnings = run.warnings + (chunks[0].summary["peak_warnings"] if chunks else [])
-        neg, neg_dropped, n_cand, n_wanted, neg_outside = _negatives(run, chunks, prepare_cfg, seed, blacklist_path)
-        if len(neg) < n_wanted:
-            strategy = prepare_cfg["negatives"]["strategy"]
-            warnings.append(f"negatives: asked for {n_wanted} ({strategy}), found {len(neg)} that pass the filters")
-        chrom = neg["chrom"].to_numpy(object)
-        negs = [neg[np.isin(chrom, c.summary["chroms"])] for c in chunks]
-        del neg, chrom
+        neg = _negatives(run, chunks, prepare_cfg, seed, blacklist_path)
+        strategy = prepare_cfg["negatives"]["strategy"]
+        neg_dropped, n_cand, n_wanted, neg_outside = neg.dropped, neg.n_candidates, neg.n_wanted, neg.outside
+        if neg.n_chosen < n_wanted:
+            warnings.append(f"negatives: asked for {n_wanted} ({strategy}), found {neg.n_chosen} that pass the filters")
+        negs = neg.per_chunk
+        write_options = {"bin_size": int(prepare_cfg["deepsea"]["bin_size"]), "neg_name": f"negative_{strategy}",
+                         "window_length": int(prepare_cfg["window_length"])}  # fmt: skip
         task_names = list(tasks)
         min_positives = int(prepare_cfg.get("min_positives", 0))
-        bin_size = int(prepare_cfg["deepsea"]["bin_size"])
         state = {}
 
         def check(counts):
@@ -387,13 +500,13 @@ def gather_chunks(chunk_paths, genome_path, tasks: dict[str, str], prepare_cfg: 
                 raise _DropTasks()
 
         try:
-            counts = _write_splits(chunks, negs, run, bed_paths, task_names, task_names, check, task_rows, bin_size)
+            counts = _write_splits(chunks, negs, run, bed_paths, task_names, task_names, check, task_rows, **write_options)
             kept, short = task_names, []
         except _DropTasks:
             short = state["short"]
             dropped = list(dict.fromkeys(t for t, _, _ in short))
             kept = [t for t in task_names if t not in dropped]
-            counts = _write_splits(chunks, negs, run, bed_paths, task_names, kept, None, task_rows, bin_size)
+            counts = _write_splits(chunks, negs, run, bed_paths, task_names, kept, None, task_rows, **write_options)
     finally:
         run.close()
     for task, split_name, n in short:
