@@ -242,7 +242,7 @@ class Gathered:
     warnings: list[str]
 
 
-FILTER_ROWS = 1 << 21  # candidates filtered at a time (peak exclusion, regions, blacklist, N, GC)
+FILTER_ROWS = 1 << 20  # candidates filtered at a time (peak exclusion, regions, blacklist, N, GC)
 
 
 @dataclass
