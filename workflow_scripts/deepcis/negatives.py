@@ -154,26 +154,15 @@ def candidate_negatives(
     return cand[~intervals.overlaps_any(core, peak_regions)].reset_index(drop=True)
 
 
-def draw_candidates(
-    strategy: str,
-    n_wanted: int,
-    positives: pd.DataFrame,
-    chrom_sizes: dict[str, int],
-    window_length: int,
-    rng: np.random.Generator,
-    bin_size: int | None = None,
-    flank_min: int | None = None,
-    flank_max: int | None = None,
-    oversample: float = 3.0,
-    spans: pd.DataFrame | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def draw_candidates(strategy: str, n_wanted: int, positives: pd.DataFrame, chrom_sizes: dict[str, int], window_length: int,
+                    rng: np.random.Generator, bin_size: int | None = None, **draw_options) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
     """Candidate windows before the peak exclusion, de-duplicated, their labelled core inside
-    the chromosome: (candidates, cores), both chrom/start/end in draw order. A candidate is
-    kept when its core touches no peak region (`candidate_negatives`; prepare's gather does
-    that one chunk's peak regions at a time)."""
+    the chromosome: (candidates, cores), both chrom/start/end in draw order, in memory (small
+    draws; prepare's gather filters `candidate_draw`'s numbers a chunk at a time instead). A
+    candidate is kept when its core touches no peak region (`candidate_negatives`).
+    `draw_options`: `candidate_draw`'s flank_min, flank_max, oversample, spans."""
     empty = pd.DataFrame({"chrom": [], "start": [], "end": []})
-    draw = candidate_draw(strategy, n_wanted, positives, chrom_sizes, window_length, rng, bin_size=bin_size,
-                          flank_min=flank_min, flank_max=flank_max, oversample=oversample, spans=spans)  # fmt: skip
+    draw = candidate_draw(strategy, n_wanted, positives, chrom_sizes, window_length, rng, bin_size=bin_size, **draw_options)
     if draw is None:
         return empty, empty
     names = np.array(list(chrom_sizes), dtype=object)
