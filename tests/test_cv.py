@@ -1,14 +1,12 @@
 """Cross-validation folds (deepcis.cv, rules/cv.smk): the assignment, its checks, the fold
-datasets and tables, and a tiny end-to-end run (3 folds x 1 model, 1 epoch)."""
-
-import json
+datasets and tables, the fold ensembles and the paired comparison. The end-to-end run (3 folds x
+2 models with a sweep, killed and resumed) is in tests/test_protocols_e2e.py."""
 
 import h5py
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
-from _utils import copy_workflow, make_split, run_snakemake, tiny_config, write_tiny_inputs
+from _utils import make_split
 
 from deepcis.config import validate_config
 from deepcis.cv import (
@@ -176,59 +174,6 @@ def test_fold_tables_mean_and_sd():
     assert spread.loc["t1", "auroc_sd"] == pytest.approx(np.std([0.6, 0.8], ddof=1))
     assert np.isnan(spread.loc["t2", "auroc_sd"])  # one defined fold: no sd
     assert spread.loc["overall", "folds"] == 2
-
-
-def test_cv_workflow_end_to_end(tmp_path):
-    """3 folds by region x 1 tiny model, 1 epoch, on the tiny inputs with chr3 held out: the
-    per-fold tables, provenance, the report page, the fold ensemble on the outer test set and
-    on the VCF, a cv.models change that keeps the folds, and a refusal before any job."""
-    workdir = copy_workflow(tmp_path / "wf")
-    inputs = write_tiny_inputs(workdir / "inputs")
-    path = tiny_config(workdir, inputs)
-    cfg = yaml.safe_load(path.read_text())
-    cfg["train"]["epochs"] = 1
-    cfg["train"]["batch_size"] = 16
-    cfg["variants"]["background"] = 0
-    cfg["cv"] = {"folds": 3, "by": "region", "holdout": True, "ensemble": True}
-    path.write_text(yaml.safe_dump(cfg))
-    targets = ["results/cv/summary.tsv", "results/report/cv.html", "results/cv/tiny/ensemble/comparison.tsv",
-               "results/cv/tiny/ensemble/effects.tsv.gz"]  # fmt: skip
-    run_snakemake(workdir, *targets, "--configfile", str(path))
-    folds = pd.read_csv(workdir / "results/cv/folds.tsv", sep="\t")
-    assert set(folds["source"]) == {"train", "valid"} and "chr3" not in set(folds["chrom"])  # the outer test stays out
-    assert folds["fold"].value_counts().min() > len(folds) / 3 * 0.7
-    summary = json.loads((workdir / "results/cv/folds.json").read_text())
-    assert [f["parts"]["test"] for f in summary["folds"]] == folds["fold"].value_counts().sort_index().tolist()
-    per_fold = pd.read_csv(workdir / "results/cv/per_fold.tsv", sep="\t")
-    assert sorted(per_fold["fold"].unique()) == ["fold0", "fold1", "fold2"]
-    assert set(per_fold["task"]) == {"T1", "T2", "overall"}
-    spread = pd.read_csv(workdir / "results/cv/summary.tsv", sep="\t").set_index("task")
-    assert spread.loc["overall", "folds"] == 3 and np.isfinite(spread.loc["overall", "auroc_sd"])
-    # provenance: each fold model names its fold and the assignment it was trained under
-    info = json.loads((workdir / "results/cv/tiny/fold1/model.json").read_text())
-    assert info["data"]["train"]["cv_fold"] == "fold1"
-    assert info["data"]["valid"]["cv_assignment_sha256"] == summary["assignment_sha256"]
-    html = (workdir / "results/report/cv.html").read_text()
-    assert "fold2" in html and summary["assignment_sha256"][:16] in html
-    # the ensemble: on the outer test split (chr3), against each fold and their mean
-    comparison = pd.read_csv(workdir / "results/cv/tiny/ensemble/comparison.tsv", sep="\t")
-    assert set(comparison["member"]) == {"fold0", "fold1", "fold2", "mean_single", "ensemble", "gain"}
-    with h5py.File(workdir / "results/cv/tiny/ensemble/outer_test.predictions.h5") as f:
-        assert set(f["chrom"].asstr()[()]) == {"chr3"} and f["y_pred_sd"].shape == f["y_pred"].shape
-    effects = pd.read_csv(workdir / "results/cv/tiny/ensemble/effects.tsv.gz", sep="\t")
-    assert len(effects) > 0 and (effects["diff_sd"] >= 0).all() and (effects["diff_min"] <= effects["diff_max"]).all()
-    # a second model: the folds and the first model's jobs stay, only the new model's run
-    cfg["models"]["tiny2"] = cfg["models"]["tiny"]
-    path.write_text(yaml.safe_dump(cfg))
-    planned = run_snakemake(workdir, "-n", *targets, "--configfile", str(path)).stdout
-    assert "cv_train" in planned and "model=tiny2" in planned and "model=tiny," not in planned
-    assert "rule cv_folds:" not in planned and "rule cv_fold_data:" not in planned
-    # three chromosome folds with chr3 held out leave two chromosomes: refused before any job
-    cfg["cv"]["by"] = "chromosome"
-    path.write_text(yaml.safe_dump(cfg))
-    bad = run_snakemake(workdir, "-n", *targets, "--configfile", str(path), check=False)
-    assert bad.returncode != 0
-    assert "cv.folds: 3 folds by chromosome, but only 2 chromosome(s) outside the held-out test split" in bad.stdout + bad.stderr
 
 
 # --------------------------------------------------------------------------------------

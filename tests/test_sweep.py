@@ -1,22 +1,14 @@
 """Hyperparameter sweeps (deepcis.sweep, rules/sweep.smk): expansion and naming, the checks at
 config time, selection by validation metric only, a diverged point recorded and skipped, the
-table, and a tiny end-to-end sweep of 4
-points (1 epoch) killed mid-way and rerun."""
+table. The end-to-end run (a 4-point sweep with cross-validation, killed and resumed) is in
+tests/test_protocols_e2e.py."""
 
-import hashlib
 import json
-import os
-import re
-import signal
-import subprocess
-import time
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
-from _utils import SNAKEMAKE, copy_workflow, run_snakemake, snakemake_env, tiny_config, write_tiny_inputs
 
 from deepcis.config import expand_per_task_models, validate_config
 from deepcis.errors import ConfigError, InputError, TrainingDivergedError
@@ -255,93 +247,3 @@ def test_a_diverged_point_is_recorded_and_skipped(tmp_path):
     assert "<td>diverged</td>" in sweep_html("m", table, ["lr"], selection)
     with pytest.raises(InputError, match=r"every point of the sweep diverged \(1\)"):
         select_point({points[0]: None}, {points[0]: info}, "auroc")
-
-
-# --------------------------------------------------------------------------------------
-# A tiny end-to-end sweep: 4 points, 1 epoch, killed after the first point, then rerun
-# --------------------------------------------------------------------------------------
-
-
-def _digest(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _points_finished(workdir) -> int:
-    """sweep_train jobs Snakemake has recorded as finished (its run logs)."""
-    logs = (workdir / ".snakemake" / "log").glob("*.log")
-    return sum(f.read_text().count("(Rule: sweep_train)") for f in logs)
-
-
-def test_sweep_workflow_killed_and_rerun(tmp_path):
-    workdir = copy_workflow(tmp_path / "wf")
-    inputs = write_tiny_inputs(workdir / "inputs")
-    path = tiny_config(workdir, inputs)
-    cfg = yaml.safe_load(path.read_text())
-    cfg["train"] |= {"epochs": 1, "batch_size": 16}
-    cfg["variants"]["vcf"] = None
-    cfg["encode"] = {"chunks": 1, "block_rows": 4096, "threads": 1}
-    cfg["models"]["tiny"]["sweep"] = {"parameters": {"learning_rate": [0.001, 0.01], "dense_units": [4, 8]}}
-    path.write_text(yaml.safe_dump(cfg))
-    sweep = workdir / "results/sweep/tiny"
-    targets = [f"results/sweep/tiny/{f}" for f in ("sweep.tsv", "sweep.png")] + ["results/report/sweep/tiny.html"]
-    args = [*targets, "--configfile", str(path)]  # (--configfile takes every path after it)
-    # the choice reads no test file (dry run: the planned job's inputs)
-    planned = run_snakemake(workdir, "-n", *args).stdout
-    select = planned[planned.index("rule sweep_select:"):].split("\n\n")[0]
-    assert "valid.metrics.tsv" in select and "test." not in select
-    assert planned.count("rule sweep_train:") == 4 and "rule train_model:" not in planned
-    # kill -9 once Snakemake has recorded the first point's job as finished, before the rest are
-    proc = subprocess.Popen([*SNAKEMAKE, "--cores", "2", *args], cwd=workdir, env=snakemake_env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    deadline = time.monotonic() + 600
-    while proc.poll() is None and time.monotonic() < deadline and not _points_finished(workdir):
-        time.sleep(0.05)
-    assert proc.poll() is None, "the run ended before it could be killed"
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert not (sweep / "sweep.tsv").exists()
-    run_snakemake(workdir, "--unlock", *args)
-    # the rerun plans only the points whose jobs had not finished
-    pending = set(re.findall(r"wildcards: model=tiny, point=(\S+)", run_snakemake(workdir, "-n", *args).stdout))
-    done = {p.name for p in sweep.iterdir() if p.is_dir() and not p.name.endswith(".resume")} - pending
-    assert 1 <= len(done) and len(done) + len(pending) == 4 and pending
-    kept = {p: ((sweep / p / "model.keras").stat().st_mtime_ns, _digest(sweep / p / "model.keras")) for p in done}
-    run_snakemake(workdir, *args)
-    # the points trained before the kill were kept; every point is in the table
-    assert {p: ((sweep / p / "model.keras").stat().st_mtime_ns, _digest(sweep / p / "model.keras")) for p in done} == kept
-    table = pd.read_csv(sweep / "sweep.tsv", sep="\t")
-    assert len(table) == 4 and table["selected"].sum() == 1
-    winner = table.loc[table["selected"], "point"].item()
-    assert table.loc[table["selected"], "score"].item() == table["score"].max()
-    assert table["test_auroc"].notna().sum() == 1 and np.isfinite(table.loc[table["selected"], "test_auroc"].item())
-    assert (table["parameters"] > 0).all() and (table["train_seconds"] > 0).all()
-    selection = json.loads((sweep / "selection.json").read_text())
-    assert selection["winner"] == winner
-    # the chosen point is the model every later stage reads
-    info = json.loads((workdir / "results/models/tiny/model.json").read_text())
-    assert info["sweep"]["winner"] == winner and info["training"]["learning_rate"] == selection["values"]["learning_rate"]
-    assert _digest(workdir / "results/models/tiny/model.keras") == _digest(sweep / winner / "model.keras")
-    # retraining a point kept from before the kill reaches the same model and the same table
-    again = next(iter(done))
-    run_snakemake(workdir, *args, "--forcerun", f"results/sweep/tiny/{again}/model.keras")
-    assert _digest(sweep / again / "model.keras") == kept[again][1]
-    rerun = pd.read_csv(sweep / "sweep.tsv", sep="\t")
-    timing = ["train_seconds"]
-    assert rerun.drop(columns=timing).equals(table.drop(columns=timing))
-    # one more learning rate: only its two points train (and the choice is made again)
-    cfg["models"]["tiny"]["sweep"]["parameters"]["learning_rate"].append(0.003)
-    path.write_text(yaml.safe_dump(cfg))
-    planned = run_snakemake(workdir, "-n", *args).stdout
-    assert planned.count("rule sweep_train:") == 2 and "learning_rate~0.003" in planned
-    assert "rule sweep_select:" in planned and "rule encode_chunk:" not in planned
-    # per_task: each member is swept on its own task (6 points x 2 members)
-    cfg["models"]["tiny"]["per_task"] = True
-    path.write_text(yaml.safe_dump(cfg))
-    planned = run_snakemake(workdir, "-n", "--configfile", str(path)).stdout
-    assert planned.count("rule sweep_train:") == 12 and planned.count("rule sweep_select:") == 2
-    assert "model=tiny__T2, point=dense_units~8_learning_rate~0.003" in planned
-    # a grid beyond max_points: refused before any job, with the count
-    cfg["models"]["tiny"]["sweep"]["max_points"] = 4
-    path.write_text(yaml.safe_dump(cfg))
-    bad = run_snakemake(workdir, "-n", *args, check=False)
-    assert bad.returncode != 0 and "the grid has 6 points (" in bad.stdout and "more than max_points 4" in bad.stdout
