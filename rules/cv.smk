@@ -24,6 +24,13 @@ CV_ENSEMBLE_EVAL = CV_MODELS if CV["ensemble"] and CV["holdout"] else []
 CV_ENSEMBLE_SCORE = (
     [m for m in CV_MODELS if m in SCORING_MODELS] if CV["ensemble"] and VCF else []
 )
+# ... and the ensemble's genome tracks and ISM, for models whose tracks or interpretation are made
+CV_ENSEMBLE_TRACKS = (
+    [m for m in CV_MODELS if m in TRACK_MODELS] if CV["ensemble"] else []
+)
+CV_ENSEMBLE_ISM = (
+    [m for m in CV_MODELS if m in INTERPRET_MODELS] if CV["ensemble"] else []
+)
 # what rule all asks for (rules/common.smk, final_outputs)
 CV_OUTPUTS = (
     [
@@ -34,6 +41,16 @@ CV_OUTPUTS = (
         "results/report/cv.html",
         *expand("results/cv/{model}/ensemble/comparison.tsv", model=CV_ENSEMBLE_EVAL),
         *expand("results/cv/{model}/ensemble/effects.tsv.gz", model=CV_ENSEMBLE_SCORE),
+        *expand(
+            "results/cv/{model}/ensemble/tracks/{file}",
+            model=CV_ENSEMBLE_TRACKS,
+            file=["bigwig", "tracks.tsv", "tracks.png"],
+        ),
+        *expand(
+            "results/cv/{model}/ensemble/{file}",
+            model=CV_ENSEMBLE_ISM,
+            file=["ism.h5", "ism.png"],
+        ),
         *(["results/cv/paired.tsv"] if len(CV_MODELS) > 1 else []),
     ]
     if CV_MODELS
@@ -83,16 +100,26 @@ rule cv_fold_data:
         "../workflow_scripts/cv_fold_data.py"
 
 
+# One fold model: trained, then (TensorFlow loaded, the model in memory) its predictions on
+# the fold's test windows and, for a fold ensemble with cv.holdout, on the outer test split.
 rule cv_train:
     input:
         train="results/cv/data/{fold}/train.h5",
         valid="results/cv/data/{fold}/valid.h5",
+        test="results/cv/data/{fold}/test.h5",
+        outer=CV_OUTER_TEST,
         check=overfit_check_input,
     output:
         model="results/cv/{model}/{fold}/model.keras",
         info="results/cv/{model}/{fold}/model.json",
         history="results/cv/{model}/{fold}/history.tsv",
         curves="results/cv/{model}/{fold}/training_curves.png",
+        predictions=["results/cv/{model}/{fold}/test.predictions.h5"]
+        + (
+            ["results/cv/{model}/{fold}/outer_test.predictions.h5"]
+            if CV_OUTER_TEST
+            else []
+        ),
     log:
         "logs/cv/cv_train.{model}.{fold}.log",
     benchmark:
@@ -117,37 +144,11 @@ rule cv_train:
         task_specs=lambda wc: {
             t: TASK_SPECS[t] for t in config["models"][wc.model]["tasks"]
         },
-    script:
-        "../workflow_scripts/train_model.py"
-
-
-rule cv_predict:
-    input:
-        model="results/cv/{model}/{fold}/model.keras",
-        data="results/cv/data/{fold}/test.h5",
-        outer=CV_OUTER_TEST,
-    output:
-        ["results/cv/{model}/{fold}/test.predictions.h5"]
-        + (
-            ["results/cv/{model}/{fold}/outer_test.predictions.h5"]
-            if CV_OUTER_TEST
-            else []
-        ),
-    log:
-        "logs/cv/cv_predict.{model}.{fold}.log",
-    benchmark:
-        "benchmarks/cv/cv_predict.{model}.{fold}.tsv"
-    wildcard_constraints:
-        model=CV_MODEL_PATTERN,
-        fold=r"fold\d+",
-    conda:
-        "../envs/train.yaml"
-    threads: config["threads"]["predict"]
-    params:
+        # the predictions, as rule predict_split makes them
         reverse_complement=config["evaluate"]["reverse_complement"],
         batch_size=config["evaluate"]["batch_size"],
     script:
-        "../workflow_scripts/cv_predict.py"
+        "../workflow_scripts/cv_train.py"
 
 
 rule cv_metrics:
@@ -290,3 +291,84 @@ rule cv_ensemble_scores:
         tasks=lambda wc: config["models"][wc.model]["tasks"],
     script:
         "../workflow_scripts/cv_ensemble_scores.py"
+
+
+# Genome tracks of the ensemble: each fold model tiles the tracks config's regions (one job, one
+# TensorFlow start), then per track the mean over folds and the spread (<task>.sd.bw).
+rule cv_ensemble_tracks:
+    input:
+        models=expand("results/cv/{{model}}/{fold}/model.keras", fold=CV_FOLDS),
+        genome=config["genome"],
+        regions=config["tracks"]["regions"] or [],
+        peaks=track_peak_files,
+        check=[check_gate("bed")] if config["tracks"]["regions"] else [],
+    output:
+        bigwigs=directory("results/cv/{model}/ensemble/tracks/bigwig"),
+        summary=report(
+            "results/cv/{model}/ensemble/tracks/tracks.tsv",
+            category="7. Genome tracks",
+            subcategory="{model} fold ensemble",
+            caption="../report/cv_ensemble_tracks.rst",
+        ),
+        png=report(
+            "results/cv/{model}/ensemble/tracks/tracks.png",
+            category="7. Genome tracks",
+            subcategory="{model} fold ensemble",
+            caption="../report/cv_ensemble_tracks.rst",
+        ),
+    log:
+        "logs/cv/cv_ensemble_tracks.{model}.log",
+    benchmark:
+        "benchmarks/cv/cv_ensemble_tracks.{model}.tsv"
+    wildcard_constraints:
+        model=CV_MODEL_PATTERN,
+    conda:
+        "../envs/interpret.yaml"
+    threads: config["threads"]["predict"]
+    params:
+        cfg=stable(config["tracks"]),
+        peaks=track_peaks,
+        seed=config["seed"],
+    script:
+        "../workflow_scripts/cv_ensemble_tracks.py"
+
+
+# ISM of the ensemble on the windows the model's own interpretation explains (its windows.tsv),
+# so the two maps can be set side by side: mean over folds (ism) and spread (ism_sd).
+rule cv_ensemble_ism:
+    input:
+        models=expand("results/cv/{{model}}/{fold}/model.keras", fold=CV_FOLDS),
+        genome=INTERPRET_SEQUENCES,
+        windows="results/interpret/{model}/windows.tsv",
+    output:
+        ism="results/cv/{model}/ensemble/ism.h5",
+        png=report(
+            "results/cv/{model}/ensemble/ism.png",
+            category="5. Interpretation",
+            subcategory="{model} fold ensemble",
+            caption="../report/cv_ensemble_ism.rst",
+        ),
+    log:
+        "logs/cv/cv_ensemble_ism.{model}.log",
+    benchmark:
+        "benchmarks/cv/cv_ensemble_ism.{model}.tsv"
+    wildcard_constraints:
+        model=CV_MODEL_PATTERN,
+    conda:
+        "../envs/interpret.yaml"
+    threads: config["threads"]["interpret"]
+    params:
+        cfg=stable(
+            {
+                k: INTERPRET[k]
+                for k in (
+                    "ism_method",
+                    "reverse_complement",
+                    "batch_size",
+                    "plot_windows",
+                )
+            }
+        ),
+        seed=config["seed"],
+    script:
+        "../workflow_scripts/cv_ensemble_ism.py"

@@ -248,11 +248,18 @@ def test_ensemble_effects_mean_and_spread(tmp_path):
         ensemble_effects([paths[0], table(tmp_path / "x.tsv.gz", [(10, 0.2, 0.3)])], tmp_path / "bad.tsv.gz")
 
 
-def test_ensemble_needs_an_outer_test_set_or_variants(tmp_path):
+def test_ensemble_needs_an_outer_test_set_variants_tracks_or_ism(tmp_path):
+    off = {"interpret": {"enabled": False}}  # (on by default: ISM of every model, so of the ensemble too)
     with pytest.raises(ConfigError, match="nothing to ensemble"):
-        validate_config(_config(tmp_path, folds=3, ensemble=True, holdout=False))
-    validate_config(_config(tmp_path, folds=3, ensemble=True, holdout=True))
-    validate_config(_config(tmp_path, folds=3, ensemble=True) | {"variants": {"vcf": "v.vcf"}})
+        validate_config(_config(tmp_path, folds=3, ensemble=True, holdout=False) | off)
+    two = _config(tmp_path, folds=3, ensemble=True, models=["m"]) | off
+    two["models"]["n"] = {"architecture": "deepsea"}
+    with pytest.raises(ConfigError, match="nothing to ensemble"):  # tracks of another model only
+        validate_config(two | {"tracks": {"enabled": True, "models": ["n"]}})
+    validate_config(_config(tmp_path, folds=3, ensemble=True, holdout=True) | off)
+    validate_config(_config(tmp_path, folds=3, ensemble=True) | off | {"variants": {"vcf": "v.vcf"}})
+    validate_config(_config(tmp_path, folds=3, ensemble=True) | off | {"tracks": {"enabled": True}})
+    validate_config(_config(tmp_path, folds=3, ensemble=True) | {"interpret": {"enabled": True, "models": ["m"]}})
 
 
 # --------------------------------------------------------------------------------------

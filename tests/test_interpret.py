@@ -107,6 +107,39 @@ def small_model():
     return build_model("deepsea", 80, 2, {"conv_filters": [8, 8], "kernel_size": 6, "pool_size": 3, "dropout": 0.1, "dense_units": 8})
 
 
+def test_fold_ensemble_ism_is_the_members_mean_and_spread(small_genome, small_model, tmp_path):
+    """ensemble_ism (rule cv_ensemble_ism): `ism` is the mean of the members' ISM maps (that of
+    the ensemble's mean output), `ism_sd` their sd; a member with other tasks is refused."""
+    import h5py
+
+    from deepcis.interpret import ensemble_ism
+    from deepcis.keras_objects import with_metadata
+
+    genome_path, _ = small_genome
+    keras.utils.set_random_seed(9)
+    hp = {"conv_filters": [8, 8], "kernel_size": 6, "pool_size": 3, "dropout": 0.1, "dense_units": 8}
+    models = [small_model, build_model("deepsea", 80, 2, hp)]
+    paths = []
+    for i, model in enumerate(models):
+        paths.append(tmp_path / f"fold{i}.keras")
+        with_metadata(model, ["A", "B"], 80).save(paths[-1])
+    windows = pd.DataFrame({"chrom": ["chrA", "chrB"], "start": [100, 2000], "end": [180, 2080], "task": ["B", "A"],
+                            "source": "bed", "score": np.nan})  # fmt: skip
+    summary = ensemble_ism(paths, genome_path, windows, tmp_path / "ism.h5", tmp_path / "ism.png", batch_size=64)
+    assert summary["members"] == 2 and summary["ism_method"] == "fast"
+    with h5py.File(tmp_path / "ism.h5") as f:
+        x, mean, sd = f["x"][()].astype(np.float32), f["ism"][()], f["ism_sd"][()]
+        assert f.attrs["ensemble_members"] == 2 and list(f["tasks"].asstr()[()]) == ["A", "B"]
+    maps = np.stack([[ism(m, x[i], method="naive", reverse_complement=True) for i in range(2)] for m in models])
+    np.testing.assert_allclose(mean, maps.mean(axis=0), atol=2e-5)
+    np.testing.assert_allclose(sd, maps.std(axis=0, ddof=1), atol=2e-5)
+    assert sd.max() > 0
+    with_metadata(small_model, ["A", "C"], 80).save(tmp_path / "other.keras")
+    with pytest.raises(InputError, match=r"other.keras: tasks \['A', 'C'\]"):
+        ensemble_ism([paths[0], tmp_path / "other.keras"], genome_path, windows, tmp_path / "x.h5", tmp_path / "x.png")
+    assert not (tmp_path / "x.h5").exists()
+
+
 def test_grad_x_input_is_gradient_at_observed_bases(small_model):
     x = np.stack([_window(80, 5, n_at=()), _window(80, 6, n_at=())])
     saliency = attribute(small_model, x, 1, "saliency")

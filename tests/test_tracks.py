@@ -73,6 +73,44 @@ def test_bigwig_reads_back_with_the_predictions_at_known_positions(small_genome,
         att.close()
 
 
+def test_fold_ensemble_tracks_are_the_members_mean_and_spread(small_genome, model_file, tmp_path):
+    """ensemble_tracks (rule cv_ensemble_tracks): <task>.bw is the mean of the members'
+    predictions at each covered base, <task>.sd.bw their sd; members that tiled other intervals
+    are refused naming the file."""
+    from deepcis.ensemble import mean_bigwigs
+    from deepcis.tracks import ensemble_tracks
+
+    genome_path, records = small_genome
+    path, model = model_file
+    keras.utils.set_random_seed(8)
+    hp = {"conv_filters": [4, 4], "kernel_size": 5, "pool_size": 2, "dropout": 0.1, "dense_units": 4}
+    other = with_metadata(build_model("deepsea", LENGTH, 2, hp), ["T1", "T2"], LENGTH)
+    other.save(tmp_path / "other.keras")
+    bed = write_bed(tmp_path / "regions.bed", [("chrA", 1000, 1600), ("chrB", 0, 800)])
+    cfg = {"regions": str(bed), "stride": 40, "batch_size": 64, "reverse_complement": True, "block": 5,
+           "attribution_task": None, "attribution_shuffles": 2, "plot_bp": 1000}  # fmt: skip
+    table = ensemble_tracks([path, tmp_path / "other.keras"], genome_path, cfg, tmp_path / "bw", tmp_path / "t.tsv",
+                            tmp_path / "t.png")  # fmt: skip
+    assert sorted(p.name for p in (tmp_path / "bw").iterdir()) == ["T1.bw", "T1.sd.bw", "T2.bw", "T2.sd.bw"]
+    assert list(table["file"]) == ["T1.bw", "T2.bw"] and (table["mean_sd"] > 0).all()
+    with Genome(genome_path) as genome:
+        x = genome.one_hot_windows("chrB", np.array([0, 40, 680]), LENGTH)
+    members = np.stack([_both_strands(model, x), _both_strands(other, x)])
+    for name, want in (("T2.bw", members.mean(axis=0)), ("T2.sd.bw", members.std(axis=0, ddof=1))):
+        bw = pyBigWig.open(str(tmp_path / "bw" / name))
+        try:
+            got = [bw.values("chrB", int(s) + 30, int(s) + 70) for s in (0, 40, 680)]  # each window's central 40 bp
+        finally:
+            bw.close()
+        np.testing.assert_allclose(got, np.repeat(want[:, 1:2], 40, axis=1), rtol=1e-4, atol=1e-6)
+    regions = read_track_regions(bed, {c: len(s) for c, s in records.items()}, LENGTH)
+    for stride, folder in ((40, "a"), (50, "b")):
+        predict_tracks(path, genome_path, regions, tmp_path / folder, stride)
+    with pytest.raises(InputError, match=r"b/T1.bw: intervals in chrA:1000-1600 differ from .*a/T1.bw's"):
+        mean_bigwigs([tmp_path / "a", tmp_path / "b"], ["T1.bw"], regions, tmp_path / "x")
+    assert not (tmp_path / "x" / "T1.bw").exists()
+
+
 def test_whole_chromosomes_and_bad_regions_are_refused_with_file_and_line(tmp_path):
     sizes = {"chr1": 5000, "chr2": 80}
     assert whole_chromosomes(sizes, LENGTH).values.tolist() == [["chr1", 0, 5000]]  # chr2 is shorter than a window

@@ -1,4 +1,4 @@
-"""Rule train_model (and cv_train): train one configured model from the HDF5 splits."""
+"""Rule train_model: train one configured model from the HDF5 splits."""
 
 from deepcis.jobs import start_job
 from deepcis.training import train_job

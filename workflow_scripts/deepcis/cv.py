@@ -48,6 +48,17 @@ def cv_models(config: dict) -> list[str]:
     ]  # fmt: skip
 
 
+def _stage_models(config) -> list[str]:
+    """Models of cv.models whose genome tracks or interpretation (ISM) the config makes: their
+    fold ensembles get those too."""
+    chosen = []
+    for stage in ("tracks", "interpret"):
+        section = config.get(stage) or {}
+        if section.get("enabled"):
+            chosen += [m for m in cv_models(config) if section.get("models") is None or m in section["models"]]
+    return chosen
+
+
 def check_cv(config: dict, genome_chromosomes: list[str] | None = None) -> None:
     """Refuse a `cv` section that cannot work, before any job runs.
 
@@ -91,11 +102,11 @@ def check_cv(config: dict, genome_chromosomes: list[str] | None = None) -> None:
             )
     if not cv_models(config):
         raise ConfigError("config key cv: no trained model to cross-validate (cv.models is empty)")
-    if cv["ensemble"] and not cv["holdout"] and not config["variants"]["vcf"]:
+    if cv["ensemble"] and not cv["holdout"] and not config["variants"]["vcf"] and not _stage_models(config):
         raise ConfigError(
             "config key cv.ensemble: nothing to ensemble: every window is a test window of one fold and a training "
             "window of the others, so the ensemble is evaluated only on an outer test set (set cv.holdout: true), "
-            "and no variants.vcf is scored"
+            "and no variants.vcf is scored, nor tracks or interpretation made for a model of cv.models"
         )
     if cv["by"] == "chromosome":
         names = config.get("chromosomes") or genome_chromosomes

@@ -1,12 +1,14 @@
 """Fold ensembles (config `cv.ensemble`, docs/cross-validation.md): the mean of a model's K fold
-models, for predictions on the outer test set and for variant effects (with the spread across
-folds as an extra column).
+models, for predictions on the outer test set, variant effects and genome tracks, each with the
+spread across folds (ensemble ISM: deepcis.interpret.ensemble_ism).
 
-Everything here reads files the fold models wrote (predictions files, effects tables): no
-TensorFlow, so an ensemble costs no model loading beyond the folds' own jobs.
+Everything here reads the fold models' output files (predictions, effects tables, bigWigs): no
+TensorFlow.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -104,3 +106,64 @@ def ensemble_effects(paths: list, out_path) -> dict:
     with atomic_path(out_path) as tmp, open_gzip_text(tmp) as handle:  # no mtime in the header: same bytes on a rerun
         out.to_csv(handle, sep="\t", index=False, na_rep="NA", float_format="%.6g")
     return {"members": len(tables), "rows": len(out), "max_diff_sd": float(np.nanmax(out["diff_sd"])) if len(out) else 0.0}
+
+
+def sd_name(name: str) -> str:
+    """The file of a track's spread across members: T1.bw -> T1.sd.bw."""
+    return name.removesuffix(".bw") + ".sd.bw"
+
+
+def _member_intervals(bw, chrom: str, lo: int, hi: int) -> np.ndarray:
+    """(start, end, value) rows of the intervals of an open bigWig that start in [lo, hi)."""
+    rows = bw.intervals(chrom, lo, hi) or ()
+    table = np.array(rows, dtype=np.float64).reshape(-1, 3)
+    return table[(table[:, 0] >= lo) & (table[:, 0] < hi)]
+
+
+def mean_bigwigs(member_dirs: list, names: list[str], regions: pd.DataFrame, out_dir, chunk_bp: int = 1_000_000) -> list[str]:
+    """Per bigWig name, the members' tracks (one folder each, the same intervals over `regions`,
+    checked) averaged into out_dir/<name> and their sd across members (ddof 1) into
+    out_dir/<sd_name(name)>. Regions are read `chunk_bp` at a time, so memory is bounded whatever
+    their size; each output appears only when complete. Returns the files written."""
+    import pyBigWig
+
+    if len(member_dirs) < 2:
+        raise ValueError("an ensemble needs at least two members")
+    out_dir = Path(out_dir)
+    written = []
+    for name in names:
+        paths = [Path(d) / name for d in member_dirs]
+        sources = [pyBigWig.open(str(p)) for p in paths]
+        try:
+            header = list(sources[0].chroms().items())
+            for path, bw in zip(paths[1:], sources[1:]):
+                if list(bw.chroms().items()) != header:
+                    raise InputError(path, f"chromosomes differ from {paths[0]}'s")
+            with atomic_path(out_dir / name) as mean_tmp, atomic_path(out_dir / sd_name(name)) as sd_tmp:
+                mean_bw, sd_bw = pyBigWig.open(str(mean_tmp), "w"), pyBigWig.open(str(sd_tmp), "w")
+                try:
+                    for out in (mean_bw, sd_bw):
+                        out.addHeader(header, maxZooms=10)
+                    for region in regions.itertuples():
+                        for lo in range(int(region.start), int(region.end), chunk_bp):
+                            hi = min(lo + chunk_bp, int(region.end))
+                            tables = [_member_intervals(bw, region.chrom, lo, hi) for bw in sources]
+                            for path, table in zip(paths[1:], tables[1:]):
+                                if table.shape != tables[0].shape or not np.array_equal(table[:, :2], tables[0][:, :2]):
+                                    raise InputError(path, f"intervals in {region.chrom}:{lo}-{hi} differ from "
+                                                           f"{paths[0]}'s: the members did not tile the same regions")  # fmt: skip
+                            if not len(tables[0]):
+                                continue
+                            values = np.stack([t[:, 2] for t in tables])
+                            chroms = [region.chrom] * len(tables[0])
+                            starts, ends = tables[0][:, 0].astype(np.int64).tolist(), tables[0][:, 1].astype(np.int64).tolist()
+                            mean_bw.addEntries(chroms, starts, ends=ends, values=values.mean(axis=0).tolist())
+                            sd_bw.addEntries(chroms, starts, ends=ends, values=values.std(axis=0, ddof=1).tolist())
+                finally:
+                    mean_bw.close()
+                    sd_bw.close()
+        finally:
+            for bw in sources:
+                bw.close()
+        written += [name, sd_name(name)]
+    return written

@@ -29,6 +29,7 @@ from .io_utils import atomic_path, fsync_file
 log = logging.getLogger("deepcis.interpret")
 
 WINDOW_COLUMNS = ["chrom", "start", "end", "task", "source", "score"]
+ISM_DEFINITION = "ism[w, i, b, t] = f_t(window w with base b at i) - f_t(window w)"
 
 
 # --------------------------------------------------------------------------------------
@@ -204,7 +205,6 @@ def explain_windows(model_path, genome_path, windows: pd.DataFrame, ism_h5, attr
     """ISM (all tasks) and attributions (the window's task) of each window; HDF5 + figures."""
     from .attributions import METHODS, attribute
     from .interpret_plots import attribution_figure, ism_figure
-    from .ism import FastISM, ism
     from .keras_objects import load_model, model_metadata
     from .predict import resolve_model_file
 
@@ -213,18 +213,7 @@ def explain_windows(model_path, genome_path, windows: pd.DataFrame, ism_h5, attr
     meta = model_metadata(model)
     tasks, length = meta["tasks"], int(meta["window_length"])
     x = windows_x(genome_path, windows, length, model_file)
-    engine = None
-    if ism_method != "naive":
-        try:
-            engine = FastISM(model)
-        except ValueError as error:
-            if ism_method == "fast":
-                log.warning("fast ISM unavailable (%s); using naive ISM", error)
-    deltas = np.zeros((len(windows), length, 4, len(tasks)), np.float32)
-    for i in range(len(windows)):
-        deltas[i] = ism(model, x[i], method="naive" if engine is None else "fast",
-                        reverse_complement=reverse_complement, batch_size=batch_size, engine=engine)
-        log.info("ISM %d / %d", i + 1, len(windows))
+    deltas, used = ism_maps(model, x, ism_method, reverse_complement, batch_size)
     maps = {m: np.zeros((len(windows), length, 4), np.float32) for m in METHODS}
     for i, r in enumerate(windows.itertuples()):
         t = tasks.index(r.task)
@@ -233,8 +222,7 @@ def explain_windows(model_path, genome_path, windows: pd.DataFrame, ism_h5, attr
             maps[m][i] = attribute(model, x[i:i + 1].astype(np.float32), t, m, **kwargs)[0]
     attrs = {"model": str(model_path), "genome": str(genome_path), "window_length": length}
     _write_maps(ism_h5, windows, x, {"ism": deltas}, tasks,
-                attrs | {"method": "fast" if engine is not None else "naive", "reverse_complement": bool(reverse_complement),
-                         "definition": "ism[w, i, b, t] = f_t(window w with base b at i) - f_t(window w)"})  # fmt: skip
+                attrs | {"method": used, "reverse_complement": bool(reverse_complement), "definition": ISM_DEFINITION})
     _write_maps(attributions_h5, windows, x, maps, tasks,
                 attrs | {"ig_steps": int(ig_steps), "ig_baseline": ig_baseline,
                          "definition": "maps of the model output of each window's task (see docs/interpretation.md)"})  # fmt: skip
@@ -249,7 +237,70 @@ def explain_windows(model_path, genome_path, windows: pd.DataFrame, ism_h5, attr
         return maps[m][i].sum(axis=1, keepdims=True) * x[i] if m == "integrated_gradients" else maps[m][i]
 
     attribution_figure([{"maps": {m: drawn(m, i) for m in METHODS}, "title": label[i]} for i in shown], attributions_png)
-    return {"windows": len(windows), "ism_method": "fast" if engine is not None else "naive"}
+    return {"windows": len(windows), "ism_method": used}
+
+
+def ism_maps(model, x: np.ndarray, ism_method: str = "fast", reverse_complement: bool = True,
+             batch_size: int = 256) -> tuple[np.ndarray, str]:  # fmt: skip
+    """ISM of every window of `x` (n, L, 4) for every task: ((n, L, 4, T), the method used).
+    "fast" falls back to naive ISM (with a warning) for a model it cannot follow."""
+    from .ism import FastISM, ism
+    from .keras_objects import model_metadata
+
+    engine = None
+    if ism_method != "naive":
+        try:
+            engine = FastISM(model)
+        except ValueError as error:
+            if ism_method == "fast":
+                log.warning("fast ISM unavailable (%s); using naive ISM", error)
+    deltas = np.zeros((*x.shape[:3], len(model_metadata(model)["tasks"])), np.float32)
+    for i in range(len(x)):
+        deltas[i] = ism(model, x[i], method="naive" if engine is None else "fast",
+                        reverse_complement=reverse_complement, batch_size=batch_size, engine=engine)
+        log.info("ISM %d / %d", i + 1, len(x))
+    return deltas, "fast" if engine is not None else "naive"
+
+
+def ensemble_ism(model_paths: list, genome_path, windows: pd.DataFrame, ism_h5, ism_png, ism_method: str = "fast",
+                 reverse_complement: bool = True, batch_size: int = 256, plot_windows: int = 5) -> dict:  # fmt: skip
+    """ISM of a fold ensemble on the given windows: each member's ISM (`ism_maps`), then `ism`
+    their mean (the ISM of the ensemble's mean output, which is linear in the members') and
+    `ism_sd` the sd across members (ddof 1), in an HDF5 file laid out as `explain_windows`'
+    ism.h5; the figure draws the mean. Members must share tasks and window length."""
+    from .interpret_plots import ism_figure
+    from .keras_objects import load_model, model_metadata
+    from .predict import resolve_model_file
+
+    if len(model_paths) < 2:
+        raise ValueError("an ensemble needs at least two members")
+    files = [resolve_model_file(p) for p in model_paths]
+    members, used, x, tasks, length = [], set(), None, None, None
+    for model_file in files:
+        model = load_model(model_file)
+        meta = model_metadata(model)
+        if members and (list(meta["tasks"]) != tasks or int(meta["window_length"]) != length):
+            raise InputError(model_file, f"tasks {list(meta['tasks'])} and window length {meta['window_length']} "
+                                         f"differ from {files[0]}'s ({tasks}, {length})")  # fmt: skip
+        tasks, length = list(meta["tasks"]), int(meta["window_length"])
+        if x is None:
+            x = windows_x(genome_path, windows, length, model_file)
+        deltas, method = ism_maps(model, x, ism_method, reverse_complement, batch_size)
+        members.append(deltas)
+        used.add(method)
+        log.info("member %d / %d: %s", len(members), len(files), model_file)
+    stack = np.stack(members)
+    mean, sd = stack.mean(axis=0), stack.std(axis=0, ddof=1)
+    attrs = {"models": ",".join(map(str, files)), "ensemble_members": len(files), "genome": str(genome_path),
+             "window_length": length, "method": ",".join(sorted(used)), "reverse_complement": bool(reverse_complement),
+             "definition": ISM_DEFINITION + " (mean over members; ism_sd: their sd, ddof 1)"}  # fmt: skip
+    _write_maps(ism_h5, windows, x, {"ism": mean, "ism_sd": sd}, tasks, attrs)
+    shown = range(min(plot_windows, len(windows)))
+    ism_figure([{"delta": mean[i][:, :, tasks.index(windows.loc[i, "task"])], "x": x[i].astype(np.float32),
+                 "title": f"ISM, ensemble of {len(files)}, {windows.loc[i, 'task']} {windows.loc[i, 'chrom']}:"
+                          f"{windows.loc[i, 'start']}-{windows.loc[i, 'end']}"} for i in shown], ism_png)  # fmt: skip
+    return {"windows": len(windows), "members": len(files), "ism_method": ",".join(sorted(used)),
+            "max_ism_sd": float(sd.max()) if sd.size else 0.0}  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------

@@ -272,36 +272,38 @@ def track_summary(out_dir, names: list[str], regions: pd.DataFrame, peaks: dict 
                                        "mean_outside_peaks", "peak_ratio"])  # fmt: skip
 
 
-def genome_tracks(model_path, genome_path, cfg: dict, out_dir, summary_tsv, figure_png, peaks: dict | None = None,
-                  seed: int = 0) -> pd.DataFrame:  # fmt: skip
-    """The tracks rule: regions (BED or whole chromosomes, checked first), bigWigs, summary, figure."""
-    from .design_plots import tracks_figure
+def track_regions(model_file, genome_path, cfg: dict) -> tuple[pd.DataFrame, dict[str, int], int]:
+    """The regions a tracks config tiles (its BED, checked, or whole chromosomes) for a model's
+    window length, the genome's chromosome sizes and that window length."""
     from .genome import Genome
     from .keras_objects import load_model, model_metadata
-    from .predict import resolve_model_file
 
-    stride = check_stride(cfg["stride"])
-    model_file = resolve_model_file(model_path)
     length = int(model_metadata(load_model(model_file))["window_length"])
     with Genome(genome_path) as genome:
         sizes = genome.chrom_sizes
-    peaks = read_task_peaks(peaks or {}, sizes)
     if cfg.get("regions"):
-        regions = read_track_regions(cfg["regions"], sizes, length)
-    else:
-        regions = whole_chromosomes(sizes, length, cfg.get("chromosomes"))
-    log.info("%d regions, %d windows at stride %d", len(regions), count_windows(regions, length, stride), stride)
-    info = predict_tracks(model_file, genome_path, regions, out_dir, stride, cfg["batch_size"], cfg["reverse_complement"],
-                          cfg["block"], cfg.get("attribution_task"), cfg["attribution_shuffles"], seed)  # fmt: skip
-    table = track_summary(out_dir, info["files"], regions, peaks)
+        return read_track_regions(cfg["regions"], sizes, length), sizes, length
+    return whole_chromosomes(sizes, length, cfg.get("chromosomes")), sizes, length
+
+
+def summarise_tracks(out_dir, files: list[str], regions: pd.DataFrame, peaks: dict, cfg: dict, summary_tsv,
+                     figure_png, sd_files: list[str] | None = None) -> pd.DataFrame:  # fmt: skip
+    """The tracks summary (`track_summary`) written to `summary_tsv`, and the figure of the first
+    `plot_bp` bases of the first region. With `sd_files` (an ensemble's spread tracks, one per
+    file) the table gets `mean_sd`, the mean of each spread track over the covered bases."""
+    import pyBigWig
+
+    from .design_plots import tracks_figure
+
+    table = track_summary(out_dir, files, regions, peaks)
+    if sd_files is not None:
+        table["mean_sd"] = track_summary(out_dir, sd_files, regions)["mean"].to_numpy()
     with atomic_path(summary_tsv) as tmp:
         table.to_csv(tmp, sep="\t", index=False, float_format="%.5g")
     first = regions.iloc[0]
     lo, hi = int(first["start"]), min(int(first["end"]), int(first["start"]) + cfg["plot_bp"])
-    import pyBigWig
-
     values, drawn_peaks = {}, {}
-    for name in info["files"]:
+    for name in files:
         bw = pyBigWig.open(str(Path(out_dir) / name))
         try:
             values[name[:-3]] = np.asarray(bw.values(str(first["chrom"]), lo, hi), np.float64)
@@ -312,3 +314,55 @@ def genome_tracks(model_path, genome_path, cfg: dict, out_dir, summary_tsv, figu
             drawn_peaks[task] = [(a, b) for a, b in _intervals(peaks[task], str(first["chrom"])) if b > lo and a < hi]
     tracks_figure(values, str(first["chrom"]), lo, figure_png, drawn_peaks)
     return table
+
+
+def genome_tracks(model_path, genome_path, cfg: dict, out_dir, summary_tsv, figure_png, peaks: dict | None = None,
+                  seed: int = 0) -> pd.DataFrame:  # fmt: skip
+    """The tracks rule: regions (BED or whole chromosomes, checked first), bigWigs, summary, figure."""
+    from .predict import resolve_model_file
+
+    stride = check_stride(cfg["stride"])
+    model_file = resolve_model_file(model_path)
+    regions, sizes, length = track_regions(model_file, genome_path, cfg)
+    peaks = read_task_peaks(peaks or {}, sizes)
+    log.info("%d regions, %d windows at stride %d", len(regions), count_windows(regions, length, stride), stride)
+    info = predict_tracks(model_file, genome_path, regions, out_dir, stride, cfg["batch_size"], cfg["reverse_complement"],
+                          cfg["block"], cfg.get("attribution_task"), cfg["attribution_shuffles"], seed)  # fmt: skip
+    return summarise_tracks(out_dir, info["files"], regions, peaks, cfg, summary_tsv, figure_png)
+
+
+def ensemble_tracks(model_paths: list, genome_path, cfg: dict, out_dir, summary_tsv, figure_png,
+                    peaks: dict | None = None, seed: int = 0) -> pd.DataFrame:  # fmt: skip
+    """The tracks of a fold ensemble: each member's tracks (`predict_tracks`, one model at a time,
+    in a temporary folder), then per track the mean over members and their spread
+    (`deepcis.ensemble.mean_bigwigs`: <name>.bw the mean, <name>.sd.bw the sd). The summary and
+    figure are those of the mean tracks, with the mean of the sd track per file (`mean_sd`)."""
+    import tempfile
+
+    from .ensemble import mean_bigwigs, sd_name
+    from .predict import resolve_model_file
+
+    if len(model_paths) < 2:
+        raise ValueError("an ensemble needs at least two members")
+    stride = check_stride(cfg["stride"])
+    files = [resolve_model_file(p) for p in model_paths]
+    regions, sizes, _ = track_regions(files[0], genome_path, cfg)
+    peaks = read_task_peaks(peaks or {}, sizes)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=".ensemble_tracks.") as tmp:
+        members, names = [], None
+        for i, model_file in enumerate(files):
+            member = Path(tmp) / str(i)
+            info = predict_tracks(model_file, genome_path, regions, member, stride, cfg["batch_size"],
+                                  cfg["reverse_complement"], cfg["block"], cfg.get("attribution_task"),
+                                  cfg["attribution_shuffles"], seed)  # fmt: skip
+            if names is not None and info["files"] != names:
+                raise InputError(model_file, f"tracks {info['files']} differ from {files[0]}'s {names}: the members "
+                                             "do not predict the same tasks")  # fmt: skip
+            names = info["files"]
+            members.append(member)
+            log.info("member %d / %d: %s", i + 1, len(files), model_file)
+        mean_bigwigs(members, names, regions, out_dir)
+    return summarise_tracks(out_dir, names, regions, peaks, cfg, summary_tsv, figure_png,
+                            sd_files=[sd_name(n) for n in names])
