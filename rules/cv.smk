@@ -330,7 +330,7 @@ rule cv_ensemble_tracks:
         peaks=track_peaks,
         seed=config["seed"],
     script:
-        "../workflow_scripts/cv_ensemble_tracks.py"
+        "../workflow_scripts/genome_tracks.py"
 
 
 # ISM of the ensemble on the windows the model's own interpretation explains (its windows.tsv),

@@ -144,7 +144,7 @@ def test_folds_models_and_sweep_killed_mid_training_and_resumed(tmp_path):
     assert len(effects) > 0 and (effects["diff_sd"] >= 0).all() and (effects["diff_min"] <= effects["diff_max"]).all()
     tracks = pd.read_csv(workdir / "results/cv/tiny/ensemble/tracks/tracks.tsv", sep="\t")
     assert list(tracks["file"]) == ["T1.bw", "T2.bw"] and (tracks["covered_bp"] > 0).all() and (tracks["mean_sd"] > 0).all()
-    assert sorted(p.name for p in (workdir / "results/cv/tiny/ensemble/tracks/bigwig").iterdir()) == [
+    assert sorted(p.name for p in (workdir / "results/cv/tiny/ensemble/tracks/bigwig").glob("*.bw")) == [
         "T1.bw", "T1.sd.bw", "T2.bw", "T2.sd.bw"]  # fmt: skip
 
     # the sweep: every point in the table, the two at learning rate 1e38 recorded as diverged

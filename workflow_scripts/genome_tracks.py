@@ -1,13 +1,16 @@
-"""Rule genome_tracks: predictions tiled along regions or chromosomes, one bigWig per task."""
+"""Rules genome_tracks and cv_ensemble_tracks: predictions tiled along regions or chromosomes,
+one bigWig per task; for a fold ensemble (input `models`) each fold model's tracks, then per
+track the mean over folds and the spread across folds."""
 
 from deepcis.jobs import start_job
-from deepcis.tracks import genome_tracks
+from deepcis.tracks import ensemble_tracks, genome_tracks
 from deepcis.training import configure_runtime
 
 log = start_job(snakemake)
 configure_runtime(snakemake.threads, snakemake.params.seed, deterministic=True)
-table = genome_tracks(
-    snakemake.input.model,
+ensemble = hasattr(snakemake.input, "models")
+table = (ensemble_tracks if ensemble else genome_tracks)(
+    list(snakemake.input.models) if ensemble else snakemake.input.model,
     snakemake.input.genome,
     snakemake.params.cfg,
     snakemake.output.bigwigs,
