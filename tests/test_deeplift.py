@@ -191,3 +191,15 @@ def test_contributions_file_holds_every_positive_window_aligned_to_coordinates(t
                       n_shuffles=3, seed=2, block=7)  # fmt: skip
     np.testing.assert_allclose(read_contributions(tmp_path / "d.h5", "gata")["hypothetical"],
                                read_contributions(tmp_path / "c.h5", "gata")["hypothetical"], rtol=1e-5, atol=1e-7)  # fmt: skip
+
+
+def test_positive_rows_of_binary_and_continuous_tasks():
+    """Binary: the rows labelled 1 (NaN is missing); continuous (activity, signal): the top tenth
+    by measured value, at most max_windows, in file order."""
+    from deepcis.contributions import positive_rows
+
+    y = np.array([[1, 0.5], [0, np.nan], [np.nan, 3.0], [1, 0.1], [0, 2.0]] + [[0, 0.0]] * 15, np.float32)
+    assert positive_rows(y, 0, None).tolist() == [0, 3] and positive_rows(y, 0, 1).tolist() == [0]
+    assert positive_rows(y, 1, None).tolist() == [2, 4]  # 19 finite values: the top 2
+    assert positive_rows(y, 1, 1).tolist() == [2]
+    assert positive_rows(np.zeros((4, 1), np.float32), 0, None).size == 0

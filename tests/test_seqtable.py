@@ -205,16 +205,19 @@ def test_workflow_sequence_table_to_evaluation(tmp_path, example_run):
     # interpretation of a table: windows named by sequence ID, one per task, from the test split
     with h5py.File(workdir / "results/encode/test.h5") as f:
         test_ids = set(f["chrom"].asstr()[:])
-    # (top_predicted and DeepLIFT take windows labelled 1: none of the continuous `activity`)
+    # (the continuous `activity`: among its test sequences of highest measured activity)
     windows = pd.read_csv(workdir / "results/interpret/cnn/windows.tsv", sep="\t")
-    assert list(windows["task"]) == ["CTCF"] and set(windows["chrom"]) <= test_ids, windows
+    assert list(windows["task"]) == ["CTCF", "activity"] and set(windows["chrom"]) <= test_ids, windows
+    test_table = example.set_index("id").loc[sorted(test_ids)]
+    assert test_table.loc[windows["chrom"].iloc[1], "activity"] >= test_table["activity"].quantile(0.9)
     for name in ("ism.h5", "attributions.h5", "contributions.h5"):
         with h5py.File(workdir / "results/interpret/cnn" / name) as f:
             paths = []
             f.visit(paths.append)
             arrays = [f[k][()] for k in paths if isinstance(f[k], h5py.Dataset) and f[k].dtype.kind == "f" and f[k].size]
             if name == "contributions.h5":
-                assert len(f["CTCF/chrom"]) == 4 and set(f["CTCF/chrom"].asstr()[:]) <= test_ids
+                for task in ("CTCF", "activity"):
+                    assert len(f[f"{task}/chrom"]) == 4 and set(f[f"{task}/chrom"].asstr()[:]) <= test_ids
         assert arrays and all(np.isfinite(a).all() for a in arrays) and any(a.any() for a in arrays), name
     assert (workdir / "results/interpret/cnn/filters.tsv").is_file()
     checked = json.loads((workdir / "results/check/data.json").read_text())["data"]

@@ -36,9 +36,28 @@ SUMMARY_COLUMNS = ["task", "windows", "method", "max_summation_error", "median_s
                    "mean_prediction", "mean_reference_prediction", "unsupported_layers"]  # fmt: skip
 
 
+# a continuous task's "positives": this top fraction of its windows by measured value
+TOP_FRACTION = 0.1
+
+
+def is_continuous(values) -> bool:
+    """A label column with a finite value other than 0 and 1 (an activity or signal task)."""
+    values = np.asarray(values, np.float32)
+    values = values[np.isfinite(values)]
+    return bool(np.any((values != 0) & (values != 1)))
+
+
 def positive_rows(y: np.ndarray, column: int, max_windows: int | None) -> np.ndarray:
-    """Rows labelled 1 in `column` (NaN = missing is not positive), at most `max_windows`."""
-    rows = np.flatnonzero(np.nan_to_num(np.asarray(y[:, column], np.float32)) == 1)
+    """Rows labelled 1 in `column` (NaN = missing is not positive), at most `max_windows`. For a
+    continuous column (MPRA activity, a signal task), the rows with the highest measured values:
+    the top TOP_FRACTION of its finite ones (at least one), at most `max_windows`; in file order."""
+    values = np.asarray(y[:, column], np.float32)
+    if is_continuous(values):
+        finite = np.flatnonzero(np.isfinite(values))
+        n = int(np.ceil(len(finite) * TOP_FRACTION))
+        n = min(n, max_windows) if max_windows else n
+        return np.sort(finite[np.argsort(-values[finite], kind="stable")[:n]])
+    rows = np.flatnonzero(np.nan_to_num(values) == 1)
     return rows if not max_windows else rows[:max_windows]
 
 

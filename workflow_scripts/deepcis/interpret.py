@@ -52,7 +52,9 @@ def read_region_bed(path, chrom_sizes: dict[str, int], window_length: int, tasks
 
 
 def top_predicted_windows(predictions_path, tasks: list[str], n_per_task: int) -> pd.DataFrame:
-    """Per task, the `n_per_task` windows labelled positive with the highest predictions."""
+    """Per task, the `n_per_task` windows labelled positive with the highest predictions (a
+    continuous task: among its windows with the highest measured values, contributions.positive_rows)."""
+    from .contributions import positive_rows
     from .predict import read_predictions
 
     pred = read_predictions(predictions_path)
@@ -60,7 +62,7 @@ def top_predicted_windows(predictions_path, tasks: list[str], n_per_task: int) -
         raise InputError(predictions_path, f"tasks {pred.tasks} differ from the model's tasks {list(tasks)}")
     rows = []
     for t, task in enumerate(tasks):
-        positive = np.nonzero(pred.y_true[:, t] == 1)[0]
+        positive = positive_rows(pred.y_true, t, None)
         best = positive[np.argsort(-pred.y_pred[positive, t], kind="stable")[:n_per_task]]
         for i in best:
             c = pred.coordinates.iloc[i]
