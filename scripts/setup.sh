@@ -35,6 +35,11 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || ! .venv/bin/python -c "import
     .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
     # the pins above are the dependencies; the build backend (setuptools) comes from PyPI
     .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+    # memelite's Tomtom is numba code, compiled on first use and cached beside the package
+    # (~80 s on 2 cores): compiled once here, not in the first motif job of each run or test
+    echo "setup: compiling Tomtom (numba, cached)"
+    .venv/bin/python -W ignore -c "import numpy as np; from deepcis.filter_motifs import tomtom; \
+m = np.random.default_rng(0).dirichlet(np.ones(4), (30, 8)); tomtom(list(m[:2]), list(m))"
     echo "$want" >"$stamp"
 fi
 echo "setup: ready ($(.venv/bin/python --version), $(bedtools --version))"
