@@ -182,11 +182,6 @@ class BundledExampleRun:
             self.proc.wait()
 
 
-def run_bundled_example(dest: Path):
-    """The bundled example run in the foreground (see BundledExampleRun): (workdir, config)."""
-    return BundledExampleRun(dest).result()
-
-
 def write_config(workdir, patch: dict) -> Path:
     cfg = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
     for key, value in patch.items():

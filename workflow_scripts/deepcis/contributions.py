@@ -79,7 +79,8 @@ def explain_positives(model_path, dataset_path, out_h5, summary_tsv, figure_png,
                       max_windows: int | None = None,
                       block: int = 64) -> pd.DataFrame:  # fmt: skip
     """DeepSHAP (or the IG fallback) of the positive test windows of `tasks` (default: every
-    binary task of the model); writes the HDF5 file, a per-task summary and a figure."""
+    task of the model; a continuous task's positives are its windows of highest measured value,
+    `positive_rows`); writes the HDF5 file, a per-task summary and a figure."""
     import h5py
 
     from .dataset import XReader, dataset_tasks, decode_strings, open_dataset
