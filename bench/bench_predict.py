@@ -3,8 +3,8 @@
 For each architecture (published default sizes, random weights), times on the same random
 one-hot windows, in turn within each round (so drift on a shared machine hits all alike):
 - plain: the same layers in plain Keras (deepcis.parity), `predict_on_batch` per batch;
-- deepcis `predict_windows` (tracks, design; the deepcis model with its metadata layer);
-- deepcis `predict_dataset`'s block step (`model.predict` per block of windows);
+- deepcis `predict_windows` (predict_split's blocks, tracks, design; the deepcis model with its
+  metadata layer);
 - deepcis variant scoring's predictor (one compiled function per batch, uint8 input);
 - naive ISM (all 3 L single-base mutants of each window through the model) and fast ISM,
   as model evaluations (windows) per second;
@@ -29,7 +29,7 @@ def paths(architecture, args):
     """{name: (callable(x_uint8) -> predictions, windows evaluated per input window)}."""
     from deepcis import parity
     from deepcis.ism import FastISM, naive_ism
-    from deepcis.predict import _predict_block, predict_windows
+    from deepcis.predict import predict_windows
     from deepcis.variants import _Predictor
 
     model = parity.build(architecture, args.length, args.tasks)
@@ -45,7 +45,6 @@ def paths(architecture, args):
     out = {
         "plain predict_on_batch": (plain_predict, 1),
         "predict_windows": (lambda x: predict_windows(model, x, bs, reverse_complement_average=False), 1),
-        "predict_dataset block": (lambda x: _predict_block(model, x, bs, rc=False), 1),
         "variant scoring": (predictor, 1),
     }
     if args.ism:

@@ -213,7 +213,9 @@ def predict_dataset(model_path, dataset_path, out_path, batch_size: int = 256, r
             for lo in range(0, n, block_rows):
                 hi = min(n, lo + block_rows)
                 x = XReader(f)[lo:hi]
-                p = _predict_block(model, x, batch_size, reverse_complement)
+                # predict_windows, not model.predict: the latter's per-call set-up cost DanQ half
+                # its speed on 512-window blocks (bench/bench_predict.py, docs/benchmarks.md)
+                p = predict_windows(model, x, batch_size, reverse_complement_average=reverse_complement)
                 if p.shape != (hi - lo, len(tasks)):
                     raise InputError(model_file, f"model output shape {p.shape} is not (windows, {len(tasks)} tasks)")
                 write_prediction_rows(out, lo, f["chrom"][lo:hi], f["start"][lo:hi], f["end"][lo:hi],
@@ -222,12 +224,6 @@ def predict_dataset(model_path, dataset_path, out_path, batch_size: int = 256, r
     finally:
         f.close()
     return {"windows": int(n), "tasks": len(tasks), "reverse_complement": bool(reverse_complement)}
-
-
-def _predict_block(model, x: np.ndarray, batch_size: int, rc: bool) -> np.ndarray:
-    # predict_windows, not model.predict: the latter's per-call set-up cost DanQ half its speed
-    # on 512-window blocks (bench/bench_predict.py, docs/benchmarks.md)
-    return predict_windows(model, x, batch_size, reverse_complement_average=rc)
 
 
 def predict_windows(model, x: np.ndarray, batch_size: int = 256, reverse_complement_average: bool = True) -> np.ndarray:
