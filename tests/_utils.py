@@ -6,6 +6,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -147,39 +148,62 @@ FULLY_TRAINED = "danq_small"
 class BundledExampleRun:
     """The bundled example in a fresh copy in `dest`, every model at QUICK_EXAMPLE settings (2
     epochs: plumbing) except FULLY_TRAINED, which keeps the example's own training settings,
-    started in the background (its own process group; output in `dest`/example_run.log).
-    `result()` waits for it: (workdir, config path). Run once per test session by the
-    `example_run` fixture."""
+    run in the background (its own process group; output in `dest`/example_run.log, its exit
+    status in `dest`/example_run.rc when it ends). One run per test session, shared by the
+    session's processes (pytest-xdist workers): the first to claim `dest` starts it, every
+    `result()` waits for the status file. `stop()` kills it if it is still going."""
 
     def __init__(self, dest: Path):
-        self.workdir = copy_workflow(dest)
+        self.workdir = dest
+        self.config = dest / "bad.yaml"  # write_config's name
+        self.log = dest / "example_run.log"
+        self.status = dest / "example_run.rc"
+        self.group = dest.parent / f"{dest.name}.pgid"
+
+    def claim_and_start(self) -> bool:
+        """Start the run unless another process of the session has: whether this one did."""
+        try:
+            os.close(os.open(self.workdir.parent / f"{self.workdir.name}.claim", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return False
+        copy_workflow(self.workdir)
         example_train = yaml.safe_load((self.workdir / "config" / "config.yaml").read_text())["train"]
-        self.config = write_config(self.workdir, QUICK_EXAMPLE)
+        write_config(self.workdir, QUICK_EXAMPLE)
         cfg = yaml.safe_load(self.config.read_text())
         cfg["models"][FULLY_TRAINED]["train"] = example_train
         self.config.write_text(yaml.safe_dump(cfg))
-        self.log = self.workdir / "example_run.log"
+        # the shell writes the status when snakemake ends; a killed run leaves none
+        script = f'rc=0; "$@" || rc=$?; echo $rc > {self.status.name}.tmp && mv {self.status.name}.tmp {self.status.name}'
         with open(self.log, "w") as log:
-            self.proc = subprocess.Popen(
-                [*SNAKEMAKE, "--cores", "2", "--configfile", str(self.config)], cwd=self.workdir, env=snakemake_env(),
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            proc = subprocess.Popen(
+                ["sh", "-c", script, "sh", *SNAKEMAKE, "--cores", "2", "--configfile", str(self.config)], cwd=self.workdir,
+                env=snakemake_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
+        self.group.write_text(str(proc.pid))
+        return True
 
     def result(self, timeout=SNAKEMAKE_TIMEOUT_S):
-        try:
-            returncode = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.stop()
-            raise AssertionError(f"the example run took over {timeout} s:\n{self.log.read_text()[-4000:]}") from None
+        deadline = time.monotonic() + timeout
+        while not self.status.exists():
+            if time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError(f"the example run took over {timeout} s:\n{self._log_tail(4000)}")
+            time.sleep(1)
+        returncode = int(self.status.read_text())
         if returncode != 0:
-            raise AssertionError(f"the example run failed ({returncode}):\n{self.log.read_text()[-8000:]}")
+            raise AssertionError(f"the example run failed ({returncode}):\n{self._log_tail(8000)}")
         return self.workdir, self.config
 
     def stop(self):
         """Kill the run (and its jobs) if it is still going: a session that ends early."""
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        if self.group.exists() and not self.status.exists():
+            try:
+                os.killpg(int(self.group.read_text()), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def _log_tail(self, chars: int) -> str:
+        return self.log.read_text()[-chars:] if self.log.exists() else "(no log: the run did not start)"
 
 
 def write_config(workdir, patch: dict) -> Path:

@@ -1,6 +1,7 @@
 """Fixtures shared by the tests; plain helpers live in tests/_utils.py."""
 
 import os
+from pathlib import Path
 
 import pytest
 from _utils import random_sequence, write_fasta
@@ -25,24 +26,56 @@ def _uses_example_run(item) -> bool:
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Modules with a test on the session's example run go last (in their order): the run starts
-    in the background when the session does, and the other tests use the second core meanwhile."""
-    late = {getattr(item, "module", None) for item in items if _uses_example_run(item)}
-    early = [item for item in items if getattr(item, "module", None) not in late]
-    items[:] = early + [item for item in items if getattr(item, "module", None) in late]
+    """Modules in the order that keeps both cores busy (with pytest-xdist, `-n 2 --dist loadfile`
+    hands out whole modules in this order, pyproject.toml): first those with an end-to-end run
+    (marked slow: minutes, much of it waiting on subprocesses, SLURM or the network), then the
+    rest, and last those with a test on the session's example run, which starts in the
+    background when the session does. Otherwise in their collected order."""
+    modules = {}
+    for item in items:
+        modules.setdefault(getattr(item, "module", None), []).append(item)
+
+    def rank(module_items):
+        late = any(_uses_example_run(item) for item in module_items)
+        slow = any(item.get_closest_marker("slow") for item in module_items)
+        return (late, not slow)
+
+    items[:] = [item for group in sorted(modules.values(), key=rank) for item in group]
+
+
+def _example_run_folder(tmp_path_factory) -> Path:
+    """One folder per session, the same in every pytest-xdist worker (their base temps are
+    folders of the session's) and in the single process of a run without workers."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "example_run"
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _example_run_started(request, tmp_path_factory):
-    """Starts the bundled example run at the session's start when a collected test needs it."""
+    """Starts the bundled example run at the session's start when a collected test needs it (in
+    the first worker to get there, with pytest-xdist)."""
     if not any(_uses_example_run(item) for item in request.session.items):
         yield None
         return
     from _utils import BundledExampleRun
 
-    run = BundledExampleRun(tmp_path_factory.mktemp("example_run"))
+    run = BundledExampleRun(_example_run_folder(tmp_path_factory))
+    run.claim_and_start()
     yield run
-    run.stop()
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # with workers, the controller stops it (below)
+        run.stop()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """With pytest-xdist, the controller outlives every worker: it kills a run left over when the
+    session ends early (-x, Ctrl-C). A worker that finished its own tests must not: another one
+    may still be waiting for the run."""
+    config = session.config
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return
+    from _utils import BundledExampleRun
+
+    BundledExampleRun(_example_run_folder(config._tmp_path_factory)).stop()
 
 
 @pytest.fixture(scope="session")

@@ -54,6 +54,7 @@ def test_bad_regions_are_refused_at_config_time(tmp_path):
         assert not (workdir / "results").exists()
 
 
+@pytest.mark.slow
 def test_chrx_slice_with_scanning_evaluation(tmp_path):
     workdir = copy_workflow(tmp_path)
     run_snakemake(workdir, "--configfile", str(_slice(workdir)))

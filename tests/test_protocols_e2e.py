@@ -16,6 +16,7 @@ import time
 import h5py
 import numpy as np
 import pandas as pd
+import pytest
 import yaml
 from _utils import (
     SNAKEMAKE,
@@ -76,6 +77,7 @@ def _models(workdir) -> dict:
     return {str(p.parent.relative_to(workdir)): (p.stat().st_mtime_ns, _digest(p)) for p in found}
 
 
+@pytest.mark.slow
 def test_folds_models_and_sweep_killed_mid_training_and_resumed(tmp_path):
     workdir = copy_workflow(tmp_path / "wf")
     inputs = write_tiny_inputs(workdir / "inputs")
