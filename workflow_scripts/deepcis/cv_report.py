@@ -21,7 +21,9 @@ def spread_figure(per_fold: pd.DataFrame, path) -> None:
     scores = _scores(per_fold) or ["auroc"]
     models = list(pd.unique(per_fold["model"]))
     tasks = list(pd.unique(per_fold["task"]))
-    fig, axes = plt.subplots(len(scores), 1, figsize=(max(5, 1.1 * len(tasks) * max(1, len(models))), 2.8 * len(scores)),
+    # about 0.35 in per bar, at most 40 in wide (47 tasks x 3 models of the chrX comparison: 40 in)
+    bars = len(tasks) * max(1, len(models))
+    fig, axes = plt.subplots(len(scores), 1, figsize=(min(40, max(5, 1.5 + 0.35 * bars)), 2.8 * len(scores)),
                              squeeze=False)  # fmt: skip
     width = 0.8 / max(1, len(models))
     for ax, score in zip(axes[:, 0], scores):
@@ -33,10 +35,14 @@ def spread_figure(per_fold: pd.DataFrame, path) -> None:
                 if len(values):
                     ax.bar(x, values.mean(), width * 0.9, color=f"C{i}", alpha=0.35, label=model if j == 0 else None)
                     ax.scatter(np.full(len(values), x), values, s=12, color=f"C{i}", zorder=3)
-        ax.set_xticks(range(len(tasks)), tasks, rotation=30, ha="right")
+        ax.set_xticks(range(len(tasks)), tasks, rotation=30 if len(tasks) <= 12 else 90, ha="right" if len(tasks) <= 12 else "center")
+        ax.set_xlim(-0.6, len(tasks) - 0.4)
         ax.set_ylabel(f"test {score.upper()}")
-        if score in ("auroc", "auprc"):
+        if score == "auroc":
             ax.set_ylim(0, 1.02)
+        elif score == "auprc":  # often far below 1 (rare positives): up to the largest value
+            top = per_fold[score].astype(np.float64).max()
+            ax.set_ylim(0, min(1.02, 1.15 * top) if np.isfinite(top) and top > 0 else 1.02)
         ax.legend(fontsize=7, loc="lower right")
     axes[0, 0].set_title("Cross-validation: each fold's test metric (dots) and their mean (bars)")
     save_png(fig, path)
