@@ -20,6 +20,7 @@ from deepcis.cv import (
     read_windows,
     write_fold_dataset,
 )
+from deepcis.cv_report import spread_figure
 from deepcis.dataset import read_x
 from deepcis.errors import ConfigError
 from deepcis.intervals import overlaps_any
@@ -174,6 +175,24 @@ def test_fold_tables_mean_and_sd():
     assert spread.loc["t1", "auroc_sd"] == pytest.approx(np.std([0.6, 0.8], ddof=1))
     assert np.isnan(spread.loc["t2", "auroc_sd"])  # one defined fold: no sd
     assert spread.loc["overall", "folds"] == 2
+
+
+def test_spread_figure_stays_readable_with_many_tasks(tmp_path):
+    """47 tasks x 3 models (the chrX comparison) once made a 158-inch figure: at most 40 in."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+
+    def frame(tasks):
+        return pd.DataFrame({"task": [f"t{j}" for j in range(tasks)], "auroc": rng.uniform(0.5, 0.7, tasks),
+                             "auprc": rng.uniform(0, 0.1, tasks), "pearson": np.nan, "spearman": np.nan})  # fmt: skip
+
+    for tasks, widest in ((47, 40), (2, 6)):
+        per_fold = fold_metrics_table({(m, f"fold{k}"): frame(tasks) for m in ("deepsea", "basset", "danq") for k in range(3)})
+        spread_figure(per_fold, tmp_path / f"{tasks}.png")
+        with Image.open(tmp_path / f"{tasks}.png") as image:
+            dpi = round(image.info.get("dpi", (120, 120))[0])
+            assert image.width <= widest * dpi + 1, (tasks, image.width, dpi)
 
 
 # --------------------------------------------------------------------------------------
