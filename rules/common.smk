@@ -19,6 +19,7 @@ from deepcis.config import (
     validate_config,
 )
 from deepcis.coverage import plan_reads_tasks
+from deepcis.effects import effects_files, effects_format
 from deepcis.errors import DeepcisError
 from deepcis.external import (
     check_external_stages,
@@ -197,6 +198,22 @@ SCORING_VCF = (
 )
 SCORING_MODELS = (config["variants"]["models"] or MODELS) if VCF else []
 SCORE_CHUNKS = list(range(config["variants"]["chunks"]))
+# The effect files (deepcis.effects): the long table, the alleles x tasks matrix, or both;
+# "auto" picks the matrix when a scored model has over 100 tasks. Readers take EFFECTS_FILE
+# (the matrix when there is one) and read either form (deepcis.effects.iter_effects).
+SCORE_FORMAT = effects_format(
+    config["variants"],
+    [len(config["models"][m].get("tasks") or []) for m in SCORING_MODELS],
+)
+SCORE_FILES = {
+    {"effects.h5": "h5", "effects.tsv.gz": "tsv"}[name]: name
+    for name in effects_files(SCORE_FORMAT)
+}
+SCORE_CHUNK_FILES = {
+    **{kind: {"h5": "h5", "tsv": "tsv.gz"}[kind] for kind in SCORE_FILES},
+    "vcf": "vcf.gz",
+}
+EFFECTS_FILE = effects_files(SCORE_FORMAT)[0]
 INTERPRET = config["interpret"]
 # The bases of the interpretation windows: the genome's, or for sequence-table inputs (no
 # genome; windows chosen by sequence ID) the encoded test split's.
@@ -373,7 +390,7 @@ def final_outputs():
         *expand(
             "results/score/{model}/{file}",
             model=SCORING_MODELS,
-            file=["effects.tsv.gz", "annotated.vcf.gz", "top_effects.png"],
+            file=[*SCORE_FILES.values(), "annotated.vcf.gz", "top_effects.png"],
         ),
         *expand(
             "results/interpret/{model}/{file}",
@@ -511,7 +528,7 @@ def interpret_window_inputs(wildcards):
     if source == "top_predicted":
         return [f"results/evaluate/{wildcards.model}/test.predictions.h5"]
     if source == "variants":
-        return [f"results/score/{wildcards.model}/effects.tsv.gz"]
+        return [f"results/score/{wildcards.model}/{EFFECTS_FILE}"]
     return [INTERPRET["bed"]]
 
 

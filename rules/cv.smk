@@ -40,7 +40,11 @@ CV_OUTPUTS = (
         "results/cv/spread.png",
         "results/report/cv.html",
         *expand("results/cv/{model}/ensemble/comparison.tsv", model=CV_ENSEMBLE_EVAL),
-        *expand("results/cv/{model}/ensemble/effects.tsv.gz", model=CV_ENSEMBLE_SCORE),
+        *expand(
+            "results/cv/{model}/ensemble/{file}",
+            model=CV_ENSEMBLE_SCORE,
+            file=SCORE_FILES.values(),
+        ),
         *expand(
             "results/cv/{model}/ensemble/tracks/{file}",
             model=CV_ENSEMBLE_TRACKS,
@@ -276,7 +280,7 @@ rule cv_ensemble_scores:
         vcf=SCORING_VCF or [],
         check=check_gate("vcf"),
     output:
-        "results/cv/{model}/ensemble/effects.tsv.gz",
+        expand("results/cv/{{model}}/ensemble/{file}", file=SCORE_FILES.values()),
     log:
         "logs/cv/cv_ensemble_scores.{model}.log",
     benchmark:
@@ -288,6 +292,7 @@ rule cv_ensemble_scores:
     threads: config["threads"]["score"]
     params:
         scoring=SCORING_SETTINGS,
+        matrix_dtype=config["variants"].get("matrix_dtype", "float16"),
         tasks=lambda wc: config["models"][wc.model]["tasks"],
     script:
         "../workflow_scripts/cv_ensemble_scores.py"

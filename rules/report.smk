@@ -110,7 +110,7 @@ rule metrics_table:
 
 rule top_effects_table:
     input:
-        "results/score/{model}/effects.tsv.gz",
+        f"results/score/{{model}}/{EFFECTS_FILE}",
     output:
         report(
             "results/report/score/{model}.top_effects.html",

@@ -35,8 +35,11 @@ rule score_chunk:
         vcf=SCORING_VCF or [],
         check=check_gate("vcf"),
     output:
-        tsv=temp("results/score/{model}/chunks/{chunk}.tsv.gz"),
-        vcf=temp("results/score/{model}/chunks/{chunk}.vcf.gz"),
+        # variants.format (rules/common.smk, SCORE_FORMAT): the long table, the matrix or both
+        **{
+            kind: temp(f"results/score/{{model}}/chunks/{{chunk}}.{ext}")
+            for kind, ext in SCORE_CHUNK_FILES.items()
+        },
     log:
         "logs/score/score_chunk.{model}.{chunk}.log",
     benchmark:
@@ -49,6 +52,7 @@ rule score_chunk:
     threads: config["threads"]["score"]
     params:
         scoring=SCORING_SETTINGS,
+        matrix_dtype=config["variants"].get("matrix_dtype", "float16"),
         n_chunks=len(SCORE_CHUNKS),
         tasks=lambda wc: config["models"][wc.model]["tasks"],
     script:
@@ -57,13 +61,21 @@ rule score_chunk:
 
 rule gather_scores:
     input:
-        tsv=expand("results/score/{{model}}/chunks/{chunk}.tsv.gz", chunk=SCORE_CHUNKS),
-        vcf=expand("results/score/{{model}}/chunks/{chunk}.vcf.gz", chunk=SCORE_CHUNKS),
+        **{
+            kind: expand(
+                f"results/score/{{{{model}}}}/chunks/{{chunk}}.{ext}",
+                chunk=SCORE_CHUNKS,
+            )
+            for kind, ext in SCORE_CHUNK_FILES.items()
+        },
         # the chunks' own inputs and params (see SCORING_SETTINGS)
         scored_vcf=SCORING_VCF or [],
         model="results/models/{model}/model.keras",
     output:
-        tsv="results/score/{model}/effects.tsv.gz",
+        **{
+            kind: f"results/score/{{model}}/{name}"
+            for kind, name in SCORE_FILES.items()
+        },
         vcf="results/score/{model}/annotated.vcf.gz",
         tbi="results/score/{model}/annotated.vcf.gz.tbi",
     log:
@@ -83,7 +95,7 @@ rule gather_scores:
 
 rule plot_top_effects:
     input:
-        "results/score/{model}/effects.tsv.gz",
+        f"results/score/{{model}}/{EFFECTS_FILE}",
     output:
         report(
             "results/score/{model}/top_effects.png",

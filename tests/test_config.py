@@ -57,11 +57,24 @@ def test_bundled_config_is_valid():
         ({"split": {"valid": ["chr1"], "test": ["chr1"]}}, r"\['chr1'\] are in both"),
         ({"split": {"mode": "fractions", "fractions": {"valid": 0.5, "test": 0.5}}}, "must leave a fraction"),
         ({"prepare": {"negatives": {"flank_min": 10, "flank_max": 5}}}, "flank_min: larger than flank_max"),
+        ({"variants": {"format": "wide"}}, "config key variants.format: 'wide' is not one of"),
+        ({"variants": {"matrix_dtype": "float64"}}, "config key variants.matrix_dtype: 'float64' is not one of"),
     ],
 )
 def test_bad_config_names_the_key(patch, message):
     with pytest.raises(ConfigError, match=message):
         validate_config(MINIMAL | patch)
+
+
+def test_variant_effect_format_auto_picks_the_matrix_above_100_tasks():
+    from deepcis.effects import effects_files, effects_format
+
+    cfg = validate_config(MINIMAL)["variants"]
+    assert cfg["format"] == "auto" and cfg["matrix_dtype"] == "float16"
+    assert effects_format(cfg, [3, 100]) == "long" and effects_format(cfg, [3, 919]) == "matrix"
+    assert effects_format(cfg | {"format": "both"}, [3]) == "both" and effects_files("both") == ["effects.h5", "effects.tsv.gz"]
+    with pytest.raises(ConfigError, match="variants.format: 'wide'"):
+        effects_format({"format": "wide"}, [3])
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pysam
 import pytest
 from _utils import SHARED_DATA, random_sequence, write_fasta
 
-from deepcis import variant_plots, variants
+from deepcis import effects, variant_plots, variants
 from deepcis import vcf as vcf_io
 from deepcis.errors import ConfigError, InputError
 from deepcis.genome import Genome
@@ -416,14 +416,32 @@ def test_chunked_scoring_gathers_to_the_whole(tmp_path, genome, model_path, geno
             rows.append((chrom, p + 1, f"{chrom}_{p}", s[p].upper(), "ACGT".replace(s[p].upper(), "")[p % 3]))
     rows.append(("chr2", 195, "edge", genome_seqs["chr2"][194], "N"))  # skipped: off the end
     vcf = write_vcf(tmp_path / "v.vcf", rows)
-    whole, whole_tsv, whole_vcf = score(tmp_path, model_path, genome, vcf, name="whole", block_size=4)
+    whole, whole_tsv, whole_vcf = score(tmp_path, model_path, genome, vcf, name="whole", block_size=4,
+                                        out_h5=tmp_path / "whole.h5", matrix_dtype="float32")  # fmt: skip
     parts = []
     for i in range(3):
-        tsv, out = tmp_path / f"p{i}.tsv.gz", tmp_path / f"p{i}.vcf.gz"
-        s = variants.score_variants(model_path, genome, vcf, tsv, out, chunk=(i, 3), index=False, block_size=5)
+        tsv, out, h5 = tmp_path / f"p{i}.tsv.gz", tmp_path / f"p{i}.vcf.gz", tmp_path / f"p{i}.h5"
+        s = variants.score_variants(model_path, genome, vcf, tsv, out, chunk=(i, 3), index=False, block_size=5,
+                                    out_h5=h5)  # fmt: skip
         assert s["records"] in (6, 7)
-        parts.append((tsv, out))
-    variants.gather_scores([p[0] for p in parts], [p[1] for p in parts], tmp_path / "g.tsv.gz", tmp_path / "g.vcf.gz")
+        parts.append((tsv, out, h5))
+    variants.gather_scores([p[0] for p in parts], [p[1] for p in parts], tmp_path / "g.tsv.gz", tmp_path / "g.vcf.gz",
+                           h5_parts=[p[2] for p in parts], out_h5=tmp_path / "g.h5")  # fmt: skip
+    # the matrix form holds the long table's alleles and scores (the float16 chunks: to its
+    # precision); one reader reads both, in blocks of any size
+    long_blocks = list(effects.iter_effects(tmp_path / "whole.tsv.gz", rows=5))
+    assert sum(len(b.variants) for b in long_blocks) == 18 and long_blocks[0].tasks == TASKS
+    for path, tol in ((tmp_path / "whole.h5", 1e-6), (tmp_path / "g.h5", 1e-3)):
+        matrix_blocks = list(effects.iter_effects(path, rows=7))
+        assert [b.tasks for b in matrix_blocks] == [TASKS] * 3
+        pd.testing.assert_frame_equal(pd.concat([b.variants for b in matrix_blocks], ignore_index=True),
+                                      pd.concat([b.variants for b in long_blocks], ignore_index=True))
+        for name in matrix_blocks[0].scores:
+            np.testing.assert_allclose(np.concatenate([b.scores[name] for b in matrix_blocks]),
+                                       np.concatenate([b.scores[name] for b in long_blocks]), rtol=tol, atol=tol)
+        top_long, top_matrix = variants.top_effects(tmp_path / "whole.tsv.gz", 5), variants.top_effects(path, 5)
+        assert list(top_matrix.columns) == list(top_long.columns) and top_matrix["id"].tolist() == top_long["id"].tolist()
+    assert effects.effects_tasks(tmp_path / "g.h5") == TASKS
     # Chunks batch the windows differently, and float32 results depend on the batch shape
     # (summation order): compare the numbers at FLOAT32_ATOL, everything else exactly.
     gathered = read_tsv(tmp_path / "g.tsv.gz")

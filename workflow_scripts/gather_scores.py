@@ -4,5 +4,13 @@ from deepcis.jobs import start_job
 from deepcis.variants import gather_scores
 
 log = start_job(snakemake)
-gather_scores(list(snakemake.input.tsv), list(snakemake.input.vcf), snakemake.output.tsv, snakemake.output.vcf)
-log.info("gathered %d chunks -> %s, %s", len(snakemake.input.tsv), snakemake.output.tsv, snakemake.output.vcf)
+out, parts = snakemake.output, snakemake.input
+gather_scores(
+    list(parts.get("tsv", [])),
+    list(parts.vcf),
+    out.get("tsv"),
+    out.vcf,
+    h5_parts=list(parts.get("h5", [])),
+    out_h5=out.get("h5"),
+)
+log.info("gathered %d chunks -> %s", len(parts.vcf), ", ".join(map(str, out)))

@@ -11,7 +11,7 @@ summary = score_variants(
     snakemake.input.model,
     snakemake.input.genome,
     snakemake.input.vcf,
-    snakemake.output.tsv,
+    snakemake.output.get("tsv"),  # variants.format: the long table, the matrix or both
     snakemake.output.vcf,
     batch_size=cfg["batch_size"],
     reverse_complement=cfg["reverse_complement"],
@@ -21,5 +21,7 @@ summary = score_variants(
     seed=cfg["seed"],
     index=False,
     expected_tasks=snakemake.params.tasks,  # a model trained on other tasks is refused, listing the difference
+    out_h5=snakemake.output.get("h5"),
+    matrix_dtype=snakemake.params.matrix_dtype,
 )
 log.info("%s", summary)

@@ -8,11 +8,13 @@ TensorFlow.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .effects import effects_tasks
 from .errors import InputError
 from .io_utils import atomic_path, open_gzip_text
 from .metrics import task_metrics
@@ -77,35 +79,78 @@ def ensemble_comparison(member_paths: dict, ensemble_path, kinds=None) -> pd.Dat
     return table[["member", "task", *scores]]
 
 
-def ensemble_effects(paths: list, out_path) -> dict:
-    """The ensemble's variant effects from the fold models' effects tables (same alleles and
+def ensemble_effects(paths: list, out_path, matrix_dtype: str = "float16") -> dict:
+    """The ensemble's variant effects from the fold models' effects files (same alleles and
     tasks in the same order, checked): mean ref_prob, alt_prob and logit_diff; diff = alt - ref
     of the means, abs_diff its size; `diff_sd` the sd of the folds' diff (ddof 1), `diff_min`
-    and `diff_max` their range. The folds' empirical p-values are not combined (no `pvalue`)."""
+    and `diff_max` their range. The folds' empirical p-values are not combined (no `pvalue`).
+
+    The members are read in blocks of alleles (`deepcis.effects.iter_effects`: the long table
+    or the matrix form), so memory does not grow with the VCF. `out_path` is one path or a list:
+    each ``.h5`` is written in the matrix form (scores in `matrix_dtype`), any other as a long
+    table."""
+    from .effects import MatrixWriter, is_matrix, iter_effects, long_rows
+
     if len(paths) < 2:
         raise ValueError("an ensemble needs at least two members")
-    tables = [pd.read_csv(p, sep="\t", na_values=["NA"], keep_default_na=False, dtype={"chrom": str, "id": str,
-                          "ref": str, "alt": str, "task": str}) for p in paths]  # fmt: skip
-    first = tables[0]
-    missing = [c for c in KEY_COLUMNS + list(MEAN_COLUMNS) + ["diff"] if c not in first.columns]
-    if missing:
-        raise InputError(paths[0], f"not an effects table: missing column(s) {missing}")
-    for path, table in zip(paths[1:], tables[1:]):
-        if len(table) != len(first) or not table[KEY_COLUMNS].equals(first[KEY_COLUMNS]):
-            raise InputError(path, f"alleles or tasks differ from {paths[0]}'s: the members did not score the same VCF")
-    out = first[KEY_COLUMNS].copy()
-    for column in MEAN_COLUMNS:
-        out[column] = np.mean([t[column].to_numpy(np.float64) for t in tables], axis=0)
-    out["diff"] = out["alt_prob"] - out["ref_prob"]
-    out["abs_diff"] = out["diff"].abs()
-    diffs = np.stack([t["diff"].to_numpy(np.float64) for t in tables])
-    out["diff_sd"] = diffs.std(axis=0, ddof=1)
-    out["diff_min"] = diffs.min(axis=0)
-    out["diff_max"] = diffs.max(axis=0)
-    out = out[KEY_COLUMNS + ["ref_prob", "alt_prob", "diff", "abs_diff", "logit_diff", "diff_sd", "diff_min", "diff_max"]]
-    with atomic_path(out_path) as tmp, open_gzip_text(tmp) as handle:  # no mtime in the header: same bytes on a rerun
-        out.to_csv(handle, sep="\t", index=False, na_rep="NA", float_format="%.6g")
-    return {"members": len(tables), "rows": len(out), "max_diff_sd": float(np.nanmax(out["diff_sd"])) if len(out) else 0.0}
+    outs = [out_path] if isinstance(out_path, (str, Path)) else list(out_path)
+    readers = [iter_effects(p) for p in paths]
+    scores = ["ref_prob", "alt_prob", "diff", "logit_diff", "diff_sd", "diff_min", "diff_max"]
+    long_columns = ["ref_prob", "alt_prob", "diff", "abs_diff", "logit_diff", "diff_sd", "diff_min", "diff_max"]
+    rows = max_sd = 0
+    header = True
+    with contextlib.ExitStack() as stack:
+        writers = []
+        for path in outs:
+            if is_matrix(path):
+                writers.append(None)
+            else:
+                tmp = stack.enter_context(atomic_path(path))
+                writers.append(stack.enter_context(open_gzip_text(tmp)))  # no mtime in the header: same bytes on a rerun
+        matrices, tasks = {}, None
+        while True:
+            blocks = [next(r, None) for r in readers]
+            if all(b is None for b in blocks):
+                break
+            first = blocks[0]
+            for path, block in zip(paths[1:], blocks[1:]):
+                if (first is None) != (block is None) or (
+                    block is not None
+                    and (block.tasks != first.tasks or not block.variants.equals(first.variants))
+                ):
+                    raise InputError(path, f"alleles or tasks differ from {paths[0]}'s: the members did not "
+                                     "score the same VCF")  # fmt: skip
+            missing = [c for c in (*MEAN_COLUMNS, "diff") if c not in first.scores]
+            if missing:
+                raise InputError(paths[0], f"not an effects table: missing column(s) {missing}")
+            tasks = first.tasks
+            out = {c: np.mean([b.scores[c] for b in blocks], axis=0) for c in MEAN_COLUMNS}
+            out["diff"] = out["alt_prob"] - out["ref_prob"]
+            out["abs_diff"] = np.abs(out["diff"])
+            diffs = np.stack([b.scores["diff"] for b in blocks])
+            out["diff_sd"] = diffs.std(axis=0, ddof=1)
+            out["diff_min"] = diffs.min(axis=0)
+            out["diff_max"] = diffs.max(axis=0)
+            rows += out["diff"].size
+            if out["diff_sd"].size:
+                max_sd = max(max_sd, float(np.nanmax(out["diff_sd"])))
+            for path, handle in zip(outs, writers):
+                if handle is None:
+                    if path not in matrices:
+                        matrices[path] = stack.enter_context(MatrixWriter(path, tasks, scores, matrix_dtype))
+                    matrices[path].append({c: first.variants[c].to_numpy() for c in first.variants}, out)
+                else:
+                    frame = long_rows(type(first)(first.variants, tasks, out, first.start), long_columns)
+                    frame.to_csv(handle, sep="\t", index=False, header=header, na_rep="NA", float_format="%.6g")
+            header = False
+        if header:  # no alleles: the long tables get their header, the matrices their tasks
+            tasks = effects_tasks(paths[0])
+            for path, handle in zip(outs, writers):
+                if handle is None:
+                    stack.enter_context(MatrixWriter(path, tasks, scores, matrix_dtype))
+                else:
+                    handle.write("\t".join([*KEY_COLUMNS, *long_columns]) + "\n")
+    return {"members": len(paths), "rows": rows, "max_diff_sd": max_sd}
 
 
 def sd_name(name: str) -> str:

@@ -72,11 +72,16 @@ def top_predicted_windows(predictions_path, tasks: list[str], n_per_task: int) -
 
 def variant_windows(effects_path, tasks: list[str], n_per_task: int, window_length: int,
                     chrom_sizes: dict[str, int]) -> pd.DataFrame:  # fmt: skip
-    """Per task, windows centred on the variants with the largest |diff| (as scored)."""
-    effects = pd.read_csv(effects_path, sep="\t", usecols=["chrom", "pos", "task", "abs_diff"])
+    """Per task, windows centred on the variants with the largest |diff| (as scored); the
+    effects file is the long table or the matrix (read in blocks: `deepcis.effects.top_rows`)."""
+    from .effects import top_rows
+
+    effects = top_rows(effects_path, n_per_task, per_task=True)
+    if effects is None:
+        effects = pd.DataFrame(columns=["chrom", "pos", "task", "abs_diff"])
     rows = []
     for task in tasks:
-        top = effects[effects["task"] == task].nlargest(n_per_task, "abs_diff")
+        top = effects[effects["task"] == task]
         for _, r in top.iterrows():
             size = chrom_sizes.get(str(r["chrom"]))
             if size is None or size < window_length:

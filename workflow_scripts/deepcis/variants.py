@@ -43,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .effects import MatrixWriter, gather_matrices, top_rows
 from .errors import ConfigError, InputError
 from .genome import Genome, one_hot_encode, reverse_complement
 from .io_utils import atomic_path, fsync_file, open_gzip_text
@@ -512,6 +513,19 @@ def _tsv_block(block: _Block, ref_p: np.ndarray, alt_p: np.ndarray, scores: dict
     return "".join([prefixes[k // t] + task_cells[k % t] + b for k, b in enumerate(body)])
 
 
+def _block_variants(block: _Block) -> dict:
+    """The scored alleles of a block as `deepcis.effects.VARIANT_FIELDS` columns."""
+    recs = [block.records[i] for i in block.rec_row.tolist()]
+    return {
+        "chrom": [r.chrom for r in recs],
+        "pos": np.array([r.pos for r in recs], np.int64),
+        "id": [r.id for r in recs],
+        "ref": [r.ref for r in recs],
+        "alt": [r.alts[j] for r, j in zip(recs, block.alt_index.tolist())],
+        "ref_match": block.ref_match,
+    }
+
+
 def _info_safe(task: str) -> str:
     return _INFO_UNSAFE.sub("_", task)
 
@@ -610,6 +624,8 @@ def score_variants(
     block_size: int = DEFAULT_BLOCK_SIZE,
     index: bool = True,
     expected_tasks: list[str] | None = None,
+    out_h5=None,
+    matrix_dtype: str = "float16",
 ) -> dict:
     """Score every ALT allele of a VCF (or of one chunk of its records) with a model.
 
@@ -624,8 +640,9 @@ def score_variants(
         The genome FASTA the VCF was called on (contig names may differ by a "chr" prefix).
     vcf_path : str or os.PathLike
         VCF (plain text or bgzip) or BCF.
-    out_tsv_gz : str or os.PathLike
-        Long effects table, one row per allele x task: `TSV_COLUMNS` (+ ``pvalue``).
+    out_tsv_gz : str or os.PathLike or None
+        Long effects table, one row per allele x task: `TSV_COLUMNS` (+ ``pvalue``); None
+        writes none (then give `out_h5`).
     out_vcf_gz : str or os.PathLike, optional
         Annotated VCF (bgzip, + ``.tbi`` when `index`): every input record, scored ALTs
         with INFO ``DEEPCIS_*`` fields.
@@ -646,6 +663,12 @@ def score_variants(
         Records read, scored and written at a time (bounds memory).
     index : bool
         Write the tabix index of `out_vcf_gz`.
+    expected_tasks : list of str, optional
+        The tasks the model must have (a model for other tasks is refused).
+    out_h5 : str or os.PathLike, optional
+        The same scores as an alleles x tasks matrix (`deepcis.effects`; ``effects.h5``).
+    matrix_dtype : {"float16", "float32"}
+        Storage type of `out_h5`'s scores.
 
     Returns
     -------
@@ -656,6 +679,8 @@ def score_variants(
         raise ConfigError(f"ref_mismatch={ref_mismatch!r} must be one of {', '.join(REF_MISMATCH_MODES)}")
     if int(block_size) < 1 or int(batch_size) < 1:
         raise ConfigError("block_size and batch_size must be positive")
+    if out_tsv_gz is None and out_h5 is None:
+        raise ValueError("score_variants needs out_tsv_gz or out_h5")
     vcf_path = Path(vcf_path)
     genome = Genome(genome_path)
     scan = scan_vcf(vcf_path)  # validates the whole VCF before the long work
@@ -685,30 +710,44 @@ def score_variants(
             if chunk is not None:
                 meta["chunk"] = f"{chunk[0]}/{chunk[1]}"
             vcf_handle.write(_vcf_header(scan.header_text, meta).encode())
-        tsv_tmp = stack.enter_context(atomic_path(out_tsv_gz))
-        with open_gzip_text(tsv_tmp, compresslevel=TSV_COMPRESSLEVEL) as tsv:
+        tsv = tsv_tmp = matrix = None
+        if out_tsv_gz is not None:
+            tsv_tmp = stack.enter_context(atomic_path(out_tsv_gz))
+            tsv = stack.enter_context(open_gzip_text(tsv_tmp, compresslevel=TSV_COMPRESSLEVEL))
             tsv.write("\t".join(header) + "\n")
-            records = read_vcf(vcf_path, start, stop, with_text=out_vcf_gz is not None)
-            prepared = (_prepare_block(b, genome, length, contig_map, ref_mismatch)
-                        for b in _blocks(records, int(block_size)))
+        if out_h5 is not None:
+            names = ["ref_prob", "alt_prob", "diff", "logit_diff"] + ([PVALUE_COLUMN] if bg is not None else [])
+            attrs = {"model": str(model_path), "window_length": length, "reverse_complement": bool(reverse_complement)}
+            if chunk is not None:
+                attrs["chunk"] = f"{chunk[0]}/{chunk[1]}"
+            matrix = stack.enter_context(MatrixWriter(out_h5, tasks, names, matrix_dtype, attrs))
+        records = read_vcf(vcf_path, start, stop, with_text=out_vcf_gz is not None)
+        prepared = (_prepare_block(b, genome, length, contig_map, ref_mismatch)
+                    for b in _blocks(records, int(block_size)))
 
-            def write(item):
-                block, ref_p, alt_p, scores, pvalues = item
-                if alt_p.shape[0]:
+        def write(item):
+            block, ref_p, alt_p, scores, pvalues = item
+            if alt_p.shape[0]:
+                if tsv is not None:
                     tsv.write(_tsv_block(block, ref_p, alt_p, scores, tasks, pvalues))
-                if vcf_handle is not None:
-                    vcf_handle.write(_vcf_block(block, scores, tasks).encode())
+                if matrix is not None:
+                    matrix.append(_block_variants(block), {"ref_prob": ref_p, "alt_prob": alt_p, "diff": scores["diff"],
+                                                           "logit_diff": scores["logit_diff"], PVALUE_COLUMN: pvalues})
+            if vcf_handle is not None:
+                vcf_handle.write(_vcf_block(block, scores, tasks).encode())
 
-            with _BackgroundWriter(write) as writer:  # formats + compresses while the model runs
-                for block in _prefetch(prepared):
-                    ref_p, alt_p, scores = _score_block(run, block)
-                    block.x = None  # the writer needs the records, not the windows
-                    for key, value in block.counts.items():
-                        totals[key] += value
-                    scored += alt_p.shape[0]
-                    pvalues = empirical_pvalues(scores["abs_diff"], bg) if bg is not None and alt_p.size else None
-                    writer.put((block, ref_p, alt_p, scores, pvalues))
-        fsync_file(tsv_tmp)
+        with _BackgroundWriter(write) as writer:  # formats + compresses while the model runs
+            for block in _prefetch(prepared):
+                ref_p, alt_p, scores = _score_block(run, block)
+                block.x = None  # the writer needs the records, not the windows
+                for key, value in block.counts.items():
+                    totals[key] += value
+                scored += alt_p.shape[0]
+                pvalues = empirical_pvalues(scores["abs_diff"], bg) if bg is not None and alt_p.size else None
+                writer.put((block, ref_p, alt_p, scores, pvalues))
+        if tsv is not None:
+            tsv.close()
+            fsync_file(tsv_tmp)
         if finish_vcf is not None:
             finish_vcf()
     summary = {
@@ -744,18 +783,21 @@ def _log_summary(summary: dict):
 # --------------------------------------------------------------------------------------
 
 
-def gather_scores(tsv_parts, vcf_parts, out_tsv_gz, out_vcf_gz=None, index: bool = True):
+def gather_scores(tsv_parts, vcf_parts, out_tsv_gz, out_vcf_gz=None, index: bool = True, h5_parts=None, out_h5=None):
     """Concatenate chunk outputs in the order given: the TSV header once, the VCF header
-    (from the first part) once; the VCF is bgzipped and tabix-indexed."""
-    tsv_parts = [Path(p) for p in tsv_parts]
+    (from the first part) once, the matrices (`deepcis.effects.gather_matrices`); the VCF is
+    bgzipped and tabix-indexed. `out_tsv_gz` None: no long table."""
+    tsv_parts = [Path(p) for p in tsv_parts or []]
     vcf_parts = [Path(p) for p in (vcf_parts or [])]
-    if not tsv_parts:
+    if out_tsv_gz is not None and not tsv_parts:
         raise ValueError("gather_scores needs at least one TSV part")
+    if out_h5 is not None:
+        gather_matrices(h5_parts or [], out_h5)
     header = None
     with contextlib.ExitStack() as stack:
-        tsv_tmp = stack.enter_context(atomic_path(out_tsv_gz))
-        with open_gzip_text(tsv_tmp, compresslevel=TSV_COMPRESSLEVEL) as out:
-            for part in tsv_parts:
+        tsv_tmp = stack.enter_context(atomic_path(out_tsv_gz)) if out_tsv_gz is not None else None
+        with open_gzip_text(tsv_tmp, compresslevel=TSV_COMPRESSLEVEL) if tsv_tmp else contextlib.nullcontext() as out:
+            for part in tsv_parts if tsv_tmp is not None else []:
                 with gzip.open(part, "rt", newline="") as handle:
                     first = handle.readline()
                     if header is None:
@@ -765,7 +807,8 @@ def gather_scores(tsv_parts, vcf_parts, out_tsv_gz, out_vcf_gz=None, index: bool
                         raise InputError(part, f"columns differ from the first part's ({header.strip()!r})", line=1)
                     while chunk := handle.read(1 << 20):
                         out.write(chunk)
-        fsync_file(tsv_tmp)
+        if tsv_tmp is not None:
+            fsync_file(tsv_tmp)
         if out_vcf_gz is not None and vcf_parts:
             handle, finish = open_bgzf_indexed(out_vcf_gz, index, stack)
             for k, part in enumerate(vcf_parts):
@@ -873,47 +916,38 @@ def _resolve_background(background, run: _Run, genome: Genome, seed: int, revers
 # --------------------------------------------------------------------------------------
 
 
-def top_effects(tsv_gz, n: int = 20, chunksize: int = 200_000):
-    """The `n` allele x task rows with the largest ``abs_diff`` of an effects table.
+def top_effects(tsv_gz, n: int = 20, chunksize: int | None = None):
+    """The `n` allele x task rows with the largest ``abs_diff`` of an effects file.
 
-    Read in chunks of `chunksize` rows, so memory stays bounded whatever the VCF's size;
-    ties keep file order. Text columns stay text (an ID or allele "NA" is not missing);
-    "NA" is missing only in the score columns.
+    Read in blocks (`deepcis.effects.iter_effects`), so memory stays bounded whatever the
+    VCF's size; ties keep file order. Text columns stay text (an ID or allele "NA" is not
+    missing); "NA" is missing only in the score columns.
 
     Parameters
     ----------
     tsv_gz : str or os.PathLike
-        An effects table (``effects.tsv.gz`` of `score_variants`, plain or gzip).
+        An effects file of `score_variants`: the long table (``effects.tsv.gz``, plain or
+        gzip) or the matrix (``effects.h5``).
     n : int
         Rows wanted.
-    chunksize : int
-        Rows read at a time.
+    chunksize : int, optional
+        Alleles read at a time (default: about 2 M alleles x tasks).
 
     Returns
     -------
     pandas.DataFrame
-        At most `n` rows, largest ``abs_diff`` first. A table with a header and no rows
-        (nothing scored) gives an empty frame with the table's columns.
+        At most `n` long-table rows (`TSV_COLUMNS`, + ``pvalue`` when scored), largest
+        ``abs_diff`` first. A file without alleles gives an empty frame with `TSV_COLUMNS`.
 
     Raises
     ------
     InputError
-        An empty file (no header line) or a table without an ``abs_diff`` column.
+        An empty file (no header line), a table without an ``abs_diff`` column, or a file
+        that is neither form.
     """
     import pandas as pd
 
-    numeric = ["ref_prob", "alt_prob", "diff", "abs_diff", "logit_diff", PVALUE_COLUMN]
-    text = {c: str for c in ("chrom", "id", "ref", "alt", "ref_match", "task")}
-    best = None
-    try:
-        for chunk in pd.read_csv(tsv_gz, sep="\t", chunksize=chunksize, dtype=text | dict.fromkeys(numeric, float),
-                                 keep_default_na=False, na_values=dict.fromkeys(numeric, ["NA"])):  # fmt: skip
-            if "abs_diff" not in chunk.columns:
-                raise InputError(tsv_gz, "not a variant-scores table (no abs_diff column)")
-            pool = chunk if best is None else pd.concat([best, chunk], ignore_index=True)
-            best = pool.nlargest(n, "abs_diff", keep="first")
-    except pd.errors.EmptyDataError:
-        raise InputError(tsv_gz, "empty file: not a variant-scores table (no header line)") from None
+    best = top_rows(tsv_gz, n, rows=chunksize)
     if best is None:
         return pd.DataFrame(columns=TSV_COLUMNS)
-    return best.reset_index(drop=True)
+    return best
