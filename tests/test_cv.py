@@ -265,6 +265,21 @@ def test_ensemble_effects_mean_and_spread(tmp_path):
     assert gzip.open(out).read() and out.read_bytes()[4:8] == b"\0\0\0\0"  # no mtime: same bytes on a rerun
     with pytest.raises(InputError, match="alleles or tasks differ"):
         ensemble_effects([paths[0], table(tmp_path / "x.tsv.gz", [(10, 0.2, 0.3)])], tmp_path / "bad.tsv.gz")
+    # members in the matrix form give the same ensemble, written in either form
+    from deepcis.effects import MatrixWriter, iter_effects
+
+    h5s = []
+    for k, d in enumerate([0.1, 0.3, 0.5]):
+        alt = np.array([[0.2 + d], [0.5]])
+        scores = {"ref_prob": np.array([[0.2], [0.5]]), "alt_prob": alt, "diff": alt - [[0.2], [0.5]], "logit_diff": np.full((2, 1), 0.5)}
+        with MatrixWriter(tmp_path / f"{k}.h5", ["T1"], list(scores), "float32") as writer:
+            writer.append({"chrom": ["chr1"] * 2, "pos": [10, 20], "id": ["v10", "v20"], "ref": ["A"] * 2, "alt": ["G"] * 2,
+                           "ref_match": [True, True]}, scores)  # fmt: skip
+        h5s.append(tmp_path / f"{k}.h5")
+    ensemble_effects(h5s, [tmp_path / "ens.h5", tmp_path / "ens2.tsv.gz"], matrix_dtype="float32")
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "ens2.tsv.gz", sep="\t"), got)
+    (block,) = iter_effects(tmp_path / "ens.h5")
+    assert block.scores["diff_sd"][:, 0].tolist() == pytest.approx([0.2, 0.0])
 
 
 def test_ensemble_needs_an_outer_test_set_variants_tracks_or_ism(tmp_path):

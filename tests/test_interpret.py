@@ -270,11 +270,22 @@ def test_region_bed_refuses_regions_outside_the_genome_or_of_the_wrong_length(tm
 
 
 def test_variant_windows_are_centred_and_clipped(tmp_path):
-    effects = tmp_path / "effects.tsv.gz"
-    pd.DataFrame({"chrom": ["chr1", "chr1", "chr1"], "pos": [500, 30, 700], "task": ["A", "A", "B"],
-                  "abs_diff": [0.1, 0.9, 0.5]}).to_csv(effects, sep="\t", index=False)  # fmt: skip
-    windows = select_windows("variants", {"chr1": 1000}, 200, ["A", "B"], 1, effects=effects)
-    assert windows[["start", "end", "task"]].values.tolist() == [[0, 200, "A"], [599, 799, "B"]]
+    """Both forms of the effects (the long table and the matrix) give the same windows."""
+    from deepcis.effects import MatrixWriter
+
+    variants = {"chrom": ["chr1"] * 3, "pos": [500, 30, 700], "id": ["a", "b", "c"], "ref": ["A"] * 3,
+                "alt": ["G"] * 3, "ref_match": [True] * 3}  # fmt: skip
+    diff = np.array([[0.1, 0.0], [-0.9, 0.2], [0.0, 0.5]])  # alleles x tasks A, B
+    scores = {"ref_prob": np.full((3, 2), 0.5), "alt_prob": 0.5 + diff, "diff": diff, "logit_diff": diff}
+    long = tmp_path / "effects.tsv.gz"
+    rows = [{k: v[i] for k, v in variants.items()} | {"task": t} | {k: v[i, j] for k, v in scores.items()}
+            | {"abs_diff": abs(diff[i, j])} for i in range(3) for j, t in enumerate("AB")]  # fmt: skip
+    pd.DataFrame(rows).to_csv(long, sep="\t", index=False)
+    with MatrixWriter(tmp_path / "effects.h5", ["A", "B"], list(scores)) as writer:
+        writer.append(variants, scores)
+    for effects in (long, tmp_path / "effects.h5"):
+        windows = select_windows("variants", {"chr1": 1000}, 200, ["A", "B"], 1, effects=effects)
+        assert windows[["start", "end", "task"]].values.tolist() == [[0, 200, "A"], [599, 799, "B"]]
 
 
 def test_interpretation_of_sequence_table_windows_by_id(tmp_path, small_model):
