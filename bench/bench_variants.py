@@ -41,10 +41,11 @@ u0 = resource.getrusage(resource.RUSAGE_SELF)
 s = score_variants({model!r}, {genome!r}, {vcf!r}, {tsv!r}, {out_vcf!r}, batch_size={batch}, out_h5={h5!r})
 u1 = resource.getrusage(resource.RUSAGE_SELF)
 outs = [p for p in ({tsv!r}, {out_vcf!r}, {out_vcf!r} + ".tbi", {h5!r}) if p and os.path.exists(p)]
+status = dict(line.split(":", 1) for line in open("/proc/self/status") if line.startswith(("RssAnon", "RssFile")))
 print(json.dumps({{"seconds": time.perf_counter() - t, "import_seconds": import_seconds, "scored": s["scored_alleles"],
                   "windows": s["windows_predicted"], "cpu_seconds": u1.ru_utime + u1.ru_stime - u0.ru_utime - u0.ru_stime,
                   "bytes": {{os.path.basename(p): os.path.getsize(p) for p in outs}},
-                  "max_rss_kb": u1.ru_maxrss}}))
+                  "max_rss_kb": u1.ru_maxrss, "end_rss_kb": {{k: int(v.split()[0]) for k, v in status.items()}}}}))
 """
 
 PREDICT_CHILD = COMMON + r"""
@@ -173,6 +174,8 @@ def main():
             cpu_rate = n / res["cpu_seconds"]
             print(f"  CPU time (user+sys): reference {max(cpu_rates):,.0f} windows per CPU-s; score_variants "
                   f"{res['cpu_seconds']:.1f} CPU-s, {cpu_rate:,.0f} variants per CPU-s; ratio {4 * cpu_rate / max(cpu_rates):.2f}")
+            print(f"  at the end: RSS anonymous {res['end_rss_kb']['RssAnon'] / 1024:,.0f} MB, file-backed (the memory-mapped genome, "
+                  f"model files) {res['end_rss_kb']['RssFile'] / 1024:,.0f} MB")
             print(f"  bytes written ({args.format}): " + ", ".join(f"{k} {v / 1e6:,.1f} MB" for k, v in res["bytes"].items()))
 
 

@@ -270,7 +270,7 @@ def test_workflow_evaluates_scores_interprets_and_tracks_an_external_model(tmp_p
         "encode": {"chunks": 1}, "baseline": {"enabled": False}, "evaluate": {"splits": ["valid"]},
         "models": {"colleague": {"external": {"file": str(tmp_path / "colleague.h5"),
                                               "sidecar": str(tmp_path / "colleague.yaml")}}},
-        "variants": {"vcf": str(vcf), "chunks": 1},
+        "variants": {"vcf": str(vcf), "chunks": 1, "format": "both"},  # both effect files; the readers take the matrix
         "interpret": {"windows": "variants", "n_per_task": 1, "plot_windows": 2, "ig_steps": 4, "reverse_complement": False,
                       "deeplift": {"enabled": True, "max_windows": 3, "n_shuffles": 2}, "modisco": {"enabled": False}},
         "tracks": {"enabled": True, "regions": str(regions), "stride": 100},
@@ -281,7 +281,8 @@ def test_workflow_evaluates_scores_interprets_and_tracks_an_external_model(tmp_p
     assert "import_model" in result.stdout + result.stderr
     assert not (work / "logs" / "train").exists()  # no overfit_one_batch, no train_model
     assert not (work / "results" / "interpret" / "colleague" / "filter_matches.tsv").exists()  # no conv of its own
-    for path in ("evaluate/colleague/valid.metrics.tsv", "score/colleague/effects.tsv.gz", "interpret/colleague/ism.h5",
+    for path in ("evaluate/colleague/valid.metrics.tsv", "score/colleague/effects.tsv.gz", "score/colleague/effects.h5",
+                 "interpret/colleague/ism.h5",
                  "interpret/colleague/attributions.h5", "interpret/colleague/contributions.h5",
                  "tracks/colleague/tracks.tsv", "report/run_info.html"):  # fmt: skip
         assert (work / "results" / path).is_file(), path

@@ -389,30 +389,98 @@ def long_rows(block: EffectBlock, columns: list[str]):
     return pd.DataFrame(frame)
 
 
+def _select(absd: np.ndarray, n: int, per_task: bool) -> np.ndarray:
+    """Flat indices (row-major: file order) of a block's candidates: its `n` largest finite
+    values (per column with `per_task`: there, ties at the n-th value are all kept)."""
+    k = absd.shape[0]
+    if per_task:
+        if k > n:
+            nth = np.partition(absd, k - n, axis=0)[k - n]
+            flat = np.flatnonzero(absd >= nth[None, :])
+        else:
+            flat = np.arange(absd.size)
+    else:
+        values = absd.reshape(-1)
+        if values.size > n:
+            threshold = np.partition(values, values.size - n)[values.size - n]
+            flat = np.flatnonzero(values >= threshold)
+        else:
+            flat = np.arange(values.size)
+        flat = flat[np.argsort(-values[flat], kind="stable")][:n]
+    return flat[np.isfinite(absd.reshape(-1)[flat])]
+
+
+def _keep(values: np.ndarray, order: np.ndarray, columns: np.ndarray, n: int, per_task: bool) -> np.ndarray:
+    """Indices of the candidates kept, largest first: the `n` largest values (per column with
+    `per_task`), ties by `order`."""
+    if not per_task:
+        return np.lexsort((order, -values))[:n]
+    ranked = np.lexsort((order, -values, columns))
+    cols = columns[ranked]
+    starts = np.r_[0, np.flatnonzero(np.diff(cols)) + 1] if cols.size else np.empty(0, np.int64)
+    rank = np.arange(cols.size) - np.repeat(starts, np.diff(np.r_[starts, cols.size]))
+    return ranked[rank < n]
+
+
+def _top_rows_matrix(path, n: int, per_task: bool, rows):
+    """`top_rows` of a matrix: a pass over ``diff`` alone, then the winners' other fields."""
+    import pandas as pd
+
+    with _open(path) as h5:
+        tasks = [t.decode() if isinstance(t, bytes) else str(t) for t in h5["tasks"][()]]
+        scores = h5.attrs["scores"].split(",")
+        n_rows, n_t = h5["variants/pos"].shape[0], len(tasks)
+        if not n_rows:
+            return None
+        step = _block_rows(rows, n_t)
+        values = np.empty(0)
+        order = np.empty(0, np.int64)
+        for lo in range(0, n_rows, step):
+            absd = np.abs(h5["diff"][lo : lo + step].astype(np.float64))
+            absd[np.isnan(absd)] = -np.inf
+            flat = _select(absd, n, per_task)
+            values = np.concatenate([values, absd.reshape(-1)[flat]])
+            order = np.concatenate([order, lo * n_t + flat])
+            kept = _keep(values, order, order % n_t, n, per_task)
+            values, order = values[kept], order[kept]
+        row, col = order // n_t, order % n_t
+        unique, inverse = np.unique(row, return_inverse=True)
+        frame = pd.DataFrame({name: _column_at(h5, name, unique)[inverse] for name in VARIANT_FIELDS})
+        frame["ref_match"] = np.where(frame["ref_match"].astype(bool), "True", "False")
+        frame["task"] = np.asarray(tasks, dtype=object)[col]
+        for name in scores:
+            frame[name] = h5[name][unique.tolist()].astype(np.float64)[inverse, col] if unique.size else np.empty(0)
+        frame["abs_diff"] = np.abs(frame["diff"])
+    if per_task:
+        frame = frame.assign(_t=col, _o=order).sort_values(["_t", "abs_diff", "_o"], ascending=[True, False, True],
+                                                           kind="stable").drop(columns=["_t", "_o"])  # fmt: skip
+    return frame[[c for c in (*VARIANT_FIELDS, "task", *SCORE_ORDER) if c in frame.columns]].reset_index(drop=True)
+
+
+def _column_at(h5, name, rows: np.ndarray) -> np.ndarray:
+    if not rows.size:
+        return np.empty(0, dtype=object)
+    data = h5["variants"][name]
+    values = (data.asstr() if name in TEXT_FIELDS else data)[rows.tolist()]
+    return np.asarray(values, dtype=object if name in TEXT_FIELDS else None)
+
+
 def top_rows(path, n: int, per_task: bool = False, rows: int | None = None):
     """The `n` allele x task rows with the largest ``abs_diff`` (per task with `per_task`),
     as long-table rows, largest first (per task: tasks in model order); ties keep file order;
-    NaN is never among them. Memory is bounded by the block size."""
+    NaN is never among them. Memory is bounded by the block size; a matrix is searched on its
+    ``diff`` array alone. None for a file without alleles."""
     import pandas as pd
 
+    if is_matrix(path):
+        return _top_rows_matrix(path, n, per_task, rows)
     best = None
     tasks = None
     for block in iter_effects(path, rows):
         tasks = block.tasks
         absd = np.where(np.isnan(block.scores["abs_diff"]), -np.inf, block.scores["abs_diff"])
         n_t = len(block.tasks)
-        if per_task:
-            order = np.argsort(-absd, axis=0, kind="stable")[:n]  # (k, T) allele rows
-            flat = (order * n_t + np.arange(n_t)[None, :]).reshape(-1)
-        else:
-            values = absd.reshape(-1)
-            if values.size > n:
-                threshold = np.partition(values, values.size - n)[values.size - n]
-                flat = np.flatnonzero(values >= threshold)
-            else:
-                flat = np.arange(values.size)
-            flat = flat[np.argsort(-values[flat], kind="stable")][:n]
-        flat = flat[np.isfinite(absd.reshape(-1)[flat])]
+        flat = _select(absd, n, per_task)
         alleles = block.variants.iloc[flat // n_t].reset_index(drop=True)
         cand = pd.DataFrame({c: alleles[c].to_numpy() for c in VARIANT_FIELDS})
         cand["ref_match"] = np.where(cand["ref_match"].astype(bool), "True", "False")
