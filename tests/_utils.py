@@ -143,15 +143,23 @@ QUICK_EXAMPLE = {"train": {"epochs": 2, "batch_size": 64}, "threads": {"train": 
                  "evaluate": {"splits": ["test"]}}  # fmt: skip
 # trained at the example's own settings: tests/test_ground_truth.py checks what it learned
 FULLY_TRAINED = "danq_small"
+# A GAN at a tiny size beside the example's models (not in config/config.yaml: the example's time
+# budget): rules train_gan, sample_generative and evaluate_generative end to end on the example's
+# encoded splits in a few seconds of CPU (tests/test_workflow.py checks their outputs).
+TINY_GAN = {"architecture": "gan", "hyperparameters": {"length": 64, "latent_dim": 8, "filters": 8, "n_blocks": 2,
+                                                       "critic_steps": 2},
+            "train": {"epochs": 1, "batch_size": 32, "fraction": 0.05},
+            "generative": {"samples": 50, "motifs": "resources/motifs/planted_motifs.jaspar"}}  # fmt: skip
 
 
 class BundledExampleRun:
     """The bundled example in a fresh copy in `dest`, every model at QUICK_EXAMPLE settings (2
-    epochs: plumbing) except FULLY_TRAINED, which keeps the example's own training settings,
-    run in the background (its own process group; output in `dest`/example_run.log, its exit
-    status in `dest`/example_run.rc when it ends). One run per test session, shared by the
-    session's processes (pytest-xdist workers): the first to claim `dest` starts it, every
-    `result()` waits for the status file. `stop()` kills it if it is still going."""
+    epochs: plumbing) except FULLY_TRAINED, which keeps the example's own training settings, plus
+    TINY_GAN as `gan_tiny`, run in the background (its own process group; output in
+    `dest`/example_run.log, its exit status in `dest`/example_run.rc when it ends). One run per
+    test session, shared by the session's processes (pytest-xdist workers): the first to claim
+    `dest` starts it, every `result()` waits for the status file. `stop()` kills it if it is
+    still going."""
 
     def __init__(self, dest: Path):
         self.workdir = dest
@@ -171,6 +179,7 @@ class BundledExampleRun:
         write_config(self.workdir, QUICK_EXAMPLE)
         cfg = yaml.safe_load(self.config.read_text())
         cfg["models"][FULLY_TRAINED]["train"] = example_train
+        cfg["models"]["gan_tiny"] = TINY_GAN
         self.config.write_text(yaml.safe_dump(cfg))
         # the shell writes the status when snakemake ends; a killed run leaves none
         script = f'rc=0; "$@" || rc=$?; echo $rc > {self.status.name}.tmp && mv {self.status.name}.tmp {self.status.name}'

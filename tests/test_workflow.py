@@ -173,9 +173,22 @@ def test_bundled_example_end_to_end(example_run):
             records = list(vcf)
             assert "DEEPCIS_TOP_TASK" in vcf.header.info and len(records) == truth["id"].nunique()
             assert all(r.info.get("DEEPCIS_MAX_ABS_DIFF") is not None for r in records)
+    # the tiny GAN (tests/_utils.py TINY_GAN): trained, sampled, compared with real windows and baselines
+    from deepcis.sequence_metrics import read_fasta
+
+    generated = read_fasta(workdir / "results" / "generate" / "gan_tiny" / "samples.fa")
+    assert generated.shape == (50, 64, 4) and (generated.sum(axis=-1) == 1).all()
+    table = pd.read_csv(workdir / "results" / "generate" / "gan_tiny" / "metrics.tsv", sep="\t").set_index("set")
+    assert list(table.index) == ["generated", "real_heldout", "real_train", "uniform", "dinucleotide_shuffled"]
+    assert table.loc["real_heldout", "kmer4_distance"] == 0 and table["kmer4_distance"].between(0, 1).all()
+    assert table["motif_matches_per_kb"].notna().all() and table.loc["real_train", "motif_matches_per_kb"] > 0
+    gan_info = json.loads((workdir / "results" / "models" / "gan_tiny" / "model.json").read_text())
+    assert gan_info["epochs_run"] == 1 and gan_info["generator_steps"] > 0
+    assert (workdir / "results" / "generate" / "gan_tiny" / "comparison.png").stat().st_size > 10_000
     for rule in ("simulate_example", "prepare_chunk", "prepare_windows", "encode_chunk", "gather_split", "overfit_one_batch", "train_model",
                  "predict_split", "fit_baseline", "predict_baseline", "split_metrics", "compare_models",
-                 "score_chunk", "gather_scores", "plot_top_effects", "compare_transfer"):
+                 "score_chunk", "gather_scores", "plot_top_effects", "compare_transfer", "train_gan", "sample_generative",
+                 "evaluate_generative"):
         assert list((workdir / "logs").rglob(f"{rule}*.log")), rule
         assert list((workdir / "benchmarks").rglob(f"{rule}*.tsv")), rule
     assert len(list((workdir / "benchmarks" / "prepare").glob("prepare_chunk.*.tsv"))) == 3  # one per chromosome

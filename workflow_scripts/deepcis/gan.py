@@ -10,7 +10,9 @@ Critic: `n_blocks` blocks of (conv, leaky ReLU, average-pool x2) -> flatten -> o
 unit, no batch norm (the gradient penalty is per sample). Training (Gulrajani et al. 2017):
 `critic_steps` critic updates per generator update, loss E[D(fake)] - E[D(real)] +
 `gradient_penalty` x E[(|grad D(mix)| - 1)^2] on random interpolates of real and fake
-windows; Adam (learning rate `train.learning_rate`, beta1 0.5, beta2 0.9).
+windows; Adam (learning rate `train.learning_rate`, beta1 0.5, beta2 0.9). `network: resnet`
+replaces both networks by Killoran et al.'s: residual blocks (ReLU, conv, ReLU, conv, x 0.3,
+added) at full length, after a dense layer (generator) or a 1x1 conv (critic).
 
 Real windows are the training split's, cropped to their central `length` bases (0 = the whole
 window); windows with an N are left out (an all-zero row is not a soft one-hot). One epoch
@@ -40,7 +42,8 @@ GAN_PARAMS = {
                     minimum=0),
     "latent_dim": Param(64, "int", "size of the generator's standard-normal input"),
     "filters": Param(64, "int", "conv filters of the generator's and the critic's blocks"),
-    "n_blocks": Param(3, "int", "upsampling blocks of the generator (x2 each) and pooling blocks of the critic"),
+    "n_blocks": Param(3, "int", "upsampling blocks of the generator (x2 each) and pooling blocks of the critic; "
+                      "residual blocks of each with `network` resnet"),
     "kernel_size": Param(5, "int", "conv kernel width ('same' padding)"),
     "critic_steps": Param(5, "int", "critic updates per generator update"),
     "gradient_penalty": Param(10.0, "float", "weight of the gradient penalty"),
@@ -48,6 +51,10 @@ GAN_PARAMS = {
                     "soft (the softmax itself; samples are its argmax) or gumbel (a one-hot drawn from the "
                     "softmax, straight-through gradients; samples are drawn the same way)",
                     choices=("soft", "gumbel")),
+    "network": Param("upsample", "choice", "generator and critic: upsample (the generator upsamples x2 per block, "
+                     "the critic average-pools x2 per block) or resnet (Killoran et al.'s: residual blocks of "
+                     "ReLU, conv, ReLU, conv, scaled by 0.3 and added, at full length in both)",
+                     choices=("upsample", "resnet")),
 }  # fmt: skip
 
 
@@ -60,7 +67,7 @@ def _check(hp, window_length, _length_left):
     length = gan_length(window_length, hp)
     if length > window_length:
         return f"hyperparameter 'length'={hp['length']} is longer than the window ({window_length} bp)"
-    if length < 2 ** hp["n_blocks"]:
+    if hp["network"] == "upsample" and length < 2 ** hp["n_blocks"]:
         return (f"hyperparameter 'n_blocks'={hp['n_blocks']} halves the sequence {hp['n_blocks']} times, more than "
                 f"its {length} bases allow")  # fmt: skip
     return None
@@ -85,6 +92,8 @@ def build_gan(window_length: int, hp: dict):
     from keras import layers
 
     length = gan_length(window_length, hp)
+    if hp["network"] == "resnet":
+        return _build_resnet_gan(length, hp)
     scale = 2 ** hp["n_blocks"]
     start = math.ceil(length / scale)
     f, k = hp["filters"], hp["kernel_size"]
@@ -110,6 +119,45 @@ def build_gan(window_length: int, hp: dict):
         y = layers.Conv1D(f, k, padding="same", name=f"critic_conv{b}")(y)
         y = layers.LeakyReLU(0.2, name=f"critic_lrelu{b}")(y)
         y = layers.AveragePooling1D(2, padding="same", name=f"critic_pool{b}")(y)
+    y = layers.Flatten(name="critic_flatten")(y)
+    y = layers.Dense(1, dtype="float32", name="critic_score")(y)
+    critic = keras.Model(seq, y, name="critic")
+    return generator, critic
+
+
+def _residual_block(x, f: int, k: int, name: str):
+    """Killoran et al.'s (and Gulrajani et al.'s language model's) residual block: x + 0.3 x
+    conv(ReLU(conv(ReLU(x))))."""
+    from keras import layers
+
+    y = layers.Activation("relu", name=f"{name}_relu1")(x)
+    y = layers.Conv1D(f, k, padding="same", name=f"{name}_conv1")(y)
+    y = layers.Activation("relu", name=f"{name}_relu2")(y)
+    y = layers.Conv1D(f, k, padding="same", name=f"{name}_conv2")(y)
+    y = layers.Rescaling(0.3, name=f"{name}_scale")(y)
+    return layers.Add(name=f"{name}_add")([x, y])
+
+
+def _build_resnet_gan(length: int, hp: dict):
+    """Killoran et al.'s networks: generator latent -> dense (length x filters) -> residual
+    blocks -> 1x1 conv -> softmax; critic 1x1 conv -> residual blocks -> flatten -> linear."""
+    import keras
+    from keras import layers
+
+    f, k = hp["filters"], hp["kernel_size"]
+    z = keras.Input(shape=(hp["latent_dim"],), name="latent")
+    x = layers.Dense(length * f, name="gen_dense")(z)
+    x = layers.Reshape((length, f), name="gen_reshape")(x)
+    for i in range(hp["n_blocks"]):
+        x = _residual_block(x, f, k, f"gen_res{i + 1}")
+    x = layers.Conv1D(4, 1, name="gen_bases")(x)
+    out = layers.Activation("softmax", dtype="float32", name="soft_one_hot")(x)
+    generator = keras.Model(z, out, name="generator")
+
+    seq = keras.Input(shape=(length, 4), name="sequence")
+    y = layers.Conv1D(f, 1, name="critic_in")(seq)
+    for i in range(hp["n_blocks"]):
+        y = _residual_block(y, f, k, f"critic_res{i + 1}")
     y = layers.Flatten(name="critic_flatten")(y)
     y = layers.Dense(1, dtype="float32", name="critic_score")(y)
     critic = keras.Model(seq, y, name="critic")
