@@ -4,10 +4,12 @@ predicted activity)."""
 
 from deepcis.io_utils import atomic_path
 from deepcis.jobs import start_job
-from deepcis.training import configure_runtime
 
 log = start_job(snakemake)
-configure_runtime(snakemake.threads, snakemake.params.seed)
+if snakemake.input.scorer:  # TensorFlow only for the scorer's predictions (seconds of start-up otherwise)
+    from deepcis.training import configure_runtime
+
+    configure_runtime(snakemake.threads, snakemake.params.seed)
 from deepcis.generative_plots import comparison_figure  # noqa: E402
 from deepcis.sequence_metrics import evaluate_generated  # noqa: E402
 
