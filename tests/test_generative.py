@@ -148,20 +148,32 @@ def test_gan_trains_samples_and_saves(splits, tmp_path):
     np.testing.assert_array_equal(gan.sample(load_model(tmp_path / "g2" / "generator.keras"), 10, seed=1), x)
     with pytest.raises(ValueError, match="fewer than one batch"):
         gan.train_gan(splits["valid"], splits["valid"], tmp_path / "g3", "g", hp, QUICK | {"batch_size": 64}, seed=5)
-    # output gumbel: the critic sees one-hots drawn from the softmax; samples are drawn the same way.
-    # network resnet (Killoran et al.'s residual generator and critic at full length, 6 blocks on
-    # 32 bases, which the upsampling network's halving would refuse)
-    resnet = hp | {"output": "gumbel", "network": "resnet", "n_blocks": 6}
-    info = gan.train_gan(splits["train"], splits["valid"], tmp_path / "g4", "g", resnet, settings, seed=5)
+    # output gumbel: the critic sees one-hots drawn from the softmax; samples are drawn the same way
+    info = gan.train_gan(splits["train"], splits["valid"], tmp_path / "g4", "g", hp | {"output": "gumbel"}, settings,
+                         seed=5)  # fmt: skip
     history = pd.read_csv(tmp_path / "g4" / "history.tsv", sep="\t")
     assert info["hyperparameters"]["output"] == "gumbel" and np.isfinite(history["valid_wasserstein"]).all()
     assert 0.25 <= history["max_probability"].iloc[0] <= 1
     generator = load_model(tmp_path / "g4" / "generator.keras")
-    critic = load_model(tmp_path / "g4" / "critic.keras")
-    assert generator.get_layer("gen_res6_add") is not None and critic.get_layer("critic_res6_add") is not None
     drawn = gan.sample(generator, 10, seed=1, output="gumbel")
     assert drawn.shape == (10, 32, 4) and (drawn.sum(-1) == 1).all()
     np.testing.assert_array_equal(drawn, gan.sample(generator, 10, seed=1, output="gumbel"))
+
+
+def test_gan_resnet_networks_build_save_and_load(tmp_path):
+    """The resnet networks (Killoran et al.'s residual generator and critic at full length): no halving,
+    so 6 blocks on 32 bases are allowed, which the upsampling network refuses; both networks
+    save and load with safe_mode (the training loop is the same as the upsampling network's)."""
+    hp = {"length": 32, "latent_dim": 8, "filters": 8, "n_blocks": 6, "network": "resnet"}
+    with pytest.raises(ValueError, match="'n_blocks'=6 halves the sequence 6 times"):
+        resolve_hyperparameters("gan", 64, 1, hp | {"network": "upsample"})
+    generator, critic = gan.build_gan(64, resolve_hyperparameters("gan", 64, 1, hp))
+    assert generator.output_shape == (None, 32, 4) and critic.output_shape == (None, 1)
+    assert generator.get_layer("gen_res6_add") is not None and critic.get_layer("critic_res6_add") is not None
+    for model in (generator, critic):
+        model.save(tmp_path / f"{model.name}.keras")
+    z = np.random.default_rng(0).standard_normal((3, 8)).astype(np.float32)
+    np.testing.assert_allclose(load_model(tmp_path / "generator.keras")(z), generator(z), rtol=1e-6)
 
 
 def test_draw_bases_argmax_or_drawn_from_the_soft_one_hot():
