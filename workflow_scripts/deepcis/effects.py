@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .dataset import decode_strings
 from .errors import ConfigError, InputError
 from .io_utils import atomic_path, fsync_file
 
@@ -214,14 +215,14 @@ def gather_matrices(parts, out_h5, rows: int = 65536):
     if not parts:
         raise ValueError("gather_matrices needs at least one part")
     with _open(parts[0]) as first:
-        tasks = [t.decode() if isinstance(t, bytes) else str(t) for t in first["tasks"][()]]
+        tasks = decode_strings(first["tasks"][()])
         scores = first.attrs["scores"].split(",")
         dtype = first[scores[0]].dtype.name
         attrs = {k: v for k, v in first.attrs.items() if k not in ("format", "version", "scores", "chunk")}
     with MatrixWriter(out_h5, tasks, scores, dtype, attrs) as writer:
         for part in parts:
             with _open(part) as h5:
-                if [t.decode() for t in h5["tasks"][()]] != tasks or h5.attrs["scores"].split(",") != scores:
+                if decode_strings(h5["tasks"][()]) != tasks or h5.attrs["scores"].split(",") != scores:
                     raise InputError(part, f"tasks or scores differ from {parts[0]}'s")
                 n = h5["variants/pos"].shape[0]
                 for lo in range(0, n, rows):
@@ -295,7 +296,7 @@ def effects_tasks(path) -> list[str]:
     """The task names of an effects file (empty for a long table without rows)."""
     if is_matrix(path):
         with _open(path) as h5:
-            return [t.decode() if isinstance(t, bytes) else str(t) for t in h5["tasks"][()]]
+            return decode_strings(h5["tasks"][()])
     for block in _iter_long(path, 1):
         return block.tasks
     return []
@@ -309,7 +310,7 @@ def _iter_matrix(path, rows):
     import pandas as pd
 
     with _open(path) as h5:
-        tasks = [t.decode() if isinstance(t, bytes) else str(t) for t in h5["tasks"][()]]
+        tasks = decode_strings(h5["tasks"][()])
         scores = h5.attrs["scores"].split(",")
         n = h5["variants/pos"].shape[0]
         step = _block_rows(rows, len(tasks))
@@ -427,7 +428,7 @@ def _top_rows_matrix(path, n: int, per_task: bool, rows):
     import pandas as pd
 
     with _open(path) as h5:
-        tasks = [t.decode() if isinstance(t, bytes) else str(t) for t in h5["tasks"][()]]
+        tasks = decode_strings(h5["tasks"][()])
         scores = h5.attrs["scores"].split(",")
         n_rows, n_t = h5["variants/pos"].shape[0], len(tasks)
         if not n_rows:
