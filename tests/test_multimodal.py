@@ -10,6 +10,7 @@ from deepcis import dataset
 from deepcis.config import read_tasks
 from deepcis.errors import ConfigError, InputError
 from deepcis.signals import (
+    TaskTargets,
     add_task_targets,
     measured_mask,
     read_measured,
@@ -72,6 +73,14 @@ def test_measured_regions_and_targets(bigwig, tmp_path):
     assert tasks == ["ctcf", "sig"] and warnings == [] and out.columns[-2:].tolist() == tasks
     assert out["ctcf"].dtype == np.float32 and np.isnan(out["ctcf"]).tolist() == [False, True, True]
     assert out["sig"].iloc[1] == pytest.approx(np.log1p(tracks["chrA"][2000:2200].mean()), rel=1e-5)
+    # the gather applies them block by block: same frame; "no label" only when no block had one
+    targets = TaskTargets(rows, SIZES, 200)
+    parts = [targets.apply(windows.iloc[:1]), targets.apply(windows.iloc[1:])]
+    pd.testing.assert_frame_equal(pd.concat(parts), out)
+    assert targets.unlabelled() == []
+    targets = TaskTargets(rows, SIZES, 200)
+    targets.apply(windows.iloc[1:])  # both windows outside ctcf's measured regions
+    assert [w.split(":")[0] for w in targets.unlabelled()] == ["task ctcf"]
 
 
 def test_encode_float_labels_keep_nan(tmp_path):

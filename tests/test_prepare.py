@@ -202,9 +202,11 @@ def test_prepare_windows_end_to_end(tmp_path, monkeypatch, mode, strategy):
     assert drops[("positive", "too_many_n")] > 0  # peaks near the N block
     # same seed, same windows and stats, whether the positives are built in one chunk or one
     # chunk per chromosome (the workflow's prepare_chunk jobs), and whether the gather replays
-    # and filters its negative candidates in one block or in many small ones; the BED round-trips
+    # and filters its negative candidates, and writes the windows, in one block or in many small
+    # ones; the BED round-trips
     monkeypatch.setattr(negatives, "DRAW_BLOCK", 13)
     monkeypatch.setattr(prepare_chunks, "FILTER_ROWS", 97)
+    monkeypatch.setattr(prepare_chunks, "WRITE_ROWS", 7)  # the gather writes a chunk's windows in many blocks
     again = prepare_windows(genome, tasks, cfg["prepare"], cfg["split"], seed=3, blacklist_path=blacklist, n_chunks=3)
     pd.testing.assert_frame_equal(w, again.windows)
     pd.testing.assert_frame_equal(out.stats, again.stats)

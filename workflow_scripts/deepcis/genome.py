@@ -10,6 +10,7 @@ carry the same information and convert both ways exactly.
 
 from __future__ import annotations
 
+import mmap
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,7 +203,12 @@ class Genome:
                     raise InputError(fai, f"the index does not fit the FASTA (sequence {name!r} would end at byte {end:,}, "
                                      f"the file has {size:,}): it is stale, made before the FASTA changed; delete it "
                                      "and it is rebuilt")  # fmt: skip
-        self._memmap = None if self.bgzipped else np.memmap(self.path, dtype=np.uint8, mode="r")
+        self._mmap = None
+        self._memmap = None
+        if not self.bgzipped:
+            with open(self.path, "rb") as handle:
+                self._mmap = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            self._memmap = np.frombuffer(self._mmap, dtype=np.uint8)
 
     def _open_twobit(self):
         import py2bit
@@ -213,7 +219,15 @@ class Genome:
         except RuntimeError as error:
             raise InputError(self.path, f"py2bit cannot read this 2bit file: {error}") from None
         self._records = {name: _Record(length, 0, 0, 0) for name, length in lengths.items()}
-        self._memmap = None
+        self._mmap = self._memmap = None
+
+    def release(self) -> None:
+        """Drop the FASTA's mapped pages from this process's resident set; they stay in the page
+        cache, so reading them again costs a page-table fault, not a disk read. A job that walks
+        the genome part by part calls it between parts, so its peak RSS holds one part, not the
+        whole FASTA (which the RSS counts once touched, though the kernel could reclaim it)."""
+        if self._mmap is not None:
+            self._mmap.madvise(mmap.MADV_DONTNEED)
 
     @property
     def chrom_sizes(self) -> dict[str, int]:
@@ -225,7 +239,7 @@ class Genome:
             self._twobit = None
         else:
             self._faidx.close()
-        self._memmap = None
+        self._mmap = self._memmap = None
 
     def __enter__(self):
         return self

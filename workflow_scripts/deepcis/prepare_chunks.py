@@ -18,11 +18,14 @@ what stays is one byte per drawn candidate (its GC bin) until the pick (`_negati
 
 Memory: a chunk job holds its chromosomes' peaks, bins and positive windows x T labels; the
 gather holds one chunk's candidates (de-duplicated, filtered `FILTER_ROWS` at a time) or one
-chunk's windows x T labels at a time, plus, genome-wide, one byte per drawn candidate
-(`oversample` x wanted; 10 x positives for 1:1 GC-matched negatives), a permutation of the
-largest GC bin's candidates (4 bytes each) and the chosen negatives (16 bytes each); for
-flanking negatives also every positive's start (16 bytes) and the draw (16 bytes a candidate).
-Neither holds the genome's labels.
+chunk's windows as numbers (about 40 bytes each; `_chunk_rows`) with `WRITE_ROWS` windows x T
+labels at a time, plus, genome-wide, one byte per drawn candidate (`oversample` x wanted;
+10 x positives for 1:1 GC-matched negatives), a permutation of the largest GC bin's
+candidates (4 bytes each) and the chosen negatives (16 bytes each); for flanking negatives
+also every positive's start (16 bytes) and the draw (16 bytes a candidate). Neither holds the
+genome's labels. The FASTA is memory-mapped: the gather drops a chunk's pages from its RSS
+when it is done with them (`Genome.release`), so its RSS holds one chunk's sequence, not the
+genome's.
 """
 
 from __future__ import annotations
@@ -219,9 +222,6 @@ class Chunk:
         chrom, start, end = self._read("chrom", "start", "end")
         return pd.DataFrame({"chrom": self.names[chrom], "start": start, "end": end})
 
-    def labels(self) -> np.ndarray:
-        return self._read("y")[0]
-
     def gc(self) -> np.ndarray:
         return self._read("gc")[0]
 
@@ -337,6 +337,7 @@ def _negatives(run: Run, chunks: list[Chunk], prepare_cfg: dict, seed: int, blac
                                             float(prepare_cfg["max_n_fraction"]), counts)  # fmt: skip
         bin_of[index[keep]] = negatives.gc_bin(gc[keep], gc_bins)
         del index, code, start, keep, gc
+        run.genome.release()  # the chunk's chromosomes read: their pages leave the RSS
     passed = bin_of >= 0
     n_cand = int(passed.sum())
     outside = counts["outside"] if run.region is not None else None
@@ -375,82 +376,133 @@ def _ranks_to_draws(bin_of: np.ndarray, chosen_ranks: list[np.ndarray], block: i
     return np.sort(np.concatenate(found))
 
 
-def _chunk_windows(chunk: Chunk, neg: pd.DataFrame, order: dict[str, int], territories: dict):
-    """A chunk's positives and negatives (chrom/start/end/name) with their split, boundary-
-    dropped, sorted and de-duplicated as the single job did: (windows with a `split` column,
-    labels, boundary drops)."""
-    pos = chunk.windows().assign(name="peak")
-    y_pos = chunk.labels()
-    windows = pd.concat([pos, neg], ignore_index=True).astype({"start": np.int64, "end": np.int64})
-    y = np.concatenate([y_pos, np.zeros((len(neg), y_pos.shape[1]), np.uint8)])
-    if windows.empty:
-        return windows.assign(split=pd.Series(dtype=object)), y, 0
-    split = splits.assign_splits(windows, territories)
-    keep = split != ""
-    windows, y = windows.assign(split=split)[keep].reset_index(drop=True), y[keep]
-    key = windows["chrom"].map(order).to_numpy(np.int64)
-    start, end = windows["start"].to_numpy(np.int64), windows["end"].to_numpy(np.int64)
-    rank = np.lexsort((end, start, key))  # stable: ties keep positives first, negatives in draw order
-    key, start, end = key[rank], start[rank], end[rank]
+@dataclass
+class _ChunkRows:
+    """A chunk's windows as numbers, in output order: positives and negatives, boundary-dropped,
+    sorted by chromosome, start and end and de-duplicated as the single job did. `source`: the
+    positive's row in the chunk file, -1 for a negative; `split`: index into `splits.SPLITS`."""
+
+    code: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    source: np.ndarray
+    split: np.ndarray
+    boundary: int  # windows dropped at a split boundary (duplicates counted)
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+
+def _chunk_rows(chunk: Chunk, neg_code: np.ndarray, neg_start: np.ndarray, window_length: int,
+                names: np.ndarray, territories: dict) -> _ChunkRows:  # fmt: skip
+    """Order a chunk's windows without reading its labels (about 40 bytes per window)."""
+    pos_code, pos_start = chunk.numbers()
+    (pos_end,) = chunk._read("end")
+    code = np.concatenate([pos_code, np.asarray(neg_code, np.int64)])
+    start = np.concatenate([pos_start, np.asarray(neg_start, np.int64)])
+    end = np.concatenate([pos_end.astype(np.int64), np.asarray(neg_start, np.int64) + window_length])
+    source = np.concatenate([np.arange(len(pos_start), dtype=np.int64), np.full(len(neg_start), -1, np.int64)])
+    split = np.full(len(start), -1, np.int8)
+    if len(start):
+        named = splits.assign_splits(pd.DataFrame({"chrom": names[code], "start": start, "end": end}), territories)
+        for i, name in enumerate(splits.SPLITS):
+            split[named == name] = i
+    keep = split >= 0
+    boundary = int((~keep).sum())
+    code, start, end, source, split = code[keep], start[keep], end[keep], source[keep], split[keep]
+    rank = np.lexsort((end, start, code))  # stable: ties keep positives first, negatives in draw order
+    code, start, end = code[rank], start[rank], end[rank]
     first = np.ones(len(rank), dtype=bool)
-    first[1:] = (key[1:] != key[:-1]) | (start[1:] != start[:-1]) | (end[1:] != end[:-1])
+    first[1:] = (code[1:] != code[:-1]) | (start[1:] != start[:-1]) | (end[1:] != end[:-1])
     rank = rank[first]
-    return windows.iloc[rank].reset_index(drop=True), y[rank], int((~keep).sum())
+    return _ChunkRows(code[first], start[first], end[first], source[rank], split[rank], boundary)
+
+
+def _label_rows(y_dataset, rows: np.ndarray, width: int) -> np.ndarray:
+    """Rows `rows` (increasing in the usual case) of a chunk's labels dataset."""
+    if not len(rows):
+        return np.zeros((0, width), np.uint8)
+    lo, hi = int(rows.min()), int(rows.max()) + 1
+    if hi - lo <= 4 * len(rows):  # positives are stored in genome order: a block reads one stretch
+        return y_dataset[lo:hi][rows - lo]
+    unique, back = np.unique(rows, return_inverse=True)
+    return y_dataset[unique][back]
+
+
+def _block(rows: _ChunkRows, block: slice, y_dataset, columns: list[int], names: np.ndarray, neg_name: str,
+           drop_orphans: bool):  # fmt: skip
+    """One block of a chunk's ordered windows: (frame chrom/start/end/name, labels of the
+    `columns` tasks, positive flags, split indices, positives dropped for holding no kept
+    task when `drop_orphans`)."""
+    source = rows.source[block]
+    positive = source >= 0
+    y = np.zeros((len(source), len(columns)), np.uint8)
+    if positive.any():
+        y[positive] = _label_rows(y_dataset, source[positive], y_dataset.shape[1])[:, columns]
+    keep = ~(positive & (y.sum(axis=1) == 0)) if drop_orphans else np.ones(len(source), dtype=bool)
+    frame = pd.DataFrame({"chrom": names[rows.code[block][keep]], "start": rows.start[block][keep],
+                          "end": rows.end[block][keep], "name": np.where(positive[keep], "peak", neg_name).astype(object)})  # fmt: skip
+    return frame, y[keep], positive[keep], rows.split[block][keep], int((~keep).sum())
 
 
 class _DropTasks(Exception):
     """min_positives drops tasks: the files are written again without them."""
 
 
+WRITE_ROWS = 1 << 15  # windows whose labels the gather holds at a time (x tasks bytes)
+
+
 def _write_splits(chunks, negs, run: Run, bed_paths: dict, task_names: list[str], kept_tasks: list[str],
                   check=None, task_rows=None, bin_size: int = 200, window_length: int = 1000,
-                  neg_name: str = "negative") -> dict:  # fmt: skip
+                  neg_name: str = "negative", block_rows: int | None = None) -> dict:  # fmt: skip
     """Stream every chunk's windows into the split files; per split the window counts and
     per-task positives of `kept_tasks`. `negs`: per chunk its negatives' chromosome indices and
     starts (`window_length` long, named `neg_name`). `check(counts)` runs before the files are
     renamed into place (an exception leaves none). `task_rows`: add signal targets and
-    measured masks."""
-    order = {c: i for i, c in enumerate(run.chrom_sizes)}
+    measured masks.
+
+    Memory: a chunk's windows as numbers (`_chunk_rows`) plus `block_rows` windows' labels;
+    never a chunk's whole label matrix.
+    """
+    import h5py
+
+    block_rows = block_rows or WRITE_ROWS
     names = np.array(list(run.chrom_sizes), dtype=object)
     columns = [task_names.index(t) for t in kept_tasks]
     counts = {s: {"all": 0, "positive": 0, "tasks": np.zeros(len(kept_tasks), np.int64)} for s in splits.SPLITS}
     boundary = orphans = 0
-    out_tasks, dtype = kept_tasks, np.uint8
+    out_tasks, dtype, targets = kept_tasks, np.uint8, None
     if task_rows is not None:
-        from .signals import add_task_targets
+        from .signals import TaskTargets
 
-        out_tasks = [row["name"] for row in task_rows]
-        dtype = np.float32 if any(row.get("type") == "signal" or "measured" in row for row in task_rows) else np.uint8
-    target_warnings = []
+        targets = TaskTargets(task_rows, run.chrom_sizes, bin_size)
+        out_tasks, dtype = targets.tasks, (np.float32 if targets.float_labels else np.uint8)
+    drop_orphans = len(kept_tasks) < len(task_names)  # positives left without a kept task hold peaks: dropped
     with ExitStack() as stack:
         writers = {s: stack.enter_context(windows_file.WindowsWriter(bed_paths[s], out_tasks, dtype)) for s in splits.SPLITS}
         for chunk, (neg_code, neg_start) in zip(chunks, negs):
-            neg = pd.DataFrame({"chrom": names[neg_code], "start": neg_start, "end": neg_start + window_length,
-                                "name": neg_name})  # fmt: skip
-            windows, y, dropped = _chunk_windows(chunk, neg, order, run.territories)
-            boundary += dropped
-            y = y[:, columns]
-            if len(kept_tasks) < len(task_names):  # positives left without a kept task hold peaks: dropped
-                orphan = (windows["name"] == "peak").to_numpy() & (y.sum(axis=1) == 0)
-                orphans += int(orphan.sum())
-                windows, y = windows[~orphan].reset_index(drop=True), y[~orphan]
-            split = windows["split"].to_numpy(object)
-            for s in splits.SPLITS:
-                mine = split == s
-                if not mine.any():
-                    continue
-                part, y_part = windows[mine].reset_index(drop=True), y[mine]
-                c = counts[s]
-                c["all"] += len(part)
-                c["positive"] += int((part["name"] == "peak").sum())
-                c["tasks"] += y_part.sum(axis=0, dtype=np.int64)
-                if task_rows is not None:
-                    frame = pd.concat([part, pd.DataFrame(y_part, columns=kept_tasks)], axis=1)
-                    frame, _, found = add_task_targets(frame, task_rows, run.chrom_sizes, bin_size)
-                    target_warnings += [w for w in found if w not in target_warnings]
-                    y_part = frame[out_tasks].to_numpy(dtype)
-                writers[s].write(part, y_part)
-        counts["_boundary"], counts["_orphans"], counts["_target_warnings"] = boundary, orphans, target_warnings
+            rows = _chunk_rows(chunk, neg_code, neg_start, window_length, names, run.territories)
+            boundary += rows.boundary
+            with h5py.File(chunk.path, "r", locking=False) as y_file:
+                for lo in range(0, len(rows), block_rows):
+                    frame, y, positive, split, dropped = _block(rows, slice(lo, lo + block_rows), y_file["y"], columns,
+                                                                names, neg_name, drop_orphans)  # fmt: skip
+                    orphans += dropped
+                    for i, s in enumerate(splits.SPLITS):
+                        mine = split == i
+                        if not mine.any():
+                            continue
+                        part, y_part = frame[mine].reset_index(drop=True), y[mine]
+                        c = counts[s]
+                        c["all"] += len(part)
+                        c["positive"] += int(positive[mine].sum())
+                        c["tasks"] += y_part.sum(axis=0, dtype=np.int64)
+                        if targets is not None:
+                            part = targets.apply(pd.concat([part, pd.DataFrame(y_part, columns=kept_tasks)], axis=1))
+                            y_part = part[out_tasks].to_numpy(dtype)
+                        writers[s].write(part, y_part)
+        counts["_boundary"], counts["_orphans"] = boundary, orphans
+        counts["_target_warnings"] = (targets.warnings + targets.unlabelled()) if targets is not None else []
         if check is not None:
             check(counts)
     return counts

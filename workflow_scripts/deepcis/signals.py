@@ -182,40 +182,70 @@ def write_bigwig(path, chrom_sizes: dict[str, int], tracks: dict[str, np.ndarray
             bw.close()
 
 
+class TaskTargets:
+    """The signal tasks' targets and the measured-region masks, prepared once (every bigWig
+    checked, every measured BED read) and applied to windows block by block (`apply`).
+
+    `task_rows` are the tasks sheet's rows (deepcis.config.read_tasks); `warnings` holds the
+    bigWig checks' findings. `labelled` counts, per task, the windows given a label so far,
+    so that a task left with none at all is found once every block is applied (`unlabelled`).
+    """
+
+    def __init__(self, task_rows: list[dict], chrom_sizes: dict[str, int], bin_size: int,
+                 float_labels: bool | None = None):  # fmt: skip
+        self.task_rows, self.bin_size = task_rows, bin_size
+        self.warnings = []
+        for row in task_rows:
+            if row.get("type") == "signal":
+                self.warnings += check_bigwig(row["signal"], chrom_sizes)
+        self.measured = {row["name"]: read_measured(row["measured"], chrom_sizes) for row in task_rows
+                         if "measured" in row}  # fmt: skip
+        if float_labels is None:
+            float_labels = bool(self.measured) or any(row.get("type") == "signal" for row in task_rows)
+        self.float_labels = float_labels
+        self.tasks = [row["name"] for row in task_rows]
+        self.labelled = dict.fromkeys(self.tasks, 0)
+        self.seen = 0
+
+    def apply(self, windows: pd.DataFrame) -> pd.DataFrame:
+        """`windows` (one 0/1 column per binary task) with every task column in sheet order,
+        float32 if any task is a signal task or has measured regions, else uint8."""
+        out = windows.copy()
+        chrom, start, end = out["chrom"].to_numpy(object), out["start"].to_numpy(np.int64), out["end"].to_numpy(np.int64)
+        for row in self.task_rows:
+            name = row["name"]
+            if row.get("type") == "signal":
+                out[name] = window_signal(row["signal"], chrom, start, end, self.bin_size, row.get("aggregate", "mean"),
+                                          row.get("transform", "log1p"))  # fmt: skip
+            elif self.float_labels:
+                out[name] = out[name].astype(np.float32)
+            if name in self.measured:
+                inside = measured_mask(self.measured[name], chrom, start, end, self.bin_size)
+                out.loc[~inside, name] = np.nan
+                log.info("task %s: %d of %d windows outside its measured regions (NaN)", name, int((~inside).sum()),
+                         len(out))  # fmt: skip
+            self.labelled[name] += int(out[name].notna().sum()) if self.float_labels else len(out)
+        self.seen += len(out)
+        fixed = [c for c in out.columns if c not in self.tasks]
+        return out[fixed + self.tasks]
+
+    def unlabelled(self) -> list[str]:
+        """A warning per task no window applied so far has a label for."""
+        if not self.float_labels or not self.seen:
+            return []
+        return [f"task {t}: no window has a label (every one is outside its measured regions or on a chromosome "
+                "without signal)" for t, n in self.labelled.items() if n == 0]  # fmt: skip
+
+
 def add_task_targets(windows: pd.DataFrame, task_rows: list[dict], chrom_sizes: dict[str, int], bin_size: int,
                      float_labels: bool | None = None) -> tuple[pd.DataFrame, list[str], list[str]]:  # fmt: skip
-    """Add the signal tasks' targets and the measured-region masks to prepared windows.
+    """Add the signal tasks' targets and the measured-region masks to prepared windows, all at
+    once (`TaskTargets` applies them block by block).
 
-    `windows` holds one 0/1 column per binary task; `task_rows` are the tasks sheet's rows
-    (deepcis.config.read_tasks). Returns (windows with every task column in sheet order,
-    float32 if any task is a signal task or has measured regions (or `float_labels`), else
-    uint8; the task names; warnings). Every bigWig and BED is checked before any is read.
+    Returns (windows with every task column in sheet order, float32 if any task is a signal
+    task or has measured regions (or `float_labels`), else uint8; the task names; warnings).
+    Every bigWig and BED is checked before any is read.
     """
-    warnings = []
-    for row in task_rows:
-        if row.get("type") == "signal":
-            warnings += check_bigwig(row["signal"], chrom_sizes)
-    measured = {row["name"]: read_measured(row["measured"], chrom_sizes) for row in task_rows if "measured" in row}
-    if float_labels is None:
-        float_labels = bool(measured) or any(row.get("type") == "signal" for row in task_rows)
-    tasks = [row["name"] for row in task_rows]
-    out = windows.copy()
-    chrom, start, end = out["chrom"].to_numpy(object), out["start"].to_numpy(np.int64), out["end"].to_numpy(np.int64)
-    for row in task_rows:
-        name = row["name"]
-        if row.get("type") == "signal":
-            out[name] = window_signal(row["signal"], chrom, start, end, bin_size, row.get("aggregate", "mean"),
-                                      row.get("transform", "log1p"))  # fmt: skip
-        elif float_labels:
-            out[name] = out[name].astype(np.float32)
-        if name in measured:
-            inside = measured_mask(measured[name], chrom, start, end, bin_size)
-            out.loc[~inside, name] = np.nan
-            log.info("task %s: %d of %d windows outside its measured regions (NaN)", name, int((~inside).sum()), len(out))
-        if float_labels:
-            missing = int(out[name].isna().sum())
-            if missing == len(out):
-                warnings.append(f"task {name}: no window has a label (every one is outside its measured regions "
-                                "or on a chromosome without signal)")  # fmt: skip
-    fixed = [c for c in out.columns if c not in tasks]
-    return out[fixed + tasks], tasks, warnings
+    targets = TaskTargets(task_rows, chrom_sizes, bin_size, float_labels)
+    out = targets.apply(windows)
+    return out, targets.tasks, targets.warnings + targets.unlabelled()
