@@ -156,7 +156,6 @@ def _encode_block(block):
     elif np.isinf(labels).any():
         raise InputError(s["labels"].filename, f"infinite targets ({where})")
     x = encode_rows(s["genome"], frame, length, s["x_encoding"], s.get("flank", 0))
-    s["genome"].release()  # else the RSS counts every FASTA page the job has read (a chunk of the genome)
     row_bytes = x[0].nbytes if len(x) else 0
     view, at = memoryview(x).cast("B"), s["x_offset"] + first_row * row_bytes
     first, size = at, view.nbytes

@@ -205,6 +205,7 @@ class Genome:
                                      "and it is rebuilt")  # fmt: skip
         self._mmap = None
         self._memmap = None
+        self._current = None  # the chromosome last read (its pages are resident)
         if not self.bgzipped:
             with open(self.path, "rb") as handle:
                 self._mmap = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
@@ -219,15 +220,21 @@ class Genome:
         except RuntimeError as error:
             raise InputError(self.path, f"py2bit cannot read this 2bit file: {error}") from None
         self._records = {name: _Record(length, 0, 0, 0) for name, length in lengths.items()}
-        self._mmap = self._memmap = None
+        self._mmap = self._memmap = self._current = None
 
-    def release(self) -> None:
-        """Drop the FASTA's mapped pages from this process's resident set; they stay in the page
-        cache, so reading them again costs a page-table fault, not a disk read. A job that walks
-        the genome part by part calls it between parts, so its peak RSS holds one part, not the
-        whole FASTA (which the RSS counts once touched, though the kernel could reclaim it)."""
-        if self._mmap is not None:
-            self._mmap.madvise(mmap.MADV_DONTNEED)
+    def _leave(self, chrom: str | None) -> None:
+        """Drop `chrom`'s mapped pages from this process's resident set. They stay in the page
+        cache (reading them again is a page-table fault, not a disk read); without this, the
+        RSS of a job that walks the genome counts every FASTA page it has read, up to the
+        whole genome (3 GB for hg38), though the kernel could reclaim them."""
+        if chrom is None or self._mmap is None:
+            return
+        rec = self._records[chrom]
+        lines = -(-rec.length // rec.line_bases) if rec.line_bases else 0
+        lo = rec.offset - rec.offset % mmap.PAGESIZE
+        hi = min(len(self._mmap), rec.offset + lines * rec.line_width)
+        if hi > lo:
+            self._mmap.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
 
     @property
     def chrom_sizes(self) -> dict[str, int]:
@@ -338,9 +345,13 @@ class Genome:
 
     def _record(self, chrom: str) -> _Record:
         try:
-            return self._records[chrom]
+            rec = self._records[chrom]
         except KeyError:
             raise InputError(self.path, f"chromosome {chrom!r} is not in the genome") from None
+        if chrom != self._current:  # reads move on to another chromosome: the RSS holds one at a time
+            self._leave(self._current)
+            self._current = chrom
+        return rec
 
 
 # Bytes a nucleotide FASTA's sequence lines may hold: IUPAC codes (U, and X for masked

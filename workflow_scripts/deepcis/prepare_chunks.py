@@ -23,9 +23,8 @@ labels at a time, plus, genome-wide, one byte per drawn candidate (`oversample` 
 10 x positives for 1:1 GC-matched negatives), a permutation of the largest GC bin's
 candidates (4 bytes each) and the chosen negatives (16 bytes each); for flanking negatives
 also every positive's start (16 bytes) and the draw (16 bytes a candidate). Neither holds the
-genome's labels. The FASTA is memory-mapped: the gather drops a chunk's pages from its RSS
-when it is done with them (`Genome.release`), so its RSS holds one chunk's sequence, not the
-genome's.
+genome's labels. The FASTA is memory-mapped; `Genome` drops a chromosome's pages from the
+RSS when reads move on to the next, so the RSS holds one chromosome's sequence, not the genome.
 """
 
 from __future__ import annotations
@@ -337,7 +336,6 @@ def _negatives(run: Run, chunks: list[Chunk], prepare_cfg: dict, seed: int, blac
                                             float(prepare_cfg["max_n_fraction"]), counts)  # fmt: skip
         bin_of[index[keep]] = negatives.gc_bin(gc[keep], gc_bins)
         del index, code, start, keep, gc
-        run.genome.release()  # the chunk's chromosomes read: their pages leave the RSS
     passed = bin_of >= 0
     n_cand = int(passed.sum())
     outside = counts["outside"] if run.region is not None else None
