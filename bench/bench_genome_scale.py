@@ -415,9 +415,14 @@ def fit_all(out: Path) -> None:
         wall = fit_exponent([(g, sum(j["s"] for j in jobs)) for g, jobs in zip(size, of)])
         cpu = fit_exponent([(g, sum(j["cpu_s"] for j in jobs)) for g, jobs in zip(size, of)])
         rss = fit_exponent([(g, max(j["max_rss_mb"] for j in jobs)) for g, jobs in zip(size, of)])
-        print(f"  {stage:<10} exponents: job wall-seconds {wall:.2f}, job CPU-seconds {cpu:.2f}, largest peak RSS {rss:.2f}")
+        print(f"  {stage:<10} exponents: job wall-seconds {_k(wall)}, job CPU-seconds {_k(cpu)}, largest peak RSS {_k(rss)}")
     total = [(s["made"]["genome_bp"], s["wall_s"]) for s in summaries]
-    print(f"  wall-clock exponent {fit_exponent(total):.2f}")
+    print(f"  wall-clock exponent {_k(fit_exponent(total))}")
+
+
+def _k(exponent: float | None) -> str:
+    # None: a cost of 0 at some scale, e.g. a sub-second job whose RSS Snakemake did not sample
+    return "n/a" if exponent is None else f"{exponent:.2f}"
 
 
 def main(argv=None):
@@ -431,10 +436,11 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--generate-only", action="store_true", help="write the inputs and stop")
     parser.add_argument("--keep", action="store_true", help="keep inputs and results (default: only summary.json)")
+    parser.add_argument("--fit-only", action="store_true", help="print the exponents of the runs already in --out")
     parser.add_argument("--notemp", action="store_true", help="keep temporary files too (the prepare chunk files)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    for scale in args.scales:
+    for scale in [] if args.fit_only else args.scales:
         if args.generate_only:
             folder = args.out / f"scale_{scale_name(scale)}" / "inputs"
             print(json.dumps(generate(folder, scale, args.tasks, args.seed)))
