@@ -341,6 +341,11 @@ def test_deepbind_and_transformer_structure():
     assert not any(isinstance(layer, keras.layers.Lambda) for layer in model.layers)
     none = build_model("transformer", 1000, 3, {"position_encoding": "none"})
     assert "position_embedding" not in [layer.name for layer in none.layers]
+    assert "conv1_residual_add" not in [layer.name for layer in model.layers]
+    residual = build_model("transformer", 1000, 3, {"stem_residual": True})
+    # Enformer's pointwise residual block before each stem pool, at that block's width
+    assert [residual.get_layer(f"conv{b}_residual").kernel_size for b in (1, 2)] == [(1,), (1,)]
+    assert residual.get_layer("conv2_residual_add").output.shape[1:] == (1000 // 8, 128)
 
 
 def test_generative_models_are_checked_but_not_built_here():

@@ -702,6 +702,8 @@ TRANSFORMER_PARAMS = {
                               per="stem_filters"),
     "stem_pool_size": Param([8, 16], "int", "max-pool width (= stride) after each stem block",
                             per="stem_filters"),
+    "stem_residual": Param(False, "bool", "Enformer's residual block after each stem conv, before its "
+                           "pool: x + conv1x1(GELU(batch norm(x)))"),
     "n_blocks": Param(2, "int", "transformer blocks"),
     "n_heads": Param(4, "int", "attention heads per block"),
     "key_dim": Param(32, "int", "query/key width per head"),
@@ -756,6 +758,11 @@ def build_transformer(window_length, n_tasks, hp):
         x = layers.Conv1D(f, k, padding="same", use_bias=False, name=f"conv{b}")(x)
         x = layers.BatchNormalization(name=f"conv{b}_bn")(x)
         x = layers.Activation("gelu", name=f"conv{b}_gelu")(x)
+        if hp["stem_residual"]:  # Enformer's stem: a pointwise block added to the conv's output
+            y = layers.BatchNormalization(name=f"conv{b}_residual_bn")(x)
+            y = layers.Activation("gelu", name=f"conv{b}_residual_gelu")(y)
+            y = layers.Conv1D(f, 1, name=f"conv{b}_residual")(y)
+            x = layers.Add(name=f"conv{b}_residual_add")([x, y])
         x = layers.MaxPooling1D(p, name=f"pool{b}")(x)
     width = hp["stem_filters"][-1]
     if hp["position_encoding"] == "learned":
