@@ -21,7 +21,15 @@ wall-seconds, job CPU-seconds (the steadier measure on a shared machine) and pea
 
     nice -n 19 .venv/bin/python bench/bench_genome_scale.py --scales 1/64 --cores 2 --out /tmp/h15-scale
 
-Variant scoring (needs a trained model) is not run here yet.
+`--score` also runs the workflow's variant scoring (check_inputs' VCF gate, import_model,
+score_chunk x `--cores`, gather_scores) on the generated VCF and on a 100 k sample of it
+(every k-th record), each in its own working folder, with a small DeepSEA-shaped Keras model
+(conv 32/32, 1000 bp, one output per task; seeded random weights: this measures cost, not
+science) given to the workflow as an external model; `--until none` skips prepare and encode.
+It prints the scoring jobs' CPU time, peak RSS and bytes, and the throughput ratio against
+`model.predict` on ready windows measured in the same run (bench_variants.PREDICT_CHILD; CPU
+time, one thread each), with the issue's targets: 1 M against 100 k within 10% in peak RSS,
+and within 10% of raw predict in throughput.
 """
 
 from __future__ import annotations
@@ -305,10 +313,11 @@ def write_config(folder: Path, cores: int, chunks: int) -> Path:
     return path
 
 
-def run_workflow(folder: Path, config: Path, cores: int, until: str = "encode", notemp: bool = False) -> float:
-    if until == "prepare":
+def run_workflow(folder: Path, config: Path, cores: int, until: str = "encode", notemp: bool = False,
+                 targets: list[str] | None = None) -> float:  # fmt: skip
+    if targets is None and until == "prepare":
         targets = ["results/prepare/stats.tsv"]
-    else:
+    elif targets is None:
         targets = [f"results/encode/{s}.h5" for s in ("train", "valid", "test")]
     command = [sys.executable, "-m", "snakemake", *targets, "--snakefile", str(REPO / "Snakefile"), "--directory",
                str(folder), "--configfile", str(config), "--cores", str(cores), "--quiet", "rules"]  # fmt: skip
@@ -322,6 +331,87 @@ def run_workflow(folder: Path, config: Path, cores: int, until: str = "encode", 
         sys.stdout.write(done.stdout[-4000:] + done.stderr[-8000:])
         raise SystemExit(f"the workflow failed at this scale (see {folder}/logs)")
     return wall
+
+
+MODEL_CHILD = r"""
+import os, sys
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras, yaml
+from deepcis.models import build_model
+keras.utils.set_random_seed(0)
+tasks = [line.split("\t")[0] for line in open(sys.argv[1]).read().splitlines()[1:]]
+hp = {"conv_filters": [32, 32], "kernel_size": 8, "pool_size": 4, "dropout": 0.1, "dense_units": 32}
+build_model("deepsea", 1000, len(tasks), hp).save(sys.argv[2])
+with open(sys.argv[3], "w") as handle:
+    yaml.safe_dump({"tasks": tasks, "window_length": 1000, "layout": "Lx4", "output": "probabilities",
+                    "description": "bench_genome_scale: DeepSEA-shaped, seeded random weights"}, handle)
+"""
+
+
+def sample_vcf(path: Path, out: Path, n: int) -> int:
+    """Every k-th record of a VCF, about `n` of them (order kept); the records written."""
+    with open(path) as handle:
+        lines = handle.readlines()
+    header = [line for line in lines if line.startswith("#")]
+    records = lines[len(header):]
+    step = max(1, len(records) // n)
+    chosen = records[::step]
+    out.write_text("".join(header + chosen))
+    return len(chosen)
+
+
+def run_scoring(folder: Path, config: Path, args) -> dict:
+    """The workflow's variant scoring on the VCF and a 100 k sample of it; cost per job, ratio
+    against raw predict."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_variants import PREDICT_CHILD
+
+    inputs = folder / "inputs"
+    model, sidecar = inputs / "model.keras", inputs / "model.sidecar.yaml"
+    if not model.exists():
+        subprocess.run([sys.executable, "-c", MODEL_CHILD, str(inputs / "tasks.tsv"), str(model), str(sidecar)], check=True,
+                       capture_output=True)  # fmt: skip
+    base = json.loads(config.read_text())
+    n_all = sum(1 for line in open(inputs / "variants.vcf") if not line.startswith("#"))
+    runs = {}
+    vcfs = [("all", inputs / "variants.vcf", n_all)]
+    if n_all > 150_000:
+        n_sample = sample_vcf(inputs / "variants.vcf", inputs / "variants.sample.vcf", 100_000)
+        vcfs.insert(0, ("sample", inputs / "variants.sample.vcf", n_sample))
+    one_thread = {**os.environ, "OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+    for label, vcf, n in vcfs:
+        work = folder / f"score_{label}"
+        work.mkdir(exist_ok=True)
+        cfg = {**base, "models": {"bench": {"external": {"file": str(model), "sidecar": str(sidecar)}}},
+               "variants": {"vcf": str(vcf), "chunks": args.cores, "format": "matrix"},
+               "threads": {"train": 1, "predict": 1, "score": 1, "interpret": 1}}  # fmt: skip
+        cfg_path = work / "config.json"
+        cfg_path.write_text(json.dumps(cfg, indent=1))
+        targets = ["results/score/bench/effects.h5", "results/score/bench/annotated.vcf.gz"]
+        wall = run_workflow(work, cfg_path, args.cores, targets=targets)
+        jobs = read_benchmarks(work)
+        chunks = [j for j in jobs if j["job"].startswith("score/score_chunk")]
+        n_ref = min(4 * n, 80_000)
+        ref = json.loads(subprocess.run([sys.executable, "-c", PREDICT_CHILD.format(model=str(work / "results/models/bench/model.keras"),
+                                        n=n_ref, length=1000, batch=256)], capture_output=True, text=True, check=True,
+                                        env=one_thread).stdout.strip().splitlines()[-1])  # fmt: skip
+        cpu = sum(j["cpu_s"] for j in chunks)
+        runs[label] = {"variants": n, "wall_s": round(wall, 1), "jobs": jobs, "sizes": sizes_of(work),
+                       "score_cpu_s": cpu, "score_peak_rss_mb": max(j["max_rss_mb"] for j in chunks),
+                       "variants_per_cpu_s": n / cpu, "predict_windows_per_cpu_s": ref["windows"] / ref["cpu_seconds"],
+                       "ratio_cpu": 4 * n / cpu / (ref["windows"] / ref["cpu_seconds"])}  # fmt: skip
+        r = runs[label]
+        print(f"  scoring {label}: {n:,} variants, workflow {r['wall_s']} s; score_chunk x {len(chunks)}: {cpu:.1f} CPU-s, "
+              f"{r['variants_per_cpu_s']:,.0f} variants per CPU-s, peak RSS {r['score_peak_rss_mb']:,.0f} MB; raw predict "
+              f"{r['predict_windows_per_cpu_s']:,.0f} windows per CPU-s; ratio {r['ratio_cpu']:.2f} (target >= 0.9)", flush=True)  # fmt: skip
+        for job in jobs:
+            print(f"    {job['job']:<42} {job['s']:>8.1f} s {job['cpu_s']:>8.1f} CPU-s {job['max_rss_mb']:>8.0f} MB")
+        if not args.keep:
+            shutil.rmtree(work / "results", ignore_errors=True)
+    if "sample" in runs:
+        rss = runs["all"]["score_peak_rss_mb"] / runs["sample"]["score_peak_rss_mb"]
+        print(f"  peak RSS of score_chunk, all / 100 k sample: {rss:.3f} (target <= 1.10)")
+    return runs
 
 
 def _number(row: dict, key: str) -> float:
@@ -371,15 +461,17 @@ def run_scale(out: Path, scale: Fraction, args) -> dict:
           f"{made['peaks']:,} peaks ({made['peaks_min']:,}-{made['peaks_max']:,} per task), {made['variants']:,} variants "
           f"in {made['generate_wall_s']} s", flush=True)  # fmt: skip
     config = write_config(folder / "inputs", args.cores, args.chunks)
-    wall = run_workflow(folder, config, args.cores, args.until, args.notemp)
-    jobs = read_benchmarks(folder)
-    sizes = sizes_of(folder)
-    summary = {"scale": str(scale), "made": made, "wall_s": round(wall, 1), "jobs": jobs, "sizes": sizes,
-               "cores": args.cores, "tasks": args.tasks, "until": args.until}  # fmt: skip
-    (folder / "summary.json").write_text(json.dumps(summary, indent=1))
-    report(summary)
-    if not args.keep:  # the inputs and HDF5 files are large; the summary is what is kept
-        for name in ("inputs", "results", ".snakemake"):
+    summary = {"scale": str(scale), "made": made, "cores": args.cores, "tasks": args.tasks, "until": args.until}
+    if args.until != "none":
+        wall = run_workflow(folder, config, args.cores, args.until, args.notemp)
+        summary.update(wall_s=round(wall, 1), jobs=read_benchmarks(folder), sizes=sizes_of(folder))
+        (folder / "summary.json").write_text(json.dumps(summary, indent=1))  # what fit_all reads
+        report(summary)
+    if args.score:
+        summary["scoring"] = run_scoring(folder, config, args)
+        (folder / "scoring.json").write_text(json.dumps(summary, indent=1))
+    if not args.keep:  # the inputs and HDF5 files are large; the summaries are what is kept
+        for name in ("inputs", "results", ".snakemake", "score_sample", "score_all"):
             shutil.rmtree(folder / name, ignore_errors=True)
     return summary
 
@@ -432,7 +524,9 @@ def main(argv=None):
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--chunks", type=int, default=4, help="encode.chunks (encode jobs per split)")
     parser.add_argument("--tasks", type=int, default=919)
-    parser.add_argument("--until", choices=("prepare", "encode"), default="encode", help="the last stage run")
+    parser.add_argument("--until", choices=("none", "prepare", "encode"), default="encode",
+                        help="the last data stage run (none: only --score)")
+    parser.add_argument("--score", action="store_true", help="run the workflow's variant scoring too (see above)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--generate-only", action="store_true", help="write the inputs and stop")
     parser.add_argument("--keep", action="store_true", help="keep inputs and results (default: only summary.json)")
