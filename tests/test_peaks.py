@@ -110,3 +110,34 @@ def test_parse_region():
         parse_region("chr2:0-6000", SIZES, "cfg")
     with pytest.raises(InputError, match="'chr9' is not in the genome"):
         parse_region("chr9:0-10", SIZES, "cfg")
+
+
+@pytest.mark.parametrize(
+    "text, fast",
+    [
+        ("chr2\t100\t300\nchr1\t5\t9\nchrM\t1\t4\nchr1\t1\t2\nchrUn\t0\t3\nchrM\t2\t5\n", True),
+        ("chr1\t100\t200\t.\t0\t.\t1\t-1\t-1\t100\nchr2\t7\t9\tx\t0\t+\t1\t-1\t-1\t-1\nchr1\t0\t10\t.\t0\t.\t1\t-1\t-1\t3", True),
+        ("chr1\t+5\t007\tname\nchr2\t1\t4\tname\n", True),
+        ("chr1\t1\t5\n# comment\nchr2\t7\t9\n", False),  # comment, track, blank, ragged or CR lines: line by line
+        ("chr1\t1\t5\r\nchr2\t7\t9\r\n", False),
+        ("chr1\t1\t5\nchr2\t7\t9\t.\n", False),
+        ("chr1\t1\t5\n\nchr2\t7\t9\n", False),
+    ],
+)
+def test_vectorised_reader_equals_the_line_reader(tmp_path, text, fast):
+    """Plain files are read in one vectorised pass; whatever it does not take goes line by
+    line. Both give the same intervals, skipped contigs (counts, first lines, order) and clamps."""
+    from deepcis.peaks import _read_intervals_fast, _read_intervals_lines
+
+    for name, data in (("p.bed", text.encode()), ("p.bed.gz", gzip.compress(text.encode()))):
+        path = tmp_path / name
+        path.write_bytes(data)
+        quick = _read_intervals_fast(path, SIZES)
+        assert (quick is not None) == fast
+        slow = _read_intervals_lines(path, SIZES, "peak file", False)
+        read = read_intervals(path, SIZES)
+        for key in ("chrom", "start", "end", "summit"):
+            assert getattr(read, key).tolist() == getattr(slow, key).tolist()
+        assert list(read.skipped_chroms.items()) == list(slow.skipped_chroms.items())
+        assert list(read.skipped_first_line.items()) == list(slow.skipped_first_line.items())
+        assert read.clamped_summits == slow.clamped_summits
