@@ -112,6 +112,17 @@ def test_parse_region():
         parse_region("chr9:0-10", SIZES, "cfg")
 
 
+@pytest.mark.parametrize("value", ["1e3", "5.0", "true", "0x10", "1_000", "nan", "+", ""])
+def test_vectorised_reader_leaves_what_is_not_an_integer_to_the_line_reader(tmp_path, value):
+    """A field pandas would read as an integer (1e3, 5.0, true) goes line by line and is refused."""
+    path = tmp_path / "p.narrowPeak"
+    for line in (f"chr1\t{value}\t400", f"chr1\t100\t200\t.\t0\t.\t1\t-1\t-1\t{value}"):
+        path.write_text(f"chr1\t1\t50\n{line}\n")
+        with pytest.raises(InputError, match="is not an integer") as info:
+            read_intervals(path, SIZES)
+        assert f"{path}, line 2:" in str(info.value)
+
+
 @pytest.mark.parametrize(
     "text, fast",
     [
@@ -122,6 +133,7 @@ def test_parse_region():
         ("chr1\t1\t5\r\nchr2\t7\t9\r\n", False),
         ("chr1\t1\t5\nchr2\t7\t9\t.\n", False),
         ("chr1\t1\t5\n\nchr2\t7\t9\n", False),
+        ("chr1\t 5\t9\n", False),  # the line reader strips spaces
     ],
 )
 def test_vectorised_reader_equals_the_line_reader(tmp_path, text, fast):

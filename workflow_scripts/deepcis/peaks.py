@@ -83,6 +83,7 @@ def read_intervals(
 
 _TAB, _NEWLINE = ord("\t"), ord("\n")
 _FAST_UNSAFE_FIRST = np.frombuffer(b"#tb \t", np.uint8)  # comment/track/browser lines, blank starts
+_SIGNS = np.frombuffer(b"+-", np.uint8)
 
 
 def _read_intervals_fast(path: Path, chrom_sizes: dict[str, int]) -> IntervalSet | None:
@@ -116,6 +117,8 @@ def _read_intervals_fast(path: Path, chrom_sizes: dict[str, int]) -> IntervalSet
     if n_fields < 3 or (per_line != per_line[0]).any():
         return None
     columns = [0, 1, 2] + ([9] if n_fields == 10 else [])
+    if not _plain_integers(data, tabs.reshape(len(ends), n_fields - 1), ends, columns[1:]):
+        return None  # pandas would read 1e3, 5.0 or true as integers; the line reader refuses them
     try:
         frame = pd.read_csv(io.BytesIO(raw), sep="\t", header=None, usecols=columns, na_filter=False, quoting=3,
                             dtype={0: object, 1: np.int64, 2: np.int64, 9: np.int64}, engine="c")  # fmt: skip
@@ -156,6 +159,21 @@ def _read_intervals_fast(path: Path, chrom_sizes: dict[str, int]) -> IntervalSet
     order = np.lexsort((start, rank))
     return IntervalSet(path=str(path), chrom=chrom[order], start=start[order], end=end[order], summit=summit[order],
                        skipped_chroms=skipped, skipped_first_line=first_line, clamped_summits=clamped)  # fmt: skip
+
+
+def _plain_integers(data: np.ndarray, tabs: np.ndarray, ends: np.ndarray, columns: list[int]) -> bool:
+    """Whether every field of `columns` (0-based; `tabs`: each line's tab positions) is an
+    optional sign and 1-18 ASCII digits, as the line reader's check accepts (bar spaces)."""
+    nondigit = np.flatnonzero((data < ord("0")) | (data > ord("9")))
+    for k in columns:
+        lo = tabs[:, k - 1] + 1
+        hi = tabs[:, k] if k < tabs.shape[1] else ends
+        first = lo + ((hi > lo) & np.isin(data[np.minimum(lo, data.size - 1)], _SIGNS))
+        if ((hi - first) < 1).any() or ((hi - first) > 18).any():
+            return False
+        if (np.searchsorted(nondigit, hi) > np.searchsorted(nondigit, first)).any():
+            return False
+    return True
 
 
 def _read_intervals_lines(path: Path, chrom_sizes: dict[str, int], what: str, allow_empty: bool) -> IntervalSet:
