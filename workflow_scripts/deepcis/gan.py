@@ -214,12 +214,13 @@ def sample(generator, n: int, seed: int, batch_size: int = 256, output: str = "s
 
 
 def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters: dict | None, training: dict | None,
-              seed: int, threads: int = 2) -> dict:  # fmt: skip
+              seed: int, threads: int = 2, on_epoch_end=None) -> dict:  # fmt: skip
     """Train the WGAN-GP; writes generator.keras, critic.keras, history.tsv and model.json.
 
     history: per epoch the critic's loss, the generator's loss, the Wasserstein estimate
     E[D(real)] - E[D(fake)] on the training batches and on validation windows (fresh fakes),
-    the gradient penalty, and seconds."""
+    the gradient penalty, and seconds. `on_epoch_end(epoch, generator)`, if given, is called
+    after each epoch (1-based): benchmarks snapshot long runs with it."""
     from . import __version__
     from .io_utils import atomic_path, package_versions, write_json
     from .models import resolve_hyperparameters
@@ -326,6 +327,8 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
         log.info("epoch %d: critic loss %.4f, generator loss %.4f, W estimate %.4f (valid %.4f), GP %.4f (%.1f s)",
                  epoch + 1, history[-1]["critic_loss"], history[-1]["generator_loss"], history[-1]["wasserstein"],
                  valid_w, history[-1]["gradient_penalty"], seconds)  # fmt: skip
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1, generator)
     save_model_atomic(generator, out_dir / "generator.keras")
     save_model_atomic(critic, out_dir / "critic.keras")
     columns = list(history[0]) if history else ["epoch"]
