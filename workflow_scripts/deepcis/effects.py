@@ -376,6 +376,11 @@ def _iter_long(path, rows):
         yield block_of(carry)
 
 
+def _match_text(ref_match) -> np.ndarray:
+    """`ref_match` as the long table writes it: "True" / "False"."""
+    return np.where(np.asarray(ref_match).astype(bool), "True", "False")
+
+
 def long_rows(block: EffectBlock, columns: list[str]):
     """The long-table rows (one per allele and task) of a block, as a DataFrame with the key
     columns (chrom, pos, id, ref, alt, ref_match, task) and the scores in `columns`."""
@@ -383,7 +388,7 @@ def long_rows(block: EffectBlock, columns: list[str]):
 
     n_t = len(block.tasks)
     frame = {c: np.repeat(block.variants[c].to_numpy(), n_t) for c in VARIANT_FIELDS}
-    frame["ref_match"] = np.where(frame["ref_match"].astype(bool), "True", "False")
+    frame["ref_match"] = _match_text(frame["ref_match"])
     frame["task"] = np.tile(np.asarray(block.tasks, dtype=object), len(block.variants))
     for c in columns:
         frame[c] = block.scores[c].reshape(-1)
@@ -447,7 +452,7 @@ def _top_rows_matrix(path, n: int, per_task: bool, rows):
         row, col = order // n_t, order % n_t
         unique, inverse = np.unique(row, return_inverse=True)
         frame = pd.DataFrame({name: _column_at(h5, name, unique)[inverse] for name in VARIANT_FIELDS})
-        frame["ref_match"] = np.where(frame["ref_match"].astype(bool), "True", "False")
+        frame["ref_match"] = _match_text(frame["ref_match"])
         frame["task"] = np.asarray(tasks, dtype=object)[col]
         for name in scores:
             frame[name] = h5[name][unique.tolist()].astype(np.float64)[inverse, col] if unique.size else np.empty(0)
@@ -484,7 +489,7 @@ def top_rows(path, n: int, per_task: bool = False, rows: int | None = None):
         flat = _select(absd, n, per_task)
         alleles = block.variants.iloc[flat // n_t].reset_index(drop=True)
         cand = pd.DataFrame({c: alleles[c].to_numpy() for c in VARIANT_FIELDS})
-        cand["ref_match"] = np.where(cand["ref_match"].astype(bool), "True", "False")
+        cand["ref_match"] = _match_text(cand["ref_match"])
         cand["task"] = np.asarray(block.tasks, dtype=object)[flat % n_t]
         for c, v in block.scores.items():
             cand[c] = v.reshape(-1)[flat]
