@@ -210,7 +210,7 @@ SCORE_FILES = {
     for name in effects_files(SCORE_FORMAT)
 }
 SCORE_CHUNK_FILES = {
-    **{kind: {"h5": "h5", "tsv": "tsv.gz"}[kind] for kind in SCORE_FILES},
+    **{kind: name.removeprefix("effects.") for kind, name in SCORE_FILES.items()},
     "vcf": "vcf.gz",
 }
 EFFECTS_FILE = effects_files(SCORE_FORMAT)[0]
