@@ -346,3 +346,26 @@ def test_per_task_entry_expands_into_one_model_per_task():
     check_model_tasks(plus, ["A+B"])
     with pytest.raises(ConfigError, match=r"models.db.per_task: task 'A\+B' makes the model name 'db__A\+B'"):
         expand_per_task_models(plus)
+
+
+def test_class_weight_per_task_mapping():
+    """train.class_weight may weigh named tasks only; typos and bad weights are refused when the
+    config is read, and a per-task member keeps its own task's weight."""
+    from deepcis.config import check_model_tasks, expand_per_task_models
+
+    weights = {"A": "balanced", "B": 2.5}
+    cfg = validate_config(MINIMAL | {"models": {"m": {"architecture": "mlp", "train": {"class_weight": weights}},
+                                                "db": {"architecture": "deepbind", "per_task": True,
+                                                       "train": {"class_weight": {"B": 3}}}}})  # fmt: skip
+    check_model_tasks(cfg, ["A", "B"])
+    expand_per_task_models(cfg)
+    assert cfg["models"]["m"]["train"]["class_weight"] == weights
+    assert cfg["models"]["db__B"]["train"]["class_weight"] == {"B": 3}
+    assert cfg["models"]["db__A"]["train"]["class_weight"] == "none"
+    typo = validate_config(MINIMAL | {"models": {"m": {"architecture": "mlp", "tasks": ["A"],
+                                                       "train": {"class_weight": {"AA": 2}}}}})  # fmt: skip
+    with pytest.raises(ConfigError, match=r"models.m.train.class_weight: \['AA'\] are not tasks of this model \(\['A'\]\)"):
+        check_model_tasks(typo, ["A", "AA"])
+    for bad in ({"A": 0}, {"A": "high"}, {}, "sometimes"):
+        with pytest.raises(ConfigError, match=r"class_weight"):
+            validate_config(MINIMAL | {"train": {"class_weight": bad}})

@@ -201,3 +201,26 @@ def test_deepsea_trains_with_xla(splits, tmp_path):
     model = keras.saving.load_model(tmp_path / "m" / "model.keras")
     dense = model.get_layer("dense1").kernel.numpy()
     assert np.sqrt((dense**2).sum(axis=0)).max() <= 0.9 + 1e-5  # the max-norm held under XLA
+
+
+def test_class_weight_per_task(splits, tmp_path):
+    """A class_weight mapping weighs the tasks it names ('balanced' = negatives / positives, or a
+    number) and leaves the others at 1; a task that is not the data's is refused by name."""
+    from deepcis.errors import ConfigError
+    from deepcis.training import positive_weights, resolve_training
+
+    positives, seen = np.array([10, 40]), np.array([100, 100])
+    assert positive_weights("none", ["a", "b"], positives, seen) is None
+    assert positive_weights("balanced", ["a", "b"], positives, seen) == [9.0, 1.5]
+    assert positive_weights({"a": "balanced"}, ["a", "b"], positives, seen) == [9.0, 1.0]
+    assert positive_weights({"b": 4}, ["a", "b"], positives, seen) == [1.0, 4.0]
+    assert positive_weights({"c": 4}, ["a"], positives[:1], seen[:1], known=["a", "c"]) == [1.0]  # the data's, not trained
+    with pytest.raises(ConfigError, match=r"class_weight: \['c'\] are not tasks of this model \(\['a', 'b'\]\)"):
+        positive_weights({"c": 4}, ["a", "b"], positives, seen)
+    with pytest.raises(ConfigError, match=r"class_weight.a: -1 is not 'balanced' or a number > 0"):
+        resolve_training({"class_weight": {"a": -1}})
+    run_training(tmp_path / "m", *splits, training={"class_weight": {"gata": 2.0}})
+    saved = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert saved["class_weight_pos"] == [1.0, 2.0]
+    with pytest.raises(ConfigError, match=r"\['GATA'\] are not tasks"):
+        run_training(tmp_path / "n", *splits, training={"class_weight": {"GATA": 2.0}})

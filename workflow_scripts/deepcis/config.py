@@ -207,6 +207,9 @@ def expand_per_task_models(config: dict) -> dict[str, list[str]]:
                 raise ConfigError(f"config key models.{name}.per_task: its member {member!r} is also a model of its "
                                   "own; rename one")  # fmt: skip
             expanded[member] = copy.deepcopy(spec) | {"tasks": [task], "per_task": False}
+            weights = expanded[member].get("train", {}).get("class_weight")
+            if isinstance(weights, dict):  # a member weighs its own task only
+                expanded[member]["train"]["class_weight"] = {task: weights[task]} if task in weights else "none"
             members.append(member)
         groups[name] = members
     config["models"] = expanded
@@ -417,6 +420,14 @@ def check_model_tasks(config: dict, task_names: list[str]):
         unknown = [t for t in wanted if t not in task_names]
         if unknown:
             raise ConfigError(f"config key models.{name}.tasks: {unknown} are not tasks of the tasks sheet ({task_names})")
+    for name, spec in config["models"].items():
+        weights = (spec.get("train") or {}).get("class_weight")
+        if isinstance(weights, dict) and spec.get("tasks") is not None:
+            unknown = [t for t in weights if t not in spec["tasks"]]
+            if unknown:
+                raise ConfigError(f"config key models.{name}.train.class_weight: {unknown} are not tasks of this model "
+                                  f"({spec['tasks']}); a mapping in the global train section applies to every model, "
+                                  "so name its tasks under models.<name>.train instead")  # fmt: skip
     for name, spec in config["models"].items():
         compare = (spec.get("transfer") or {}).get("compare_to")
         if compare and config["models"][compare]["tasks"] != spec["tasks"]:

@@ -120,8 +120,7 @@ def resolve_training(overrides: dict | None) -> dict:
     cfg.update(overrides or {})
     if cfg["optimizer"] not in OPTIMIZERS:
         raise ConfigError(f"training key optimizer: {cfg['optimizer']!r} is not one of {OPTIMIZERS}")
-    if cfg["class_weight"] not in ("none", "balanced"):
-        raise ConfigError(f"training key class_weight: {cfg['class_weight']!r} is not 'none' or 'balanced'")
+    _check_class_weight(cfg["class_weight"])
     if not (isinstance(cfg["shift"], int) and cfg["shift"] >= 0):
         raise ConfigError(f"training key shift: {cfg['shift']!r} is not an integer >= 0")
     if cfg["mixed_precision"] not in PRECISION_POLICIES:
@@ -130,6 +129,35 @@ def resolve_training(overrides: dict | None) -> dict:
     if not 0 < cfg["fraction"] <= 1:
         raise ConfigError(f"training key fraction: {cfg['fraction']!r} is not in (0, 1]")
     return cfg
+
+
+def _check_class_weight(class_weight):
+    """'none', 'balanced', or {task: 'balanced' or a number > 0} (ConfigError otherwise)."""
+    if isinstance(class_weight, dict):
+        for task, weight in class_weight.items():
+            number = isinstance(weight, (int, float)) and not isinstance(weight, bool)
+            if not (weight == "balanced" or (number and weight > 0)):
+                raise ConfigError(f"training key class_weight.{task}: {weight!r} is not 'balanced' or a number > 0")
+    elif class_weight not in ("none", "balanced"):
+        raise ConfigError(f"training key class_weight: {class_weight!r} is not 'none', 'balanced' or a mapping "
+                          "of task to weight")  # fmt: skip
+
+
+def positive_weights(class_weight, tasks: list[str], positives, seen, known: list[str] | None = None) -> list[float] | None:
+    """Each task's weight of its positives in the loss (None: unweighted). 'balanced' weighs a
+    task's positives by its negatives / positives; a mapping weighs the tasks it names (by a
+    number, or 'balanced') and leaves the others at 1, so one rare task can be weighted up
+    without reweighting the rest. A mapping may name `known` tasks (the data file's) that this
+    model does not train (prepare dropped them, or a per-task member); any other is refused."""
+    if class_weight == "none":
+        return None
+    balanced = [float((n - p) / p) if p > 0 else 1.0 for p, n in zip(positives, seen)]
+    if class_weight == "balanced":
+        return balanced
+    unknown = [t for t in class_weight if t not in set(tasks) | set(known or ())]
+    if unknown:
+        raise ConfigError(f"training key class_weight: {unknown} are not tasks of this model ({tasks})")
+    return [float(b if class_weight.get(t) == "balanced" else class_weight.get(t, 1.0)) for t, b in zip(tasks, balanced)]
 
 
 def resolve_transfer(transfer: dict | None) -> dict | None:
@@ -428,9 +456,8 @@ def train_model(
     pos, seen = train.label_counts()
     if (pos == 0).any():
         log.warning("task(s) without positives in the training split: %s", [t for t, p in zip(train.tasks, pos) if p == 0])
-    pos_weight = None
-    if cfg["class_weight"] == "balanced":
-        pos_weight = [float((n - p) / p) if p > 0 else 1.0 for p, n in zip(pos, seen)]
+    pos_weight = positive_weights(cfg["class_weight"], train.tasks, pos, seen, known=train.file_tasks)
+    if pos_weight is not None:
         if multimodal is not None:  # signal tasks: no class weight
             pos_weight = [w if s["loss"] == "bce" else 1.0 for w, s in zip(pos_weight, multimodal)]
 
