@@ -54,11 +54,14 @@ def verdicts(table: pd.DataFrame) -> list[str]:
 
 def evaluate(generator, output: str, folder: Path, args) -> pd.DataFrame:
     """Sample the generator, write samples.fa and metrics.tsv in `folder`; the metrics table."""
-    from deepcis.gan import sample
+    from deepcis.gan import is_conditional, label_rows, sample
     from deepcis.sequence_metrics import evaluate_generated, write_fasta
 
     folder.mkdir(parents=True, exist_ok=True)
-    x = sample(generator, args.samples, args.seed, output=output)
+    labels = None
+    if is_conditional(generator):  # the training split's mix of labels, as rule sample_generative
+        labels = label_rows(args.encoded / "train.h5", int(generator.outputs[0].shape[1]), args.samples, args.seed)
+    x = sample(generator, args.samples, args.seed, output=output, labels=labels)
     write_fasta(x, folder / "samples.fa", "gan")
     table, _ = evaluate_generated(folder / "samples.fa", args.encoded / "train.h5", args.encoded / "test.h5",
                                   args.seed, motifs_path=PLANTED)  # fmt: skip

@@ -177,6 +177,8 @@ rule sample_generative:
     input:
         generator="results/models/{model}/generator.keras",
         info="results/models/{model}/model.json",
+        # a conditional GAN (condition: labels) is sampled with the training split's label rows
+        train="results/encode/train.h5",
     output:
         "results/generate/{model}/samples.fa",
     log:

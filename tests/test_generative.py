@@ -160,6 +160,53 @@ def test_gan_trains_samples_and_saves(splits, tmp_path):
     np.testing.assert_array_equal(drawn, gan.sample(generator, 10, seed=1, output="gumbel"))
 
 
+@pytest.mark.parametrize("network", ["upsample", "resnet"])
+def test_conditional_gan_takes_labels(splits, tmp_path, network):
+    """condition: labels: generator and critic take each window's task labels; samples need label
+    rows (drawn from the training split, seeded) and follow them."""
+    hp = {"length": 32, "latent_dim": 8, "filters": 8, "n_blocks": 2, "critic_steps": 2, "condition": "labels",
+          "network": network}  # fmt: skip
+    info = gan.train_gan(splits["train"], splits["valid"], tmp_path / "g", "g", hp, QUICK | {"epochs": 1}, seed=5)
+    assert info["condition_tasks"] == ["ap1", "gata"]
+    assert np.isfinite(pd.read_csv(tmp_path / "g" / "history.tsv", sep="\t")["valid_wasserstein"]).all()
+    generator = load_model(tmp_path / "g" / "generator.keras")
+    critic = load_model(tmp_path / "g" / "critic.keras")
+    assert gan.is_conditional(generator) and [tuple(i.shape) for i in critic.inputs] == [(None, 32, 4), (None, 2)]
+    labels = gan.label_rows(splits["train"], 32, 10, seed=3)
+    assert labels.shape == (10, 2) and set(np.unique(labels)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(labels, gan.label_rows(splits["train"], 32, 10, seed=3))
+    x = gan.sample(generator, 10, seed=1, labels=labels)
+    assert x.shape == (10, 32, 4) and (x.sum(-1) == 1).all()
+    np.testing.assert_array_equal(x, gan.sample(generator, 10, seed=1, labels=labels))
+    assert not np.array_equal(x, gan.sample(generator, 10, seed=1, labels=1 - labels))  # the labels steer it
+    with pytest.raises(ValueError, match=r"needs labels of shape \(10, 2\); got None"):
+        gan.sample(generator, 10, seed=1)
+    with pytest.raises(ValueError, match="takes none"):
+        gan.sample(gan.build_gan(32, resolve_hyperparameters("gan", 32, 1, hp | {"condition": "none"}))[0], 10, seed=1,
+                   labels=labels)
+
+
+def test_conditional_gan_labels_are_the_binary_tasks(tmp_path):
+    """A file of binary and signal tasks (float labels, NaN = missing) conditions on its binary
+    tasks only, a missing label as 0; a file of signal tasks only is refused by name."""
+    from deepcis import dataset
+    from deepcis.errors import InputError
+
+    x = np.eye(4, dtype=np.uint8)[np.random.default_rng(0).integers(0, 4, (6, 20))]
+    x[5, 8] = 0  # an N in the central 10 bases: the window is left out
+    y = np.array([[1, 0.3, 0], [0, 2.5, np.nan], [1, 0, 1], [0, np.nan, 0], [np.nan, 1, 1], [1, 1, 1]], np.float32)
+    attrs = {"genome": "synthetic", "genome_sha256": "0", "label_mode": "deepsea", "split": "train", "config_sha256": "0"}
+    for name, tasks, labels in (("mixed", ["a", "signal", "b"], y), ("signal", ["signal"], y[:, 1:2])):
+        with dataset.create_dataset(tmp_path / f"{name}.h5", 6, 20, tasks, attrs, label_dtype=np.float32) as f:
+            dataset.write_rows(f, 0, x, labels, ["chr1"] * 6, np.arange(6) * 20, np.arange(6) * 20 + 20)
+    windows, labels = gan.real_windows(tmp_path / "mixed.h5", 10, labels=True)
+    assert gan.label_tasks(tmp_path / "mixed.h5") == ["a", "b"] and len(windows) == 5
+    np.testing.assert_array_equal(labels, [[1, 0], [0, 0], [1, 1], [0, 0], [0, 1]])
+    with pytest.raises(InputError, match=r"signal.h5.*every task of this file is a signal task"):
+        gan.train_gan(tmp_path / "signal.h5", tmp_path / "signal.h5", tmp_path / "g", "g",
+                      {"length": 16, "n_blocks": 2, "condition": "labels"}, QUICK, seed=1)  # fmt: skip
+
+
 def test_gan_resnet_networks_build_save_and_load(tmp_path):
     """The resnet networks (Killoran et al.'s residual generator and critic at full length): no halving,
     so 6 blocks on 32 bases are allowed, which the upsampling network refuses; both networks

@@ -55,6 +55,10 @@ GAN_PARAMS = {
                      "the critic average-pools x2 per block) or resnet (Killoran et al.'s: residual blocks of "
                      "ReLU, conv, ReLU, conv, scaled by 0.3 and added, at full length in both)",
                      choices=("upsample", "resnet")),
+    "condition": Param("none", "choice", "none, or labels: the generator and the critic are given each window's "
+                       "binary task labels (a conditional WGAN-GP with a projection critic); samples are drawn "
+                       "with label rows of the training split, or with chosen labels for design",
+                       choices=("none", "labels")),
 }  # fmt: skip
 
 
@@ -86,18 +90,65 @@ def _check(hp, window_length, _length_left):
     defaults_note="deepcis defaults sized for CPU training (Killoran et al.: 5 residual blocks at full length, "
                   "latent 100).",
 )
-def build_gan(window_length: int, hp: dict):
-    """(generator, critic) Keras models; generator: latent -> (length, 4) soft one-hot."""
+def build_gan(window_length: int, hp: dict, n_labels: int = 0):
+    """(generator, critic) Keras models; generator: latent -> (length, 4) soft one-hot. With
+    `condition: labels` both also take a window's `n_labels` task labels (second input)."""
+    length = gan_length(window_length, hp)
+    conditional = hp.get("condition", "none") == "labels"
+    if conditional and n_labels < 1:
+        raise ValueError("condition: labels needs at least one binary task")
+    inputs, z = _generator_input(hp, n_labels if conditional else 0)
+    build = _build_resnet_gan if hp["network"] == "resnet" else _build_upsample_gan
+    out, seq, features = build(z, length, hp)
+    generator = _model(inputs, out, "generator")
+    return generator, _critic(seq, features, n_labels if conditional else 0)
+
+
+def _model(inputs, outputs, name):
+    import keras
+
+    return keras.Model(inputs if len(inputs) > 1 else inputs[0], outputs, name=name)
+
+
+def _generator_input(hp: dict, n_labels: int):
+    """The generator's inputs and what its dense layer reads: the latent vector, with the labels
+    appended when conditional (Mirza & Osindero 2014)."""
     import keras
     from keras import layers
 
-    length = gan_length(window_length, hp)
-    if hp["network"] == "resnet":
-        return _build_resnet_gan(length, hp)
+    latent = keras.Input(shape=(hp["latent_dim"],), name="latent")
+    if not n_labels:
+        return [latent], latent
+    labels = keras.Input(shape=(n_labels,), name="labels")
+    return [latent, labels], layers.Concatenate(name="gen_condition")([latent, labels])
+
+
+def _critic(seq, features, n_labels: int):
+    """The critic's score: a linear unit on the flattened features, plus, when conditional, the
+    projection of the labels onto the features' maximum over positions (Miyato & Koyama 2018:
+    the score rises when what the sequence holds agrees with its labels, wherever it lies)."""
+    import keras
+    from keras import layers
+
+    score = layers.Dense(1, dtype="float32", name="critic_score")(layers.Flatten(name="critic_flatten")(features))
+    if not n_labels:
+        return keras.Model(seq, score, name="critic")
+    labels = keras.Input(shape=(n_labels,), name="labels")
+    pooled = layers.GlobalMaxPooling1D(name="critic_max")(features)
+    embedded = layers.Dense(features.shape[-1], use_bias=False, name="critic_label_embedding")(labels)
+    projection = layers.Dot(axes=1, dtype="float32", name="critic_projection")([pooled, embedded])
+    score = layers.Add(dtype="float32", name="critic_conditional_score")([score, projection])
+    return keras.Model([seq, labels], score, name="critic")
+
+
+def _build_upsample_gan(z, length: int, hp: dict):
+    """Upsampling generator from `z`; the critic's input and features (before its score)."""
+    import keras
+    from keras import layers
+
     scale = 2 ** hp["n_blocks"]
     start = math.ceil(length / scale)
     f, k = hp["filters"], hp["kernel_size"]
-    z = keras.Input(shape=(hp["latent_dim"],), name="latent")
     x = layers.Dense(start * f, name="gen_dense")(z)
     x = layers.Reshape((start, f), name="gen_reshape")(x)
     for i in range(hp["n_blocks"]):
@@ -110,7 +161,6 @@ def build_gan(window_length: int, hp: dict):
     if extra:
         x = layers.Cropping1D((extra // 2, extra - extra // 2), name="gen_crop")(x)
     out = layers.Activation("softmax", dtype="float32", name="soft_one_hot")(x)
-    generator = keras.Model(z, out, name="generator")
 
     seq = keras.Input(shape=(length, 4), name="sequence")
     y = seq
@@ -119,10 +169,7 @@ def build_gan(window_length: int, hp: dict):
         y = layers.Conv1D(f, k, padding="same", name=f"critic_conv{b}")(y)
         y = layers.LeakyReLU(0.2, name=f"critic_lrelu{b}")(y)
         y = layers.AveragePooling1D(2, padding="same", name=f"critic_pool{b}")(y)
-    y = layers.Flatten(name="critic_flatten")(y)
-    y = layers.Dense(1, dtype="float32", name="critic_score")(y)
-    critic = keras.Model(seq, y, name="critic")
-    return generator, critic
+    return out, seq, y
 
 
 def _residual_block(x, f: int, k: int, name: str):
@@ -138,30 +185,26 @@ def _residual_block(x, f: int, k: int, name: str):
     return layers.Add(name=f"{name}_add")([x, y])
 
 
-def _build_resnet_gan(length: int, hp: dict):
-    """Killoran et al.'s networks: generator latent -> dense (length x filters) -> residual
-    blocks -> 1x1 conv -> softmax; critic 1x1 conv -> residual blocks -> flatten -> linear."""
+def _build_resnet_gan(z, length: int, hp: dict):
+    """Killoran et al.'s networks: generator `z` -> dense (length x filters) -> residual
+    blocks -> 1x1 conv -> softmax; critic 1x1 conv -> residual blocks (its features; then
+    flatten -> linear)."""
     import keras
     from keras import layers
 
     f, k = hp["filters"], hp["kernel_size"]
-    z = keras.Input(shape=(hp["latent_dim"],), name="latent")
     x = layers.Dense(length * f, name="gen_dense")(z)
     x = layers.Reshape((length, f), name="gen_reshape")(x)
     for i in range(hp["n_blocks"]):
         x = _residual_block(x, f, k, f"gen_res{i + 1}")
     x = layers.Conv1D(4, 1, name="gen_bases")(x)
     out = layers.Activation("softmax", dtype="float32", name="soft_one_hot")(x)
-    generator = keras.Model(z, out, name="generator")
 
     seq = keras.Input(shape=(length, 4), name="sequence")
     y = layers.Conv1D(f, 1, name="critic_in")(seq)
     for i in range(hp["n_blocks"]):
         y = _residual_block(y, f, k, f"critic_res{i + 1}")
-    y = layers.Flatten(name="critic_flatten")(y)
-    y = layers.Dense(1, dtype="float32", name="critic_score")(y)
-    critic = keras.Model(seq, y, name="critic")
-    return generator, critic
+    return out, seq, y
 
 
 def crop_center(x: np.ndarray, length: int) -> np.ndarray:
@@ -171,24 +214,69 @@ def crop_center(x: np.ndarray, length: int) -> np.ndarray:
 
 
 def real_windows(path, length: int, max_rows: int | None = MAX_REAL_ROWS, seed: int = 0,
-                 block_rows: int = 4096) -> np.ndarray:  # fmt: skip
+                 block_rows: int = 4096, labels: bool = False):  # fmt: skip
     """Windows of a split cropped to their central `length` bases, those with an N left out;
     at most `max_rows` (a seeded random subset of the split's rows, in file order), read
-    `block_rows` at a time. uint8 (N, length, 4)."""
+    `block_rows` at a time. uint8 (N, length, 4); with `labels`, also their binary task
+    labels (N, T) float32 0/1 (a missing label is 0; signal tasks are left out: label_tasks)."""
     from .dataset import XReader, open_dataset
 
     with open_dataset(path) as f:
         n = XReader(f).shape[0]
+        columns = _binary_columns(f, block_rows) if labels else []
         wanted = np.arange(n)
         if max_rows is not None and n > max_rows:
             wanted = np.sort(np.random.default_rng(seed).choice(n, int(max_rows), replace=False))
-        parts = []
+        parts, label_parts = [], []
         for lo in range(0, n, block_rows):
             a, b = np.searchsorted(wanted, [lo, lo + block_rows])
             if a < b:
                 x = crop_center(XReader(f)[lo : lo + block_rows][wanted[a:b] - lo], length)
-                parts.append(x[x.max(axis=-1).min(axis=-1) > 0])
-    return np.concatenate(parts) if parts else np.zeros((0, length, 4), np.uint8)
+                keep = x.max(axis=-1).min(axis=-1) > 0
+                parts.append(x[keep])
+                if labels:
+                    y = f["y"][lo : lo + block_rows][wanted[a:b] - lo][keep][:, columns].astype(np.float32)
+                    label_parts.append(np.nan_to_num(y, nan=0.0))
+        x = np.concatenate(parts) if parts else np.zeros((0, length, 4), np.uint8)
+        if not labels:
+            return x
+    return x, np.concatenate(label_parts) if label_parts else np.zeros((0, len(columns)), np.float32)
+
+
+def _binary_columns(f, block_rows: int) -> list[int]:
+    """Columns of an open dataset's labels that are binary: every value 0, 1 or missing (a file
+    of binary and signal tasks stores float32 labels and no task kinds)."""
+    y = f["y"]
+    if y.dtype == np.uint8:
+        return list(range(y.shape[1]))
+    binary = np.ones(y.shape[1], bool)
+    for lo in range(0, y.shape[0], block_rows):
+        block = y[lo : lo + block_rows]
+        binary &= (np.isnan(block) | (block == 0) | (block == 1)).all(axis=0)
+    return [int(i) for i in np.flatnonzero(binary)]
+
+
+def label_tasks(path) -> list[str]:
+    """The tasks a conditional GAN trained on `path` takes as labels: its binary tasks."""
+    from .dataset import dataset_tasks, open_dataset
+
+    with open_dataset(path) as f:
+        return [dataset_tasks(f)[i] for i in _binary_columns(f, 4096)]
+
+
+def label_rows(path, length: int, n: int, seed: int) -> np.ndarray:
+    """`n` label rows drawn (seeded, with replacement) from a split's windows without N: the
+    labels a conditional generator is sampled with, so its samples follow the split's mix of
+    bound and unbound windows."""
+    _, y = real_windows(path, length, seed=seed, labels=True)
+    if not len(y):
+        raise ValueError(f"{path}: no window without N to draw labels from")
+    return y[np.random.default_rng(seed).integers(0, len(y), n)]
+
+
+def is_conditional(generator) -> bool:
+    """Whether a generator takes task labels beside its latent vector (`condition: labels`)."""
+    return len(generator.inputs) > 1
 
 
 def draw_bases(p: np.ndarray, output: str, rng: np.random.Generator) -> np.ndarray:
@@ -200,16 +288,26 @@ def draw_bases(p: np.ndarray, output: str, rng: np.random.Generator) -> np.ndarr
     return np.eye(4, dtype=np.uint8)[np.minimum((np.cumsum(p, axis=-1) < u).sum(axis=-1), 3)]
 
 
-def sample(generator, n: int, seed: int, batch_size: int = 256, output: str = "soft") -> np.ndarray:
+def sample(generator, n: int, seed: int, batch_size: int = 256, output: str = "soft",
+           labels: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """Sample `n` sequences from a generator as uint8 one-hot (n, length, 4): the argmax of its
     soft one-hot per position, or with `output` gumbel a base drawn from it (the generator's
-    `output` hyperparameter, model.json)."""
+    `output` hyperparameter, model.json). A conditional generator needs `labels` (n, T): each
+    sample's task labels (label_rows, or chosen ones for design)."""
     rng = np.random.default_rng(seed)
     latent = int(generator.inputs[0].shape[-1])
+    if is_conditional(generator):
+        width = int(generator.inputs[1].shape[-1])
+        if labels is None or np.shape(labels) != (n, width):
+            raise ValueError(f"a conditional generator needs labels of shape ({n}, {width}); got "
+                             f"{None if labels is None else np.shape(labels)}")  # fmt: skip
+    elif labels is not None:
+        raise ValueError("labels given for a generator that takes none (condition: none)")
     out = []
     for lo in range(0, n, batch_size):
         z = rng.standard_normal((min(batch_size, n - lo), latent)).astype(np.float32)
-        out.append(draw_bases(np.asarray(generator.predict_on_batch(z)), output, rng))
+        given = z if labels is None else [z, np.asarray(labels[lo : lo + len(z)], np.float32)]
+        out.append(draw_bases(np.asarray(generator.predict_on_batch(given)), output, rng))
     return np.concatenate(out) if out else np.zeros((0, 0, 4), np.uint8)
 
 
@@ -239,25 +337,40 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
         window_length = int(f.attrs["window_length"])
     hp = resolve_hyperparameters("gan", window_length, 1, hyperparameters)
     length = gan_length(window_length, hp)
-    real = real_windows(train_path, length)
+    conditional = hp["condition"] == "labels"
+    if conditional:
+        real, real_labels = real_windows(train_path, length, labels=True)
+        valid, valid_labels = real_windows(valid_path, length, max_rows=512, seed=seed, labels=True)
+        if not real_labels.shape[1]:
+            from .errors import InputError
+
+            raise InputError(train_path, "condition: labels needs binary task labels; every task of this file "
+                             "is a signal task")  # fmt: skip
+    else:
+        real, valid = real_windows(train_path, length), real_windows(valid_path, length, max_rows=512, seed=seed)
+        real_labels, valid_labels = np.zeros((len(real), 0), np.float32), np.zeros((len(valid), 0), np.float32)
     if cfg["fraction"] < 1:
-        real = real[np.sort(np.random.default_rng(seed).permutation(len(real))[: max(1, int(len(real) * cfg["fraction"]))])]
-    valid = real_windows(valid_path, length, max_rows=512, seed=seed).astype(np.float32)
+        kept = np.sort(np.random.default_rng(seed).permutation(len(real))[: max(1, int(len(real) * cfg["fraction"]))])
+        real, real_labels = real[kept], real_labels[kept]
+    valid = valid.astype(np.float32)
     if len(real) < cfg["batch_size"]:
         raise ValueError(f"{train_path}: {len(real)} windows without N, fewer than one batch ({cfg['batch_size']})")
     strategy, device_info = select_strategy(cfg["devices"], 1)
-    generator, critic = build_gan(window_length, hp)
+    generator, critic = build_gan(window_length, hp, real_labels.shape[1])
     g_opt = keras.optimizers.Adam(cfg["learning_rate"], beta_1=0.5, beta_2=0.9)
     c_opt = keras.optimizers.Adam(cfg["learning_rate"], beta_1=0.5, beta_2=0.9)
     weight = float(hp["gradient_penalty"])
     batch = int(cfg["batch_size"])
     gumbel = hp["output"] == "gumbel"
 
-    def fake_batch(z, u):
+    def with_labels(x, c):
+        return [x, c] if conditional else x
+
+    def fake_batch(z, c, u):
         # gumbel: a one-hot drawn from the softmax (Gumbel-max with the uniforms u) in the forward
         # pass, the softmax's gradient in the backward pass (straight-through; Jang et al. 2017),
         # so the critic judges the same hard sequences that sampling gives
-        p = generator(z, training=True)
+        p = generator(with_labels(z, c), training=True)
         if not gumbel:
             return p
         noise = -tf.math.log(-tf.math.log(u + 1e-20) + 1e-20)
@@ -268,26 +381,27 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
         return tf.constant(rng.random((batch, length, 4), dtype=np.float32) if gumbel else np.zeros((1,), np.float32))
 
     @tf.function
-    def critic_step(x_real, z, eps, u):
+    def critic_step(x_real, c, z, eps, u):
+        # conditional: the fakes get the real batch's labels, so the critic compares like with like
         with tf.GradientTape() as tape:
-            x_fake = fake_batch(z, u)
+            x_fake = fake_batch(z, c, u)
             mix = eps * x_real + (1.0 - eps) * x_fake
             with tf.GradientTape() as inner:
                 inner.watch(mix)
-                d_mix = critic(mix, training=True)
+                d_mix = critic(with_labels(mix, c), training=True)
             grad = inner.gradient(d_mix, mix)
             norm = tf.sqrt(tf.reduce_sum(tf.square(grad), axis=[1, 2]) + 1e-12)
             gp = tf.reduce_mean(tf.square(norm - 1.0))
-            d_real = tf.reduce_mean(critic(x_real, training=True))
-            d_fake = tf.reduce_mean(critic(x_fake, training=True))
+            d_real = tf.reduce_mean(critic(with_labels(x_real, c), training=True))
+            d_fake = tf.reduce_mean(critic(with_labels(x_fake, c), training=True))
             loss = d_fake - d_real + weight * gp
         c_opt.apply_gradients(zip(tape.gradient(loss, critic.trainable_variables), critic.trainable_variables))
         return loss, d_real - d_fake, gp
 
     @tf.function
-    def generator_step(z, u):
+    def generator_step(z, c, u):
         with tf.GradientTape() as tape:
-            loss = -tf.reduce_mean(critic(fake_batch(z, u), training=True))
+            loss = -tf.reduce_mean(critic(with_labels(fake_batch(z, c, u), c), training=True))
         g_opt.apply_gradients(zip(tape.gradient(loss, generator.trainable_variables), generator.trainable_variables))
         return loss
 
@@ -299,24 +413,28 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
         order = rng.permutation(len(real))
         c_loss, w_est, gps, g_loss = [], [], [], []
         for step in range(steps_per_epoch):
-            x_real = real[np.sort(order[step * batch : (step + 1) * batch])].astype(np.float32)
+            rows = np.sort(order[step * batch : (step + 1) * batch])
+            x_real = real[rows].astype(np.float32)
             if cfg["reverse_complement"]:
                 flip = rng.random(batch) < 0.5
                 x_real[flip] = x_real[flip, ::-1, ::-1]
             z = rng.standard_normal((batch, hp["latent_dim"])).astype(np.float32)
             eps = rng.random((batch, 1, 1)).astype(np.float32)
-            loss, w, gp = critic_step(tf.constant(x_real), tf.constant(z), tf.constant(eps), uniforms(rng))
+            loss, w, gp = critic_step(tf.constant(x_real), tf.constant(real_labels[rows]), tf.constant(z),
+                                      tf.constant(eps), uniforms(rng))  # fmt: skip
             c_loss.append(float(loss))
             w_est.append(float(w))
             gps.append(float(gp))
             if (step + 1) % hp["critic_steps"] == 0:
                 z = rng.standard_normal((batch, hp["latent_dim"])).astype(np.float32)
-                g_loss.append(float(generator_step(tf.constant(z), uniforms(rng))))
+                c = real_labels[rng.integers(0, len(real), batch)]  # the training split's mix of labels
+                g_loss.append(float(generator_step(tf.constant(z), tf.constant(c), uniforms(rng))))
         valid_rng = np.random.default_rng([seed, epoch, 1])
         z = valid_rng.standard_normal((len(valid), hp["latent_dim"])).astype(np.float32)
-        soft = np.asarray(generator.predict_on_batch(z))
+        soft = np.asarray(generator.predict_on_batch(with_labels(z, valid_labels)))
         fake = draw_bases(soft, "gumbel", valid_rng).astype(np.float32) if gumbel else soft
-        valid_w = float(np.mean(critic.predict_on_batch(valid)) - np.mean(critic.predict_on_batch(fake)))
+        valid_w = float(np.mean(critic.predict_on_batch(with_labels(valid, valid_labels)))
+                        - np.mean(critic.predict_on_batch(with_labels(fake, valid_labels))))  # fmt: skip
         seconds = time.perf_counter() - t0
         history.append({"epoch": epoch + 1, "critic_loss": float(np.mean(c_loss)),
                         "generator_loss": float(np.mean(g_loss)) if g_loss else float("nan"),
@@ -343,6 +461,7 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
         "best_epoch": len(history), "generator_steps": int(sum(h["generator_steps"] for h in history)),
         "train_seconds": float(sum(h["seconds"] for h in history)), "devices": device_info,
         "batches": {"train_rows": int(len(real)), "valid_rows": int(len(valid))},
+        "condition_tasks": label_tasks(train_path) if conditional else None,
         "data": {"train": _data_id(train_path), "valid": _data_id(valid_path)},
         "versions": package_versions(("numpy", "h5py")) | {"tensorflow": _tf_version(), "keras": keras.__version__,
                                                              "deepcis": __version__},
