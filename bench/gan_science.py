@@ -78,6 +78,8 @@ def main(argv=None):
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--scorer", type=Path, help="a trained supervised model.keras for activity guidance "
+                        "(hyperparameter guidance > 0, condition labels)")
     parser.add_argument("--reuse", action="store_true", help="evaluate the generator in --out, no training")
     parser.add_argument("--snapshot-every", type=int, default=0,
                         help="every N epochs sample and evaluate the generator into --out/epoch_NNN (0: never)")  # fmt: skip
@@ -100,7 +102,7 @@ def main(argv=None):
         start = time.process_time()
         info = train_gan(args.encoded / "train.h5", args.encoded / "valid.h5", out, "gan", json.loads(args.hp),
                          json.loads(args.train), seed=args.seed, threads=args.threads,
-                         on_epoch_end=snapshot)  # fmt: skip
+                         on_epoch_end=snapshot, scorer_path=args.scorer)  # fmt: skip
         print(f"trained: {info['epochs_run']} epochs, {info['generator_steps']} generator steps, "
               f"{info['train_seconds']:.0f} s wall, {time.process_time() - start:.0f} s CPU")  # fmt: skip
     info = json.loads((out / "model.json").read_text())

@@ -329,6 +329,12 @@ def generated_scorer_input(wildcards):
     return [f"results/models/{scorer}/model.keras"] if scorer else []
 
 
+def guided_scorer_input(wildcards):
+    """The scorer an activity-guided GAN (hyperparameter guidance > 0) trains against, if any."""
+    guided = config["models"][wildcards.model]["hyperparameters"]["guidance"]
+    return generated_scorer_input(wildcards) if guided else []
+
+
 def generated_motifs_input(wildcards):
     """The JASPAR file whose match rates a GAN's samples are compared on (generative.motifs)."""
     motifs = config["models"][wildcards.model]["generative"]["motifs"]

@@ -142,6 +142,7 @@ rule train_gan:
     input:
         train="results/encode/train.h5",
         valid="results/encode/valid.h5",
+        scorer=guided_scorer_input,
     output:
         generator="results/models/{model}/generator.keras",
         critic="results/models/{model}/critic.keras",

@@ -369,3 +369,13 @@ def test_class_weight_per_task_mapping():
     for bad in ({"A": 0}, {"A": "high"}, {}, "sometimes"):
         with pytest.raises(ConfigError, match=r"class_weight"):
             validate_config(MINIMAL | {"train": {"class_weight": bad}})
+
+
+def test_activity_guided_gan_needs_labels_and_a_scorer():
+    guided = {"architecture": "gan", "hyperparameters": {"guidance": 1.0, "condition": "labels"}}
+    models = {"g": guided | {"generative": {"scorer": "m"}}, "m": {"architecture": "mlp"}}
+    assert validate_config(MINIMAL | {"models": models})["models"]["g"]["hyperparameters"]["guidance"] == 1.0
+    with pytest.raises(ConfigError, match=r"models.g.hyperparameters.guidance: activity guidance needs condition: labels"):
+        validate_config(MINIMAL | {"models": {"g": {"architecture": "gan", "hyperparameters": {"guidance": 1.0}}}})
+    with pytest.raises(ConfigError, match=r"models.g.hyperparameters.guidance: .* needs a scorer: models.g.generative.scorer"):
+        validate_config(MINIMAL | {"models": {"g": guided}})

@@ -186,6 +186,31 @@ def test_conditional_gan_takes_labels(splits, tmp_path, network):
                    labels=labels)
 
 
+def test_activity_guided_gan_trains_towards_the_scorer(splits, tmp_path):
+    """guidance: the scorer's cross-entropy on the generated sequences joins the generator's
+    loss (logged per epoch); a scorer sharing no task with the labels, or guidance without
+    labels or a scorer, is refused."""
+    from deepcis.training import train_model
+
+    train_model(splits["train"], splits["valid"], tmp_path / "s", "s", "mlp", {"dense_units": [8]},
+                QUICK | {"epochs": 1}, seed=1, threads=1, tasks=["gata"])  # fmt: skip
+    hp = {"length": 32, "latent_dim": 8, "filters": 8, "n_blocks": 2, "critic_steps": 2, "condition": "labels",
+          "guidance": 2.0}  # fmt: skip
+    info = gan.train_gan(splits["train"], splits["valid"], tmp_path / "g", "g", hp, QUICK | {"epochs": 1}, seed=5,
+                         scorer_path=tmp_path / "s" / "model.keras")  # fmt: skip
+    assert info["guidance"]["tasks"] == ["gata"]
+    guided = pd.read_csv(tmp_path / "g" / "history.tsv", sep="\t")["guided_loss"]
+    assert np.isfinite(guided).all() and (guided > 0).all()
+    with pytest.raises(ValueError, match="guidance needs condition: labels and a scorer"):
+        gan.train_gan(splits["train"], splits["valid"], tmp_path / "h", "g", hp, QUICK, seed=5)
+    other = make_split(tmp_path / "other.h5", 64, length=64, tasks=("ctcf",))
+    train_model(other, other, tmp_path / "o", "o", "mlp", {"dense_units": [8]}, QUICK | {"epochs": 1}, seed=1,
+                threads=1)  # fmt: skip
+    with pytest.raises(ValueError, match=r"predicts \['ctcf'\], none of the labels \['ap1', 'gata'\]"):
+        gan.train_gan(splits["train"], splits["valid"], tmp_path / "h", "g", hp, QUICK, seed=5,
+                      scorer_path=tmp_path / "o" / "model.keras")  # fmt: skip
+
+
 def test_conditional_gan_labels_are_the_binary_tasks(tmp_path):
     """A file of binary and signal tasks (float labels, NaN = missing) conditions on its binary
     tasks only, a missing label as 0; a file of signal tasks only is refused by name."""

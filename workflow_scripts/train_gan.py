@@ -17,6 +17,7 @@ info = train_gan(
     training=spec["train"],
     seed=snakemake.params.seed,
     threads=snakemake.threads,
+    scorer_path=snakemake.input.scorer[0] if snakemake.input.scorer else None,
 )
 gan_curves(snakemake.output.history, snakemake.wildcards.model, snakemake.output.curves)
 log.info("%d epochs, %d generator steps, %.0f s", info["epochs_run"], info["generator_steps"], info["train_seconds"])

@@ -303,6 +303,7 @@ def _check_models(config: dict, explicit_train: dict, explicit_keys: dict | None
                 spec["hyperparameters"] = resolve_hyperparameters(spec["architecture"], window_length, 1, spec["hyperparameters"])
             except ModelConfigError as error:
                 raise ConfigError(f"config key models.{name}: {error}") from None
+            _check_guidance(name, spec)
         spec["train"] = config["train"] | {k: spec["train"][k] for k in explicit_train.get(name, ())}
         _check_xla(spec["train"], f"models.{name}.train")
         if spec.get("architecture") in GENERATIVE_KEYS:  # no output head, no class weights
@@ -311,6 +312,19 @@ def _check_models(config: dict, explicit_train: dict, explicit_keys: dict | None
     resolved = set()
     for name in models:
         _resolve_transfer(name, models, window_length, [], resolved)
+
+
+def _check_guidance(name: str, spec: dict):
+    """An activity-guided GAN (hyperparameter guidance > 0) needs labels and a scorer."""
+    hp = spec["hyperparameters"]
+    if spec["architecture"] != "gan" or not hp.get("guidance"):
+        return
+    if hp["condition"] != "labels":
+        raise ConfigError(f"config key models.{name}.hyperparameters.guidance: activity guidance needs "
+                          "condition: labels (the labels the scorer's predictions are trained towards)")  # fmt: skip
+    if not spec["generative"]["scorer"]:
+        raise ConfigError(f"config key models.{name}.hyperparameters.guidance: activity guidance needs a "
+                          f"scorer: models.{name}.generative.scorer (a supervised model of this config)")  # fmt: skip
 
 
 def _check_family_keys(name: str, spec: dict, family: str, explicit: set, explicit_train: set):

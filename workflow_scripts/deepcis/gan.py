@@ -59,6 +59,9 @@ GAN_PARAMS = {
                        "binary task labels (a conditional WGAN-GP with a projection critic); samples are drawn "
                        "with label rows of the training split, or with chosen labels for design",
                        choices=("none", "labels")),
+    "guidance": Param(0.0, "float", "activity guidance: weight of a trained supervised model's (the `scorer`'s) "
+                      "binary cross-entropy between its predictions of the generated sequences and their "
+                      "labels, added to the generator's loss (condition: labels; 0 = off)"),
 }  # fmt: skip
 
 
@@ -311,8 +314,39 @@ def sample(generator, n: int, seed: int, batch_size: int = 256, output: str = "s
     return np.concatenate(out) if out else np.zeros((0, 0, 4), np.uint8)
 
 
+def _guide(scorer_path, label_names: list[str], length: int):
+    """The scorer's part of an activity-guided generator loss: f(soft one-hots, labels) -> the
+    mean binary cross-entropy between the scorer's predictions (each sequence centred in an
+    all-zero padded window of the scorer's length, as predicted_activity) and the labels, over
+    the tasks both have. ValueError when they share none."""
+    import keras
+    import tensorflow as tf
+
+    from .keras_objects import load_model, model_metadata
+
+    scorer = load_model(scorer_path)
+    scorer.trainable = False
+    tasks = model_metadata(scorer)["tasks"]
+    shared = [t for t in label_names if t in tasks]
+    if not shared:
+        raise ValueError(f"guidance: the scorer {scorer_path} predicts {tasks}, none of the labels {label_names}")
+    label_index = [label_names.index(t) for t in shared]
+    scorer_index = [tasks.index(t) for t in shared]
+    window = int(scorer.inputs[0].shape[1])
+    if length > window:
+        raise ValueError(f"guidance: sequences of {length} bp are longer than the scorer's window ({window} bp)")
+    left = (window - length) // 2
+
+    def loss(p, c):
+        padded = tf.pad(p, [[0, 0], [left, window - length - left], [0, 0]])
+        predicted = tf.gather(scorer(padded, training=False), scorer_index, axis=1)
+        return tf.reduce_mean(keras.losses.binary_crossentropy(tf.gather(c, label_index, axis=1), predicted))
+
+    return loss, shared
+
+
 def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters: dict | None, training: dict | None,
-              seed: int, threads: int = 2, on_epoch_end=None) -> dict:  # fmt: skip
+              seed: int, threads: int = 2, on_epoch_end=None, scorer_path=None) -> dict:  # fmt: skip
     """Train the WGAN-GP; writes generator.keras, critic.keras, history.tsv and model.json.
 
     history: per epoch the critic's loss, the generator's loss, the Wasserstein estimate
@@ -357,6 +391,11 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
         raise ValueError(f"{train_path}: {len(real)} windows without N, fewer than one batch ({cfg['batch_size']})")
     strategy, device_info = select_strategy(cfg["devices"], 1)
     generator, critic = build_gan(window_length, hp, real_labels.shape[1])
+    guidance, guided_tasks = float(hp["guidance"]), None
+    if guidance:
+        if not conditional or scorer_path is None:
+            raise ValueError("guidance needs condition: labels and a scorer (generative.scorer)")
+        guide, guided_tasks = _guide(scorer_path, label_tasks(train_path), length)
     g_opt = keras.optimizers.Adam(cfg["learning_rate"], beta_1=0.5, beta_2=0.9)
     c_opt = keras.optimizers.Adam(cfg["learning_rate"], beta_1=0.5, beta_2=0.9)
     weight = float(hp["gradient_penalty"])
@@ -401,9 +440,12 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
     @tf.function
     def generator_step(z, c, u):
         with tf.GradientTape() as tape:
-            loss = -tf.reduce_mean(critic(with_labels(fake_batch(z, c, u), c), training=True))
+            fake = fake_batch(z, c, u)
+            adversarial = -tf.reduce_mean(critic(with_labels(fake, c), training=True))
+            guided = guide(fake, c) if guidance else tf.constant(0.0)
+            loss = adversarial + guidance * guided
         g_opt.apply_gradients(zip(tape.gradient(loss, generator.trainable_variables), generator.trainable_variables))
-        return loss
+        return adversarial, guided
 
     history = []
     steps_per_epoch = len(real) // batch
@@ -411,7 +453,7 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
         t0 = time.perf_counter()
         rng = np.random.default_rng([seed, epoch])
         order = rng.permutation(len(real))
-        c_loss, w_est, gps, g_loss = [], [], [], []
+        c_loss, w_est, gps, g_loss, g_guided = [], [], [], [], []
         for step in range(steps_per_epoch):
             rows = np.sort(order[step * batch : (step + 1) * batch])
             x_real = real[rows].astype(np.float32)
@@ -428,7 +470,9 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
             if (step + 1) % hp["critic_steps"] == 0:
                 z = rng.standard_normal((batch, hp["latent_dim"])).astype(np.float32)
                 c = real_labels[rng.integers(0, len(real), batch)]  # the training split's mix of labels
-                g_loss.append(float(generator_step(tf.constant(z), tf.constant(c), uniforms(rng))))
+                adversarial, guided = generator_step(tf.constant(z), tf.constant(c), uniforms(rng))
+                g_loss.append(float(adversarial))
+                g_guided.append(float(guided))
         valid_rng = np.random.default_rng([seed, epoch, 1])
         z = valid_rng.standard_normal((len(valid), hp["latent_dim"])).astype(np.float32)
         soft = np.asarray(generator.predict_on_batch(with_labels(z, valid_labels)))
@@ -440,11 +484,14 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
                         "generator_loss": float(np.mean(g_loss)) if g_loss else float("nan"),
                         "wasserstein": float(np.mean(w_est)), "valid_wasserstein": valid_w,
                         "gradient_penalty": float(np.mean(gps)), "generator_steps": len(g_loss),
+                        # the scorer's cross-entropy on the generated sequences (guidance; 0 without)
+                        "guided_loss": float(np.mean(g_guided)) if g_guided else float("nan"),
                         # how close the soft one-hots are to one-hot (1 = every position decided)
                         "max_probability": float(soft.max(axis=-1).mean()), "seconds": seconds})  # fmt: skip
-        log.info("epoch %d: critic loss %.4f, generator loss %.4f, W estimate %.4f (valid %.4f), GP %.4f (%.1f s)",
-                 epoch + 1, history[-1]["critic_loss"], history[-1]["generator_loss"], history[-1]["wasserstein"],
-                 valid_w, history[-1]["gradient_penalty"], seconds)  # fmt: skip
+        log.info("epoch %d: critic loss %.4f, generator loss %.4f, W estimate %.4f (valid %.4f), GP %.4f, "
+                 "guided loss %.4f (%.1f s)", epoch + 1, history[-1]["critic_loss"], history[-1]["generator_loss"],
+                 history[-1]["wasserstein"], valid_w, history[-1]["gradient_penalty"], history[-1]["guided_loss"],
+                 seconds)  # fmt: skip
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, generator)
     save_model_atomic(generator, out_dir / "generator.keras")
@@ -462,6 +509,7 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
         "train_seconds": float(sum(h["seconds"] for h in history)), "devices": device_info,
         "batches": {"train_rows": int(len(real)), "valid_rows": int(len(valid))},
         "condition_tasks": label_tasks(train_path) if conditional else None,
+        "guidance": {"scorer": str(scorer_path), "tasks": guided_tasks} if guidance else None,
         "data": {"train": _data_id(train_path), "valid": _data_id(valid_path)},
         "versions": package_versions(("numpy", "h5py")) | {"tensorflow": _tf_version(), "keras": keras.__version__,
                                                              "deepcis": __version__},

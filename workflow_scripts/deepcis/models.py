@@ -704,6 +704,9 @@ TRANSFORMER_PARAMS = {
                             per="stem_filters"),
     "stem_residual": Param(False, "bool", "Enformer's residual block after each stem conv, before its "
                            "pool: x + conv1x1(GELU(batch norm(x)))"),
+    "first_activation": Param("gelu", "choice", "activation of the first stem conv (after its batch norm): gelu, "
+                              "relu or exponential (Koo & Ploenzke 2021: whole-motif first-layer filters)",
+                              choices=("gelu", "relu", "exponential")),
     "n_blocks": Param(2, "int", "transformer blocks"),
     "n_heads": Param(4, "int", "attention heads per block"),
     "key_dim": Param(32, "int", "query/key width per head"),
@@ -757,7 +760,8 @@ def build_transformer(window_length, n_tasks, hp):
         b = i + 1
         x = layers.Conv1D(f, k, padding="same", use_bias=False, name=f"conv{b}")(x)
         x = layers.BatchNormalization(name=f"conv{b}_bn")(x)
-        x = layers.Activation("gelu", name=f"conv{b}_gelu")(x)
+        activation = hp["first_activation"] if b == 1 else "gelu"
+        x = layers.Activation(activation, name=f"conv{b}_gelu" if activation == "gelu" else f"conv{b}_{activation}")(x)
         if hp["stem_residual"]:  # Enformer's stem: a pointwise block added to the conv's output
             y = layers.BatchNormalization(name=f"conv{b}_residual_bn")(x)
             y = layers.Activation("gelu", name=f"conv{b}_residual_gelu")(y)
