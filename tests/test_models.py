@@ -346,6 +346,10 @@ def test_deepbind_and_transformer_structure():
     # Enformer's pointwise residual block before each stem pool, at that block's width
     assert [residual.get_layer(f"conv{b}_residual").kernel_size for b in (1, 2)] == [(1,), (1,)]
     assert residual.get_layer("conv2_residual_add").output.shape[1:] == (1000 // 8, 128)
+    exponential = build_model("transformer", 1000, 3, {"first_activation": "exponential"})
+    # Koo & Ploenzke's exponential activation on the first conv only; the second block keeps GELU
+    assert exponential.get_layer("conv1_exponential").activation.__name__ == "exponential"
+    assert "conv2_gelu" in [layer.name for layer in exponential.layers]
 
 
 def test_generative_models_are_checked_but_not_built_here():
