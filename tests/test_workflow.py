@@ -184,6 +184,8 @@ def test_bundled_example_end_to_end(example_run):
     assert table["motif_matches_per_kb"].notna().all() and table.loc["real_train", "motif_matches_per_kb"] > 0
     gan_info = json.loads((workdir / "results" / "models" / "gan_tiny" / "model.json").read_text())
     assert gan_info["epochs_run"] == 1 and gan_info["generator_steps"] > 0
+    binary = ["CTCF", "GATA1", "GATA1_TAL1", "FOXA1", "AP1"]  # CTCF_signal is no label to condition on
+    assert gan_info["condition_tasks"] == binary and gan_info["guidance"]["tasks"] == binary
     assert (workdir / "results" / "generate" / "gan_tiny" / "comparison.png").stat().st_size > 10_000
     for rule in ("simulate_example", "prepare_chunk", "prepare_windows", "encode_chunk", "gather_split", "overfit_one_batch", "train_model",
                  "predict_split", "fit_baseline", "predict_baseline", "split_metrics", "compare_models",

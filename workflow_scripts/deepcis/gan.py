@@ -316,9 +316,9 @@ def sample(generator, n: int, seed: int, batch_size: int = 256, output: str = "s
 
 def _guide(scorer_path, label_names: list[str], length: int):
     """The scorer's part of an activity-guided generator loss: f(soft one-hots, labels) -> the
-    mean binary cross-entropy between the scorer's predictions (each sequence centred in an
-    all-zero padded window of the scorer's length, as predicted_activity) and the labels, over
-    the tasks both have. ValueError when they share none."""
+    mean binary cross-entropy between the scorer's predictions of their argmax sequences (each
+    centred in an all-zero padded window of the scorer's length, as predicted_activity) and the
+    labels, over the tasks both have. ValueError when they share none."""
     import keras
     import tensorflow as tf
 
@@ -338,7 +338,11 @@ def _guide(scorer_path, label_names: list[str], length: int):
     left = (window - length) // 2
 
     def loss(p, c):
-        padded = tf.pad(p, [[0, 0], [left, window - length - left], [0, 0]])
+        # the scorer reads the sequences sampling gives (the argmax per position), with the
+        # softmax's gradient (straight-through): near-uniform soft one-hots of an early generator
+        # leave a ReLU scorer's first layer silent, so the scorer would give no gradient at all
+        hard = tf.one_hot(tf.argmax(p, axis=-1), 4, dtype=p.dtype) + p - tf.stop_gradient(p)
+        padded = tf.pad(hard, [[0, 0], [left, window - length - left], [0, 0]])
         predicted = tf.gather(scorer(padded, training=False), scorer_index, axis=1)
         return tf.reduce_mean(keras.losses.binary_crossentropy(tf.gather(c, label_index, axis=1), predicted))
 
