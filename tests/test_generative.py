@@ -186,29 +186,31 @@ def test_conditional_gan_takes_labels(splits, tmp_path, network):
                    labels=labels)
 
 
+def _scorer(path, tasks):
+    """An untrained supervised model with deepcis metadata (guidance reads its tasks and window)."""
+    from deepcis.keras_objects import with_metadata
+    from deepcis.models import build_model
+
+    with_metadata(build_model("mlp", 64, len(tasks), {"dense_units": [8]}), list(tasks), 64).save(path)
+    return path
+
+
 def test_activity_guided_gan_trains_towards_the_scorer(splits, tmp_path):
     """guidance: the scorer's cross-entropy on the generated sequences joins the generator's
     loss (logged per epoch); a scorer sharing no task with the labels, or guidance without
     labels or a scorer, is refused."""
-    from deepcis.training import train_model
-
-    train_model(splits["train"], splits["valid"], tmp_path / "s", "s", "mlp", {"dense_units": [8]},
-                QUICK | {"epochs": 1}, seed=1, threads=1, tasks=["gata"])  # fmt: skip
     hp = {"length": 32, "latent_dim": 8, "filters": 8, "n_blocks": 2, "critic_steps": 2, "condition": "labels",
           "guidance": 2.0}  # fmt: skip
     info = gan.train_gan(splits["train"], splits["valid"], tmp_path / "g", "g", hp, QUICK | {"epochs": 1}, seed=5,
-                         scorer_path=tmp_path / "s" / "model.keras")  # fmt: skip
+                         scorer_path=_scorer(tmp_path / "gata.keras", ["gata"]))  # fmt: skip
     assert info["guidance"]["tasks"] == ["gata"]
     guided = pd.read_csv(tmp_path / "g" / "history.tsv", sep="\t")["guided_loss"]
     assert np.isfinite(guided).all() and (guided > 0).all()
     with pytest.raises(ValueError, match="guidance needs condition: labels and a scorer"):
         gan.train_gan(splits["train"], splits["valid"], tmp_path / "h", "g", hp, QUICK, seed=5)
-    other = make_split(tmp_path / "other.h5", 64, length=64, tasks=("ctcf",))
-    train_model(other, other, tmp_path / "o", "o", "mlp", {"dense_units": [8]}, QUICK | {"epochs": 1}, seed=1,
-                threads=1)  # fmt: skip
     with pytest.raises(ValueError, match=r"predicts \['ctcf'\], none of the labels \['ap1', 'gata'\]"):
         gan.train_gan(splits["train"], splits["valid"], tmp_path / "h", "g", hp, QUICK, seed=5,
-                      scorer_path=tmp_path / "o" / "model.keras")  # fmt: skip
+                      scorer_path=_scorer(tmp_path / "ctcf.keras", ["ctcf"]))  # fmt: skip
 
 
 def test_conditional_gan_labels_are_the_binary_tasks(tmp_path):
