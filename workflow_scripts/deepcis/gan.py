@@ -473,7 +473,9 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
             gps.append(float(gp))
             if (step + 1) % hp["critic_steps"] == 0:
                 z = rng.standard_normal((batch, hp["latent_dim"])).astype(np.float32)
-                c = real_labels[rng.integers(0, len(real), batch)]  # the training split's mix of labels
+                # the training split's mix of labels; drawn only when conditional, so an unconditioned
+                # GAN's random stream (and its generator, for a seed) is what it was before conditioning
+                c = real_labels[rng.integers(0, len(real), batch)] if conditional else real_labels[:batch]
                 adversarial, guided = generator_step(tf.constant(z), tf.constant(c), uniforms(rng))
                 g_loss.append(float(adversarial))
                 g_guided.append(float(guided))
