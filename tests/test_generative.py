@@ -226,8 +226,9 @@ def test_conditional_gan_labels_are_the_binary_tasks(tmp_path):
     for name, tasks, labels in (("mixed", ["a", "signal", "b"], y), ("signal", ["signal"], y[:, 1:2])):
         with dataset.create_dataset(tmp_path / f"{name}.h5", 6, 20, tasks, attrs, label_dtype=np.float32) as f:
             dataset.write_rows(f, 0, x, labels, ["chr1"] * 6, np.arange(6) * 20, np.arange(6) * 20 + 20)
-    windows, labels = gan.real_windows(tmp_path / "mixed.h5", 10, labels=True)
-    assert gan.label_tasks(tmp_path / "mixed.h5") == ["a", "b"] and len(windows) == 5
+    tasks, columns = gan.label_columns(tmp_path / "mixed.h5")
+    windows, labels = gan.real_windows(tmp_path / "mixed.h5", 10, columns=columns)
+    assert tasks == ["a", "b"] and len(windows) == 5
     np.testing.assert_array_equal(labels, [[1, 0], [0, 0], [1, 1], [0, 0], [0, 1]])
     with pytest.raises(InputError, match=r"signal.h5.*every task of this file is a signal task"):
         gan.train_gan(tmp_path / "signal.h5", tmp_path / "signal.h5", tmp_path / "g", "g",

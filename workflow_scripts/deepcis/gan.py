@@ -217,16 +217,16 @@ def crop_center(x: np.ndarray, length: int) -> np.ndarray:
 
 
 def real_windows(path, length: int, max_rows: int | None = MAX_REAL_ROWS, seed: int = 0,
-                 block_rows: int = 4096, labels: bool = False):  # fmt: skip
+                 block_rows: int = 4096, columns: list[int] | None = None):  # fmt: skip
     """Windows of a split cropped to their central `length` bases, those with an N left out;
     at most `max_rows` (a seeded random subset of the split's rows, in file order), read
-    `block_rows` at a time. uint8 (N, length, 4); with `labels`, also their binary task
-    labels (N, T) float32 0/1 (a missing label is 0; signal tasks are left out: label_tasks)."""
+    `block_rows` at a time. uint8 (N, length, 4); with label `columns` (label_columns), also
+    those labels of the windows (N, len(columns)) float32 0/1 (a missing label is 0)."""
     from .dataset import XReader, open_dataset
 
+    labels = columns is not None
     with open_dataset(path) as f:
         n = XReader(f).shape[0]
-        columns = _binary_columns(f, block_rows) if labels else []
         wanted = np.arange(n)
         if max_rows is not None and n > max_rows:
             wanted = np.sort(np.random.default_rng(seed).choice(n, int(max_rows), replace=False))
@@ -246,32 +246,30 @@ def real_windows(path, length: int, max_rows: int | None = MAX_REAL_ROWS, seed: 
     return x, np.concatenate(label_parts) if label_parts else np.zeros((0, len(columns)), np.float32)
 
 
-def _binary_columns(f, block_rows: int) -> list[int]:
-    """Columns of an open dataset's labels that are binary: every value 0, 1 or missing (a file
-    of binary and signal tasks stores float32 labels and no task kinds)."""
-    y = f["y"]
-    if y.dtype == np.uint8:
-        return list(range(y.shape[1]))
-    binary = np.ones(y.shape[1], bool)
-    for lo in range(0, y.shape[0], block_rows):
-        block = y[lo : lo + block_rows]
-        binary &= (np.isnan(block) | (block == 0) | (block == 1)).all(axis=0)
-    return [int(i) for i in np.flatnonzero(binary)]
-
-
-def label_tasks(path) -> list[str]:
-    """The tasks a conditional GAN trained on `path` takes as labels: its binary tasks."""
+def label_columns(path, block_rows: int = 4096) -> tuple[list[str], list[int]]:
+    """The tasks a conditional GAN trained on `path` takes as labels, and their label columns:
+    the binary ones, every value 0, 1 or missing (a file of binary and signal tasks stores
+    float32 labels and no task kinds). Read from the training split and applied to every split,
+    so all give the generator the same labels."""
     from .dataset import dataset_tasks, open_dataset
 
     with open_dataset(path) as f:
-        return [dataset_tasks(f)[i] for i in _binary_columns(f, 4096)]
+        y, tasks = f["y"], dataset_tasks(f)
+        if y.dtype == np.uint8:
+            return list(tasks), list(range(y.shape[1]))
+        binary = np.ones(y.shape[1], bool)
+        for lo in range(0, y.shape[0], block_rows):
+            block = y[lo : lo + block_rows]
+            binary &= (np.isnan(block) | (block == 0) | (block == 1)).all(axis=0)
+    columns = [int(i) for i in np.flatnonzero(binary)]
+    return [tasks[i] for i in columns], columns
 
 
 def label_rows(path, length: int, n: int, seed: int) -> np.ndarray:
     """`n` label rows drawn (seeded, with replacement) from a split's windows without N: the
     labels a conditional generator is sampled with, so its samples follow the split's mix of
     bound and unbound windows."""
-    _, y = real_windows(path, length, seed=seed, labels=True)
+    _, y = real_windows(path, length, seed=seed, columns=label_columns(path)[1])
     if not len(y):
         raise ValueError(f"{path}: no window without N to draw labels from")
     return y[np.random.default_rng(seed).integers(0, len(y), n)]
@@ -377,14 +375,16 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
     length = gan_length(window_length, hp)
     conditional = hp["condition"] == "labels"
     if conditional:
-        real, real_labels = real_windows(train_path, length, labels=True)
-        valid, valid_labels = real_windows(valid_path, length, max_rows=512, seed=seed, labels=True)
-        if not real_labels.shape[1]:
+        condition_tasks, columns = label_columns(train_path)
+        if not columns:
             from .errors import InputError
 
             raise InputError(train_path, "condition: labels needs binary task labels; every task of this file "
                              "is a signal task")  # fmt: skip
+        real, real_labels = real_windows(train_path, length, columns=columns)
+        valid, valid_labels = real_windows(valid_path, length, max_rows=512, seed=seed, columns=columns)
     else:
+        condition_tasks = None
         real, valid = real_windows(train_path, length), real_windows(valid_path, length, max_rows=512, seed=seed)
         real_labels, valid_labels = np.zeros((len(real), 0), np.float32), np.zeros((len(valid), 0), np.float32)
     if cfg["fraction"] < 1:
@@ -399,7 +399,7 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
     if guidance:
         if not conditional or scorer_path is None:
             raise ValueError("guidance needs condition: labels and a scorer (generative.scorer)")
-        guide, guided_tasks = _guide(scorer_path, label_tasks(train_path), length)
+        guide, guided_tasks = _guide(scorer_path, condition_tasks, length)
     g_opt = keras.optimizers.Adam(cfg["learning_rate"], beta_1=0.5, beta_2=0.9)
     c_opt = keras.optimizers.Adam(cfg["learning_rate"], beta_1=0.5, beta_2=0.9)
     weight = float(hp["gradient_penalty"])
@@ -514,7 +514,7 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
         "best_epoch": len(history), "generator_steps": int(sum(h["generator_steps"] for h in history)),
         "train_seconds": float(sum(h["seconds"] for h in history)), "devices": device_info,
         "batches": {"train_rows": int(len(real)), "valid_rows": int(len(valid))},
-        "condition_tasks": label_tasks(train_path) if conditional else None,
+        "condition_tasks": condition_tasks,
         "guidance": {"scorer": str(scorer_path), "tasks": guided_tasks} if guidance else None,
         "data": {"train": _data_id(train_path), "valid": _data_id(valid_path)},
         "versions": package_versions(("numpy", "h5py")) | {"tensorflow": _tf_version(), "keras": keras.__version__,
