@@ -761,7 +761,7 @@ def build_transformer(window_length, n_tasks, hp):
         x = layers.Conv1D(f, k, padding="same", use_bias=False, name=f"conv{b}")(x)
         x = layers.BatchNormalization(name=f"conv{b}_bn")(x)
         activation = hp["first_activation"] if b == 1 else "gelu"
-        x = layers.Activation(activation, name=f"conv{b}_gelu" if activation == "gelu" else f"conv{b}_{activation}")(x)
+        x = layers.Activation(activation, name=f"conv{b}_{activation}")(x)
         if hp["stem_residual"]:  # Enformer's stem: a pointwise block added to the conv's output
             y = layers.BatchNormalization(name=f"conv{b}_residual_bn")(x)
             y = layers.Activation("gelu", name=f"conv{b}_residual_gelu")(y)
