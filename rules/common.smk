@@ -330,8 +330,10 @@ def generated_scorer_input(wildcards):
 
 
 def guided_scorer_input(wildcards):
-    """The scorer an activity-guided GAN (hyperparameter guidance > 0) trains against, if any."""
-    guided = config["models"][wildcards.model]["hyperparameters"]["guidance"]
+    """The scorer a GAN trains with, if any: an activity-guided GAN's (hyperparameter guidance >
+    0) and one whose critic reads the scorer's first filters (scorer_filters)."""
+    hp = config["models"][wildcards.model]["hyperparameters"]
+    guided = hp["guidance"] or hp["scorer_filters"]
     return generated_scorer_input(wildcards) if guided else []
 
 

@@ -146,10 +146,12 @@ FULLY_TRAINED = "danq_small"
 # A GAN at a tiny size beside the example's models (not in config/config.yaml: the example's time
 # budget): rules train_gan, sample_generative and evaluate_generative end to end on the example's
 # encoded splits in a few seconds of CPU (tests/test_workflow.py checks their outputs).
-# conditional and activity-guided by danq_small: the workflow path of every GAN option that
-# needs more than the GAN's own files (training labels for sampling, the scorer for training)
+# conditional, activity-guided by danq_small, its critic reading danq_small's first filters: the
+# workflow path of every GAN option that needs more than the GAN's own files (training labels
+# for sampling, the scorer for training)
 TINY_GAN = {"architecture": "gan", "hyperparameters": {"length": 64, "latent_dim": 8, "filters": 8, "n_blocks": 2,
-                                                       "critic_steps": 2, "condition": "labels", "guidance": 1.0},
+                                                       "critic_steps": 2, "condition": "labels", "guidance": 1.0,
+                                                       "critic_max": True, "scorer_filters": True},
             "train": {"epochs": 1, "batch_size": 32, "fraction": 0.05},
             "generative": {"samples": 50, "motifs": "resources/motifs/planted_motifs.jaspar", "scorer": "danq_small"}}  # fmt: skip
 

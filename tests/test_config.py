@@ -379,3 +379,11 @@ def test_activity_guided_gan_needs_labels_and_a_scorer():
         validate_config(MINIMAL | {"models": {"g": {"architecture": "gan", "hyperparameters": {"guidance": 1.0}}}})
     with pytest.raises(ConfigError, match=r"models.g.hyperparameters.guidance: .* needs a scorer: models.g.generative.scorer"):
         validate_config(MINIMAL | {"models": {"g": guided}})
+
+
+def test_gan_critic_with_scorer_filters_needs_a_scorer():
+    spec = {"architecture": "gan", "hyperparameters": {"scorer_filters": True}}
+    models = {"g": spec | {"generative": {"scorer": "m"}}, "m": {"architecture": "deepbind"}}
+    assert validate_config(MINIMAL | {"models": models})["models"]["g"]["hyperparameters"]["scorer_filters"] is True
+    with pytest.raises(ConfigError, match=r"models.g.hyperparameters.scorer_filters: .* models.g.generative.scorer"):
+        validate_config(MINIMAL | {"models": {"g": spec}})

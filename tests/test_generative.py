@@ -213,6 +213,63 @@ def test_activity_guided_gan_trains_towards_the_scorer(splits, tmp_path):
                       scorer_path=_scorer(tmp_path / "ctcf.keras", ["ctcf"]))  # fmt: skip
 
 
+def test_gan_critic_reads_the_scorers_first_filters_frozen(splits, tmp_path):
+    """scorer_filters: the critic reads sequences through the scorer's conv1, each filter
+    rescaled to a kernel of norm 1 and left untouched by training (the linear unit on them
+    learns); saved and loaded with them.
+    A scorer without conv1, filters wider than the sequences, or no scorer at all is refused."""
+    from deepcis.keras_objects import with_metadata
+    from deepcis.models import build_model
+
+    scorer = build_model("deepbind", 64, 1, {"conv_filters": 6, "kernel_size": 9, "dense_units": 4})
+    with_metadata(scorer, ["gata"], 64).save(tmp_path / "deepbind.keras")
+    first = [np.asarray(w) for w in scorer.get_layer("conv1").get_weights()]
+    hp = {"length": 32, "latent_dim": 8, "filters": 8, "n_blocks": 2, "critic_steps": 2, "network": "resnet",
+          "scorer_filters": True}  # fmt: skip
+    info = gan.train_gan(splits["train"], splits["valid"], tmp_path / "g", "g", hp, QUICK | {"epochs": 1}, seed=5,
+                         scorer_path=tmp_path / "deepbind.keras")  # fmt: skip
+    assert info["scorer_filters"] == str(tmp_path / "deepbind.keras")
+    critic = load_model(tmp_path / "g" / "critic.keras")
+    copied = critic.get_layer("critic_scorer_conv").get_weights()
+    for got, want in zip(copied, gan.scale_filters(first)):
+        np.testing.assert_array_equal(got, want)  # untouched by training
+    ratio = first[0] / copied[0]  # each filter rescaled as a whole: it answers to the same sequences
+    np.testing.assert_allclose(ratio, np.broadcast_to(ratio[:1, :1], ratio.shape), rtol=1e-5)
+    np.testing.assert_allclose(np.sqrt((copied[0] ** 2).sum(axis=(0, 1))), 1.0, rtol=1e-5)
+    initial = gan.build_gan(64, resolve_hyperparameters("gan", 64, 1, hp), 0, first)[1]
+    assert not np.allclose(critic.get_layer("critic_scorer_score").get_weights()[0],
+                           initial.get_layer("critic_scorer_score").get_weights()[0])  # fmt: skip
+    conditional = resolve_hyperparameters("gan", 64, 1, hp | {"condition": "labels"})
+    critic = gan.build_gan(64, conditional, 2, first)[1]  # the labels are projected onto both maxima
+    assert tuple(critic.get_layer("critic_label_embedding").kernel.shape) == (2, 8 + 6)
+    with pytest.raises(ValueError, match="scorer_filters needs a scorer"):
+        gan.train_gan(splits["train"], splits["valid"], tmp_path / "h", "g", hp, QUICK, seed=5)
+    with pytest.raises(ValueError, match=r"filters \(9 bp\) are wider than the generated sequences \(8 bp\)"):
+        gan.train_gan(splits["train"], splits["valid"], tmp_path / "h", "g", hp | {"length": 8}, QUICK, seed=5,
+                      scorer_path=tmp_path / "deepbind.keras")  # fmt: skip
+    with pytest.raises(ValueError, match="has no first convolution named conv1"):
+        gan.train_gan(splits["train"], splits["valid"], tmp_path / "h", "g", hp, QUICK, seed=5,
+                      scorer_path=_scorer(tmp_path / "mlp.keras", ["gata"]))  # fmt: skip
+
+
+def test_gan_ema_saves_the_average_and_leaves_training_alone(splits, tmp_path):
+    """ema: the generator saved (and snapshotted) is a moving average of the trained weights;
+    the training itself (the critic's losses, seeded) is the same as without it."""
+    hp = {"length": 32, "latent_dim": 8, "filters": 8, "n_blocks": 2, "critic_steps": 2}
+    seen = {}
+    for decay in (0.0, 0.9):
+        gan.train_gan(splits["train"], splits["valid"], tmp_path / str(decay), "g", hp | {"ema": decay},
+                      QUICK | {"epochs": 2}, seed=5, on_epoch_end=lambda e, g, d=decay: seen.setdefault(d, g))  # fmt: skip
+    plain, averaged = (pd.read_csv(tmp_path / str(d) / "history.tsv", sep="\t") for d in (0.0, 0.9))
+    np.testing.assert_array_equal(plain["critic_loss"], averaged["critic_loss"])
+    weights = [load_model(tmp_path / str(d) / "generator.keras").get_weights() for d in (0.0, 0.9)]
+    assert not np.allclose(weights[0][0], weights[1][0])
+    for saved, last in zip(weights[1], seen[0.9].get_weights()):  # the snapshot's generator is the average
+        np.testing.assert_array_equal(saved, last)
+    with pytest.raises(ValueError, match="'ema'"):
+        resolve_hyperparameters("gan", 64, 1, hp | {"ema": 1.0})
+
+
 def test_conditional_gan_labels_are_the_binary_tasks(tmp_path):
     """A file of binary and signal tasks (float labels, NaN = missing) conditions on its binary
     tasks only, a missing label as 0; a file of signal tasks only is refused by name."""
@@ -249,6 +306,28 @@ def test_gan_resnet_networks_build_save_and_load(tmp_path):
         model.save(tmp_path / f"{model.name}.keras")
     z = np.random.default_rng(0).standard_normal((3, 8)).astype(np.float32)
     np.testing.assert_allclose(load_model(tmp_path / "generator.keras")(z), generator(z), rtol=1e-6)
+
+
+@pytest.mark.parametrize("condition", ["none", "labels"])
+def test_gan_critic_max_scores_a_site_wherever_it_lies(tmp_path, condition):
+    """critic_max: a linear unit on the critic's features' maximum over positions joins its
+    score; that unit alone gives a site the same score at two positions (away from the edges),
+    the flattened unit does not; the critic saves and loads with it."""
+    hp = {"length": 48, "latent_dim": 8, "filters": 8, "n_blocks": 2, "network": "resnet", "critic_max": True,
+          "condition": condition}  # fmt: skip
+    _, critic = gan.build_gan(48, resolve_hyperparameters("gan", 48, 1, hp), n_labels=2)
+    x = np.zeros((2, 48, 4), np.float32)
+    x[:, :, 0] = 1
+    for row, at in enumerate((16, 24)):  # a GATA site, 16 bp from either edge
+        x[row, at : at + 4] = np.eye(4, dtype=np.float32)[[2, 0, 3, 0]]
+    inputs = x if condition == "none" else [x, np.array([[1, 0], [1, 0]], np.float32)]
+    kernel = critic.get_layer("critic_score").kernel
+    assert not np.isclose(*np.asarray(critic(inputs)).ravel())  # the flattened unit weighs positions apart
+    kernel.assign(np.zeros(kernel.shape, np.float32))
+    first, second = np.asarray(critic(inputs)).ravel()
+    assert first == pytest.approx(second, abs=1e-6) and critic.get_layer("critic_max_score") is not None
+    critic.save(tmp_path / "critic.keras")
+    np.testing.assert_allclose(load_model(tmp_path / "critic.keras")(inputs), critic(inputs), rtol=1e-6)
 
 
 def test_draw_bases_argmax_or_drawn_from_the_soft_one_hot():

@@ -186,6 +186,7 @@ def test_bundled_example_end_to_end(example_run):
     assert gan_info["epochs_run"] == 1 and gan_info["generator_steps"] > 0
     binary = ["CTCF", "GATA1", "GATA1_TAL1", "FOXA1", "AP1"]  # CTCF_signal is no label to condition on
     assert gan_info["condition_tasks"] == binary and gan_info["guidance"]["tasks"] == binary
+    assert gan_info["scorer_filters"].endswith("results/models/danq_small/model.keras")
     assert (workdir / "results" / "generate" / "gan_tiny" / "comparison.png").stat().st_size > 10_000
     for rule in ("simulate_example", "prepare_chunk", "prepare_windows", "encode_chunk", "gather_split", "overfit_one_batch", "train_model",
                  "predict_split", "fit_baseline", "predict_baseline", "split_metrics", "compare_models",
@@ -234,15 +235,30 @@ def test_example_zoo_config_plans_the_zoo_and_the_example_does_not(workdir):
     assert example == {job for job in zoo if job[1] not in ZOO}
 
 
+def job_input(plan: str, rule: str, model: str) -> str:
+    """The input line of the dry run's `rule` job for `model`."""
+    for block in plan.split("\n\n"):
+        if re.search(rf"^(?:local)?rule {rule}:", block, re.M) and re.search(rf"wildcards: .*model={model}\b", block):
+            return re.search(r"^\s+input: (.*)$", block, re.M).group(1)
+    raise AssertionError(f"no {rule} job for {model} in the plan")
+
+
 def test_per_task_entry_and_gan_are_planned_on_the_example(workdir):
     """A per_task DeepBind entry (one training job per task, merged for evaluation) and a GAN
-    (train, sample, evaluate against real windows with danq_small as scorer) plan on the example."""
+    (train, sample, evaluate against real windows with danq_small as scorer) plan on the example;
+    the scorer trains before a GAN whose critic reads its filters, not before one that only
+    scores its samples."""
     cfg = yaml.safe_load((workdir / "config" / "example_zoo.yaml").read_text())
     cfg["models"]["db_pt"] = {"architecture": "deepbind", "per_task": True, "tasks": ["CTCF", "AP1"]}
     cfg["models"]["gan_tiny"] = {"architecture": "gan", "hyperparameters": {"length": 64, "n_blocks": 2},
                                  "generative": {"scorer": "danq_small", "motifs": "resources/motifs/planted_motifs.jaspar"}}  # fmt: skip
+    cfg["models"]["gan_filters"] = {"architecture": "gan", "generative": {"scorer": "danq_small"},
+                                    "hyperparameters": {"length": 64, "n_blocks": 2, "scorer_filters": True}}  # fmt: skip
     (workdir / "zoo_plus.yaml").write_text(yaml.safe_dump(cfg))
-    jobs = planned_jobs(run_snakemake(workdir, "-n", "--configfile", "zoo_plus.yaml").stdout)
+    plan = run_snakemake(workdir, "-n", "--configfile", "zoo_plus.yaml").stdout
+    jobs = planned_jobs(plan)
+    assert "results/models/danq_small/model.keras" in job_input(plan, "train_gan", "gan_filters")
+    assert "danq_small" not in job_input(plan, "train_gan", "gan_tiny")
     assert {("train_model", f"db_pt__{t}", None) for t in ("CTCF", "AP1")} <= jobs
     assert {("merge_per_task", "db_pt", s) for s in ("valid", "test")} <= jobs
     assert {("split_metrics", "db_pt", s) for s in ("valid", "test")} <= jobs

@@ -315,9 +315,16 @@ def _check_models(config: dict, explicit_train: dict, explicit_keys: dict | None
 
 
 def _check_guidance(name: str, spec: dict):
-    """An activity-guided GAN (hyperparameter guidance > 0) needs labels and a scorer."""
+    """An activity-guided GAN (hyperparameter guidance > 0) needs labels and a scorer; a critic
+    that reads the scorer's filters (scorer_filters) needs a scorer."""
     hp = spec["hyperparameters"]
-    if spec["architecture"] != "gan" or not hp.get("guidance"):
+    if spec["architecture"] != "gan":
+        return
+    if hp.get("scorer_filters") and not spec["generative"]["scorer"]:
+        raise ConfigError(f"config key models.{name}.hyperparameters.scorer_filters: the critic reads the first "
+                          f"filters of a scorer: models.{name}.generative.scorer (a supervised model of this "
+                          "config)")  # fmt: skip
+    if not hp.get("guidance"):
         return
     if hp["condition"] != "labels":
         raise ConfigError(f"config key models.{name}.hyperparameters.guidance: activity guidance needs "

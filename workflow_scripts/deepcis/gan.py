@@ -62,6 +62,14 @@ GAN_PARAMS = {
     "guidance": Param(0.0, "float", "activity guidance: weight of a trained supervised model's (the `scorer`'s) "
                       "binary cross-entropy between its predictions of the generated sequences and their "
                       "labels, added to the generator's loss (condition: labels; 0 = off)"),
+    "critic_max": Param(False, "bool", "add to the critic's score a linear unit on its features' maximum over "
+                        "positions (does the window hold a motif anywhere), beside the flattened features' unit"),
+    "ema": Param(0.0, "rate", "decay of an exponential moving average of the generator's weights, updated after "
+                 "every generator step; the average is the generator saved and sampled (Yazici et al. 2019; "
+                 "0 = off, the last weights)"),
+    "scorer_filters": Param(False, "bool", "the critic also reads each sequence through the scorer's first "
+                            "convolution (`conv1`, frozen: a trained model's motif detectors): their ReLU's maximum "
+                            "over positions, through one linear unit, joins its score (needs generative.scorer)"),
 }  # fmt: skip
 
 
@@ -93,9 +101,11 @@ def _check(hp, window_length, _length_left):
     defaults_note="deepcis defaults sized for CPU training (Killoran et al.: 5 residual blocks at full length, "
                   "latent 100).",
 )
-def build_gan(window_length: int, hp: dict, n_labels: int = 0):
+def build_gan(window_length: int, hp: dict, n_labels: int = 0, scorer_conv: list | None = None):
     """(generator, critic) Keras models; generator: latent -> (length, 4) soft one-hot. With
-    `condition: labels` both also take a window's `n_labels` task labels (second input)."""
+    `condition: labels` both also take a window's `n_labels` task labels (second input). With
+    `scorer_conv` (`scorer_filters`: the weights of a scorer's first convolution, kernel and
+    bias if any) the critic reads the sequence through those filters, frozen, too."""
     length = gan_length(window_length, hp)
     conditional = hp.get("condition", "none") == "labels"
     if conditional and n_labels < 1:
@@ -104,7 +114,8 @@ def build_gan(window_length: int, hp: dict, n_labels: int = 0):
     build = _build_resnet_gan if hp["network"] == "resnet" else _build_upsample_gan
     out, seq, features = build(z, length, hp)
     generator = _model(inputs, out, "generator")
-    return generator, _critic(seq, features, n_labels if conditional else 0)
+    critic = _critic(seq, features, n_labels if conditional else 0, bool(hp.get("critic_max", False)), scorer_conv)
+    return generator, critic
 
 
 def _model(inputs, outputs, name):
@@ -126,19 +137,38 @@ def _generator_input(hp: dict, n_labels: int):
     return [latent, labels], layers.Concatenate(name="gen_condition")([latent, labels])
 
 
-def _critic(seq, features, n_labels: int):
-    """The critic's score: a linear unit on the flattened features, plus, when conditional, the
-    projection of the labels onto the features' maximum over positions (Miyato & Koyama 2018:
-    the score rises when what the sequence holds agrees with its labels, wherever it lies)."""
+def _critic(seq, features, n_labels: int, with_max: bool = False, scorer_conv: list | None = None):
+    """The critic's score: a linear unit on the flattened features; with `with_max`, plus a
+    linear unit on the features' maximum over positions (a planted site counts wherever it
+    lies, where the flattened unit weighs each position apart); when conditional, plus the
+    projection of the labels onto that maximum (Miyato & Koyama 2018: the score rises when what
+    the sequence holds agrees with its labels, wherever it lies). With `scorer_conv`, plus a
+    linear unit on the maximum over positions of a trained model's first-layer filters (frozen,
+    ReLU): motif detectors the critic does not have to learn first; when conditional, the
+    labels are projected onto those maxima as well (does the window hold the motifs its labels
+    say)."""
     import keras
     from keras import layers
 
     score = layers.Dense(1, dtype="float32", name="critic_score")(layers.Flatten(name="critic_flatten")(features))
+    pooled = layers.GlobalMaxPooling1D(name="critic_max")(features) if with_max or n_labels else None
+    if with_max:
+        anywhere = layers.Dense(1, dtype="float32", name="critic_max_score")(pooled)
+        score = layers.Add(dtype="float32", name="critic_sum")([score, anywhere])
+    if scorer_conv is not None:
+        width, _, n_filters = scorer_conv[0].shape
+        conv = layers.Conv1D(n_filters, width, activation="relu", use_bias=len(scorer_conv) > 1, trainable=False,
+                             name="critic_scorer_conv")  # fmt: skip
+        motifs = layers.GlobalMaxPooling1D(name="critic_scorer_max")(conv(seq))
+        conv.set_weights(scorer_conv)
+        motif_score = layers.Dense(1, dtype="float32", name="critic_scorer_score")(motifs)
+        score = layers.Add(dtype="float32", name="critic_with_scorer")([score, motif_score])
     if not n_labels:
         return keras.Model(seq, score, name="critic")
     labels = keras.Input(shape=(n_labels,), name="labels")
-    pooled = layers.GlobalMaxPooling1D(name="critic_max")(features)
-    embedded = layers.Dense(features.shape[-1], use_bias=False, name="critic_label_embedding")(labels)
+    if scorer_conv is not None:  # the labels are projected onto the trained filters' maxima too
+        pooled = layers.Concatenate(name="critic_max_all")([pooled, motifs])
+    embedded = layers.Dense(pooled.shape[-1], use_bias=False, name="critic_label_embedding")(labels)
     projection = layers.Dot(axes=1, dtype="float32", name="critic_projection")([pooled, embedded])
     score = layers.Add(dtype="float32", name="critic_conditional_score")([score, projection])
     return keras.Model([seq, labels], score, name="critic")
@@ -312,6 +342,39 @@ def sample(generator, n: int, seed: int, batch_size: int = 256, output: str = "s
     return np.concatenate(out) if out else np.zeros((0, 0, 4), np.uint8)
 
 
+def scorer_conv_weights(scorer_path, length: int) -> list:
+    """The weights of a trained model's first convolution (`conv1`: kernel (width, 4, filters),
+    then its bias if it has one), for `scorer_filters`. ValueError when it has no such layer or
+    its filters are wider than the generated sequences."""
+    from .keras_objects import load_model
+
+    scorer = load_model(scorer_path)
+    try:
+        weights = scorer.get_layer("conv1").get_weights()
+    except ValueError:
+        raise ValueError(f"scorer_filters: the scorer {scorer_path} has no first convolution named conv1") from None
+    if weights[0].ndim != 3 or weights[0].shape[1] != 4:
+        raise ValueError(f"scorer_filters: conv1 of {scorer_path} does not read one-hot DNA (kernel "
+                         f"{weights[0].shape})")  # fmt: skip
+    if weights[0].shape[0] > length:
+        raise ValueError(f"scorer_filters: the scorer's filters ({weights[0].shape[0]} bp) are wider than the "
+                         f"generated sequences ({length} bp)")  # fmt: skip
+    return weights
+
+
+def scale_filters(weights: list) -> list:
+    """A first layer's weights with each filter divided by its kernel's L2 norm (its bias with
+    it): each filter's gradient with respect to the sequence then has norm 1, the scale the
+    critic's gradient penalty holds it to, so one linear unit with weights near 1 can use them
+    (a trained model's filters answer on scales of 0.01-1, and rescaling each by the spread of
+    its answers instead gave gradient penalties of 4-5 for 20 epochs: a filter that rarely
+    answers got a huge gradient). relu(a / s) = relu(a) / s, so every filter still answers to
+    the same sequences. A filter of all zeros is kept as is."""
+    norm = np.sqrt((np.asarray(weights[0], np.float64) ** 2).sum(axis=(0, 1)))
+    scale = np.where(norm > 1e-12, norm, 1.0).astype(np.float32)
+    return [np.asarray(weights[0], np.float32) / scale] + [np.asarray(b, np.float32) / scale for b in weights[1:]]
+
+
 def _guide(scorer_path, label_names: list[str], length: int):
     """The scorer's part of an activity-guided generator loss: f(soft one-hots, labels) -> the
     mean binary cross-entropy between the scorer's predictions of their argmax sequences (each
@@ -394,7 +457,12 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
     if len(real) < cfg["batch_size"]:
         raise ValueError(f"{train_path}: {len(real)} windows without N, fewer than one batch ({cfg['batch_size']})")
     strategy, device_info = select_strategy(cfg["devices"], 1)
-    generator, critic = build_gan(window_length, hp, real_labels.shape[1])
+    scorer_conv = None
+    if hp["scorer_filters"]:
+        if scorer_path is None:
+            raise ValueError("scorer_filters needs a scorer (generative.scorer)")
+        scorer_conv = scale_filters(scorer_conv_weights(scorer_path, length))
+    generator, critic = build_gan(window_length, hp, real_labels.shape[1], scorer_conv)
     guidance, guided_tasks = float(hp["guidance"]), None
     if guidance:
         if not conditional or scorer_path is None:
@@ -441,6 +509,14 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
         c_opt.apply_gradients(zip(tape.gradient(loss, critic.trainable_variables), critic.trainable_variables))
         return loss, d_real - d_fake, gp
 
+    # the generator saved and sampled: with ema, a moving average of its weights (which damps the
+    # step-to-step swings of an adversarial game), else the generator itself
+    decay = float(hp["ema"])
+    averaged = generator
+    if decay:
+        averaged = keras.models.clone_model(generator)
+        averaged.set_weights(generator.get_weights())
+
     @tf.function
     def generator_step(z, c, u):
         with tf.GradientTape() as tape:
@@ -449,6 +525,9 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
             guided = guide(fake, c) if guidance else tf.constant(0.0)
             loss = adversarial + guidance * guided
         g_opt.apply_gradients(zip(tape.gradient(loss, generator.trainable_variables), generator.trainable_variables))
+        if decay:
+            for mean, weight in zip(averaged.weights, generator.weights):
+                mean.assign(decay * mean + (1.0 - decay) * weight)
         return adversarial, guided
 
     history = []
@@ -481,7 +560,7 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
                 g_guided.append(float(guided))
         valid_rng = np.random.default_rng([seed, epoch, 1])
         z = valid_rng.standard_normal((len(valid), hp["latent_dim"])).astype(np.float32)
-        soft = np.asarray(generator.predict_on_batch(with_labels(z, valid_labels)))
+        soft = np.asarray(averaged.predict_on_batch(with_labels(z, valid_labels)))
         fake = draw_bases(soft, "gumbel", valid_rng).astype(np.float32) if gumbel else soft
         valid_w = float(np.mean(critic.predict_on_batch(with_labels(valid, valid_labels)))
                         - np.mean(critic.predict_on_batch(with_labels(fake, valid_labels))))  # fmt: skip
@@ -499,8 +578,8 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
                  history[-1]["wasserstein"], valid_w, history[-1]["gradient_penalty"], history[-1]["guided_loss"],
                  seconds)  # fmt: skip
         if on_epoch_end is not None:
-            on_epoch_end(epoch + 1, generator)
-    save_model_atomic(generator, out_dir / "generator.keras")
+            on_epoch_end(epoch + 1, averaged)
+    save_model_atomic(averaged, out_dir / "generator.keras")
     save_model_atomic(critic, out_dir / "critic.keras")
     columns = list(history[0]) if history else ["epoch"]
     with atomic_path(out_dir / "history.tsv") as tmp:
@@ -516,6 +595,7 @@ def train_gan(train_path, valid_path, out_dir, model_name: str, hyperparameters:
         "batches": {"train_rows": int(len(real)), "valid_rows": int(len(valid))},
         "condition_tasks": condition_tasks,
         "guidance": {"scorer": str(scorer_path), "tasks": guided_tasks} if guidance else None,
+        "scorer_filters": str(scorer_path) if scorer_conv is not None else None,
         "data": {"train": _data_id(train_path), "valid": _data_id(valid_path)},
         "versions": package_versions(("numpy", "h5py")) | {"tensorflow": _tf_version(), "keras": keras.__version__,
                                                              "deepcis": __version__},
