@@ -19,6 +19,9 @@ window); windows with an N are left out (an all-zero row is not a soft one-hot).
 is one pass of the critic over them. Samples are the argmax of the soft one-hot per position;
 with `output: gumbel` the critic sees a one-hot drawn from the softmax instead (straight-through
 Gumbel-max: the gradient is the softmax's), and samples are drawn the same way.
+The critic can also score the maximum of its features over positions (`critic_max`) and read
+the sequence through a trained scorer's first filters, frozen (`scorer_filters`); with `ema`
+the generator saved is a moving average of its weights.
 No resume: a killed job starts again and, seeded, ends with the same generator.
 """
 
