@@ -387,3 +387,7 @@ def test_gan_critic_with_scorer_filters_needs_a_scorer():
     assert validate_config(MINIMAL | {"models": models})["models"]["g"]["hyperparameters"]["scorer_filters"] is True
     with pytest.raises(ConfigError, match=r"models.g.hyperparameters.scorer_filters: .* models.g.generative.scorer"):
         validate_config(MINIMAL | {"models": {"g": spec}})
+    tuned = {"architecture": "lstm"}, {"transfer": {"source": "base"}}  # a fine-tuned LSTM: still no convolution
+    models = {"g": spec | {"generative": {"scorer": "m"}}, "base": tuned[0], "m": tuned[1]}
+    with pytest.raises(ConfigError, match=r"scorer_filters: the scorer 'm' \(lstm\) has no convolution"):
+        validate_config(MINIMAL | {"models": models})

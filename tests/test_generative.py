@@ -247,7 +247,7 @@ def test_gan_critic_reads_the_scorers_first_filters_frozen(splits, tmp_path):
     with pytest.raises(ValueError, match=r"filters \(9 bp\) are wider than the generated sequences \(8 bp\)"):
         gan.train_gan(splits["train"], splits["valid"], tmp_path / "h", "g", hp | {"length": 8}, QUICK, seed=5,
                       scorer_path=tmp_path / "deepbind.keras")  # fmt: skip
-    with pytest.raises(ValueError, match="has no first convolution named conv1"):
+    with pytest.raises(ValueError, match="has no convolution whose filters the critic could read"):
         gan.train_gan(splits["train"], splits["valid"], tmp_path / "h", "g", hp, QUICK, seed=5,
                       scorer_path=_scorer(tmp_path / "mlp.keras", ["gata"]))  # fmt: skip
 

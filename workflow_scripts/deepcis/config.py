@@ -138,6 +138,19 @@ def validate_config(config: dict) -> dict:
     return config
 
 
+CONVOLUTION_FREE = ("mlp", "lstm")  # architectures whose first layer is no convolution
+
+
+def _architecture_of(models: dict, name: str, seen: tuple = ()) -> str | None:
+    """The architecture a model entry trains (a per-task member's entry's, a transfer's
+    source's); None when the config does not say."""
+    spec = models.get(name) or models.get(name.split(PER_TASK_SEPARATOR)[0]) or {}
+    source = (spec.get("transfer") or {}).get("source")
+    if spec.get("architecture") or not source or source in seen:
+        return spec.get("architecture")
+    return _architecture_of(models, source, seen + (name,))
+
+
 def _check_model_references(config: dict):
     """Models named by other models: a transfer source and comparison are supervised models
     trained as one job; a GAN's scorer is a supervised model of this config (one job: a
@@ -171,6 +184,11 @@ def _check_model_references(config: dict):
                 raise ConfigError(f"config key models.{name}.generative.scorer: {scorer!r} is not a model of this "
                                   f"config ({', '.join(models)})")  # fmt: skip
             check_supervised(f"models.{name}.generative.scorer", scorer)
+            architecture = _architecture_of(models, scorer)
+            if (spec.get("hyperparameters") or {}).get("scorer_filters") and architecture in CONVOLUTION_FREE:
+                raise ConfigError(f"config key models.{name}.hyperparameters.scorer_filters: the scorer {scorer!r} "
+                                  f"({architecture}) has no convolution whose filters the critic could read; name a "
+                                  "convolutional model")  # fmt: skip
     for section in ("variants", "interpret"):
         for other in config[section].get("models") or []:
             if other in generative:

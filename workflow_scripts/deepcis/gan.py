@@ -71,7 +71,7 @@ GAN_PARAMS = {
                  "every generator step; the average is the generator saved and sampled (Yazici et al. 2019; "
                  "0 = off, the last weights)"),
     "scorer_filters": Param(False, "bool", "the critic also reads each sequence through the scorer's first "
-                            "convolution (`conv1`, frozen: a trained model's motif detectors): their ReLU's maximum "
+                            "convolution (frozen: a trained model's motif detectors): their ReLU's maximum "
                             "over positions, through one linear unit, joins its score (needs generative.scorer)"),
 }  # fmt: skip
 
@@ -346,16 +346,18 @@ def sample(generator, n: int, seed: int, batch_size: int = 256, output: str = "s
 
 
 def scorer_conv_weights(scorer_path, length: int) -> list:
-    """The weights of a trained model's first convolution (`conv1`: kernel (width, 4, filters),
-    then its bias if it has one), for `scorer_filters`. ValueError when it has no such layer or
-    its filters are wider than the generated sequences."""
+    """The weights of a trained model's first convolution (the layer filter_motifs reads: kernel
+    (width, 4, filters), then its bias if it has one), for `scorer_filters`. ValueError when it
+    has none or its filters are wider than the generated sequences."""
+    from .filter_motifs import first_conv_block
     from .keras_objects import load_model
 
     scorer = load_model(scorer_path)
     try:
-        weights = scorer.get_layer("conv1").get_weights()
+        weights = first_conv_block(scorer)[0].get_weights()
     except ValueError:
-        raise ValueError(f"scorer_filters: the scorer {scorer_path} has no first convolution named conv1") from None
+        raise ValueError(f"scorer_filters: the scorer {scorer_path} has no convolution whose filters the critic "
+                         "could read") from None  # fmt: skip
     if weights[0].ndim != 3 or weights[0].shape[1] != 4:
         raise ValueError(f"scorer_filters: conv1 of {scorer_path} does not read one-hot DNA (kernel "
                          f"{weights[0].shape})")  # fmt: skip
