@@ -79,7 +79,11 @@ def test_designed_sequences_carry_the_motif_and_a_separately_trained_model_agree
     out = run / "results" / "design" / "danq_small"
     check = pd.read_csv(out / "check.tsv", sep="\t")
     print(check.to_string())
-    assert (check["designed_AP1"] > check["seed_AP1"] + 0.5).all()
+    # every design ends near 1 and above its seed; a seed that starts low gains more than 0.5 (a
+    # random seed can already score high: 0.68, without a FOS::JUN match, in one CI run)
+    assert (check["designed_AP1"] > 0.9).all() and (check["designed_AP1"] > check["seed_AP1"]).all()
+    low = check["seed_AP1"] < 0.5
+    assert low.sum() >= 2 and (check["designed_AP1"][low] > check["seed_AP1"][low] + 0.5).all()
     # the planted FOS::JUN matrix (MA0099.3) at the example's match threshold: none before, most after
     assert check["seed_motif_match"].sum() == 0 and check["designed_motif_match"].sum() >= 3
     # the k-mer baseline, fitted separately on the same windows, agrees; deepsea_small (trained for
