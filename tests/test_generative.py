@@ -214,10 +214,10 @@ def test_activity_guided_gan_trains_towards_the_scorer(splits, tmp_path):
 
 
 def test_gan_critic_reads_the_scorers_first_filters_frozen(splits, tmp_path):
-    """scorer_filters: the critic reads sequences through the scorer's conv1, each filter
-    rescaled to a kernel of norm 1 and left untouched by training (the linear unit on them
-    learns); saved and loaded with them.
-    A scorer without conv1, filters wider than the sequences, or no scorer at all is refused."""
+    """scorer_filters: the critic reads sequences through the scorer's first convolution, each
+    filter rescaled to a kernel of norm 1 and left untouched by training (the linear unit on
+    them learns); saved and loaded with them. A scorer without a convolution, filters wider than
+    the sequences, or no scorer at all is refused."""
     from deepcis.keras_objects import with_metadata
     from deepcis.models import build_model
 

@@ -359,7 +359,7 @@ def scorer_conv_weights(scorer_path, length: int) -> list:
         raise ValueError(f"scorer_filters: the scorer {scorer_path} has no convolution whose filters the critic "
                          "could read") from None  # fmt: skip
     if weights[0].ndim != 3 or weights[0].shape[1] != 4:
-        raise ValueError(f"scorer_filters: conv1 of {scorer_path} does not read one-hot DNA (kernel "
+        raise ValueError(f"scorer_filters: the first convolution of {scorer_path} does not read one-hot DNA (kernel "
                          f"{weights[0].shape})")  # fmt: skip
     if weights[0].shape[0] > length:
         raise ValueError(f"scorer_filters: the scorer's filters ({weights[0].shape[0]} bp) are wider than the "
